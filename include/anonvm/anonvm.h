@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libanonvm: the anonymous-memory half of the Linux memory manager, in
+ * userspace, built around the anon_vma reverse map.
+ *
+ * A *system* owns memory nodes (frame pools), the shared zero page and the
+ * reverse-map design in use.  An *mm* is one simulated process: a tree of
+ * VMAs and a four-level page table.  Operations mirror the Linux system
+ * calls of the same name and return 0 or a negative errno, never crash, and
+ * back out completely when an allocation fails.
+ *
+ * Addresses and lengths are bytes; pages are AVM_PAGE_SIZE.  All functions
+ * are safe to call from several threads on different mms; see
+ * docs/locking.md for the lock order.
+ */
+#ifndef ANONVM_H
+#define ANONVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AVM_PAGE_SHIFT	12
+#define AVM_PAGE_SIZE	(1UL << AVM_PAGE_SHIFT)
+
+struct avm_sys;
+struct avm_mm;
+
+/* ---- the system ------------------------------------------------------ */
+
+enum avm_payload {
+	AVM_PAYLOAD_FULL,	/* every frame holds AVM_PAGE_SIZE real bytes */
+	AVM_PAYLOAD_NONE,	/* metadata only: writes are dropped, reads
+				   return zeroes (for scale runs) */
+};
+
+struct avm_config {
+	unsigned int nodes;		/* memory nodes (default 1) */
+	size_t node_frames;		/* frames per node (default 1 << 21);
+					   reserved lazily, not committed */
+	enum avm_payload payload;	/* default AVM_PAYLOAD_FULL */
+	const char *design;		/* reverse-map design; NULL: "linux" */
+	size_t swap_slots;		/* swap device size in pages (default
+					   1 << 18); 0: no swap */
+	const char *swap_file;		/* backing file; NULL: an unlinked
+					   temporary file in $TMPDIR or /tmp */
+};
+
+void avm_config_default(struct avm_config *cfg);
+int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out);
+/* Exits every remaining mm and frees everything. */
+void avm_sys_destroy(struct avm_sys *sys);
+
+/* Names of the available reverse-map designs, NULL-terminated. */
+const char *const *avm_designs(void);
+/* One-line description of a design, NULL if unknown. */
+const char *avm_design_summary(const char *name);
+
+/* ---- processes ------------------------------------------------------- */
+
+int avm_mm_create(struct avm_sys *sys, struct avm_mm **out);
+/* Copy-on-write fork: *child gets a copy of every VMA but VM_DONTCOPY ones. */
+int avm_fork(struct avm_mm *parent, struct avm_mm **child);
+/* Tear the address space down.  Cannot fail. */
+void avm_exit(struct avm_mm *mm);
+/* Small integer naming the mm in messages (1, 2, ... in creation order). */
+unsigned long avm_mm_id(const struct avm_mm *mm);
+
+/* ---- address-space operations ---------------------------------------- */
+
+#define AVM_PROT_NONE	0
+#define AVM_PROT_READ	1
+#define AVM_PROT_WRITE	2
+
+#define AVM_MAP_FIXED		0x1	/* at addr, replacing what is there */
+#define AVM_MAP_FIXED_NOREPLACE	0x2	/* at addr; -EEXIST on overlap */
+
+/* Private anonymous mapping.  Without a FIXED flag addr is a hint. */
+int avm_mmap(struct avm_mm *mm, unsigned long addr, unsigned long len,
+	     int prot, int flags, unsigned long *mapped);
+int avm_munmap(struct avm_mm *mm, unsigned long addr, unsigned long len);
+int avm_mprotect(struct avm_mm *mm, unsigned long addr, unsigned long len,
+		 int prot);
+
+#define AVM_MREMAP_MAYMOVE	0x1
+#define AVM_MREMAP_FIXED	0x2
+#define AVM_MREMAP_DONTUNMAP	0x4
+
+int avm_mremap(struct avm_mm *mm, unsigned long old_addr,
+	       unsigned long old_len, unsigned long new_len, int flags,
+	       unsigned long new_addr, unsigned long *result);
+
+enum avm_advice {
+	AVM_MADV_DONTNEED,
+	AVM_MADV_DONTFORK,
+	AVM_MADV_DOFORK,
+	AVM_MADV_WIPEONFORK,
+	AVM_MADV_KEEPONFORK,
+	AVM_MADV_PAGEOUT,	/* reclaim pages mapped only by this mm */
+};
+
+int avm_madvise(struct avm_mm *mm, unsigned long addr, unsigned long len,
+		enum avm_advice advice);
+
+/* ---- memory access --------------------------------------------------- */
+
+/*
+ * Loads and stores as a CPU would do them: they fault pages in, break COW,
+ * and return -EFAULT where the process has no such access.  On -EFAULT the
+ * bytes before the faulting page have been transferred.
+ */
+int avm_read(struct avm_mm *mm, unsigned long addr, void *buf, size_t len);
+int avm_write(struct avm_mm *mm, unsigned long addr, const void *buf,
+	      size_t len);
+int avm_fill(struct avm_mm *mm, unsigned long addr, int byte, size_t len);
+/*
+ * What the process would read, without faulting, without setting accessed
+ * bits and ignoring protection: for checkers and tools.  -EFAULT outside
+ * every VMA.
+ */
+int avm_peek(struct avm_mm *mm, unsigned long addr, void *buf, size_t len);
+
+/* ---- reclaim and migration ------------------------------------------- */
+
+/*
+ * Global reclaim: age the LRU lists and swap out up to nr pages, shared
+ * ones included.  *reclaimed (may be NULL) gets the number freed.
+ * -ENOSPC without a swap device.
+ */
+int avm_reclaim(struct avm_sys *sys, unsigned long nr,
+		unsigned long *reclaimed);
+/*
+ * Move the frames of the present anonymous pages in [addr, addr + len) to
+ * memory node `node`, updating every mapping through the reverse map (as
+ * move_pages(2)).  *moved (may be NULL) gets the number of pages moved.
+ */
+int avm_migrate(struct avm_mm *mm, unsigned long addr, unsigned long len,
+		unsigned int node, unsigned long *moved);
+
+/* ---- introspection --------------------------------------------------- */
+
+#define AVM_VMA_DONTCOPY	0x1
+#define AVM_VMA_WIPEONFORK	0x2
+
+struct avm_vma_info {
+	unsigned long start, end, pgoff;
+	int prot;
+	unsigned int flags;		/* AVM_VMA_* */
+	bool has_anon_vma;
+	unsigned int chain_len;		/* reverse-map links of this VMA */
+};
+
+/* Fills up to n entries in address order; returns the number of VMAs. */
+long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n);
+
+enum avm_pte_state {
+	AVM_PTE_NONE,
+	AVM_PTE_PRESENT,
+	AVM_PTE_SWAP,
+	AVM_PTE_MIGRATION,
+};
+
+struct avm_page_info {
+	enum avm_pte_state state;
+	unsigned long pfn;		/* present/migration: frame number */
+	bool zero;			/* the shared zero page */
+	bool writable, young, dirty;	/* PTE bits */
+	bool exclusive;			/* AnonExclusive */
+	unsigned int mapcount, refcount;
+	unsigned int node;
+	unsigned long index;		/* page->index */
+	unsigned long swap_slot;	/* swap: slot */
+};
+
+int avm_page_info(struct avm_mm *mm, unsigned long addr,
+		  struct avm_page_info *info);
+
+struct avm_stats {
+	/* live objects */
+	unsigned long mms, vmas, anon_vmas, avcs, rmap_objects;
+	unsigned long frames_used, frames_total, page_tables;
+	unsigned long rmap_bytes;	/* bytes of live reverse-map metadata */
+	/* events since creation */
+	unsigned long forks, faults, anon_faults, zero_faults, cow_copies,
+		      cow_reuses;
+	unsigned long allocs, alloc_failures;
+	unsigned long rmap_walks, rmap_visits, rmap_hits;
+	unsigned long mremap_moves;	/* mremap moves of VMAs */
+	unsigned long mremap_rmap_locked; /* of those, under the anon_vma lock
+					     (destination sorts before source) */
+	/* reclaim and migration */
+	unsigned long lru_scanned, referenced, pte_unmapped;
+	unsigned long swap_outs, swap_ins, swap_slots_used, swap_cache_pages;
+	unsigned long migrations, migration_entries_removed;
+};
+
+void avm_stats(struct avm_sys *sys, struct avm_stats *st);
+
+struct avm_walk_stats {
+	unsigned long walks;		/* frames walked */
+	unsigned long visits;		/* VMAs (or PTE slots) examined */
+	unsigned long hits;		/* mappings actually found */
+};
+
+/* Walk the reverse map of the frame mapped at addr; -EFAULT if none. */
+int avm_rmap_walk_addr(struct avm_mm *mm, unsigned long addr,
+		       struct avm_walk_stats *ws);
+/* Walk the reverse map of every anonymous frame in use. */
+int avm_rmap_walk_all(struct avm_sys *sys, struct avm_walk_stats *ws);
+
+/*
+ * Verify every invariant (docs/invariants.md).  0 if all hold, else
+ * -EUCLEAN with the first violation described in msg.
+ */
+int avm_check(struct avm_sys *sys, char *msg, size_t len);
+
+struct avm_sizes {
+	size_t page, vma, anon_vma, avc, mm;
+};
+void avm_sizes(struct avm_sys *sys, struct avm_sizes *sz);
+
+/* ---- fault injection ------------------------------------------------- */
+
+/* Fail the nth allocation from now (1 = the next one); 0 turns it off. */
+void avm_fail_nth(struct avm_sys *sys, unsigned long n);
+/* Fail each allocation with probability p (0 turns it off). */
+void avm_fail_random(struct avm_sys *sys, double p, uint64_t seed);
+/* Allocations attempted so far (for iterating over failure points). */
+unsigned long avm_alloc_count(struct avm_sys *sys);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

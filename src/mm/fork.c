@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fork: copy the VMAs (but VM_DONTCOPY ones), link each copy into the
+ * reverse map, and copy the page tables so that both processes share every
+ * page copy-on-write.  Shared pages lose AnonExclusive; writable PTEs become
+ * read-only on both sides.  VM_WIPEONFORK VMAs are copied empty.
+ *
+ * On failure the half-built child is torn down; the parent keeps the
+ * write-protection and cleared exclusivity already applied, which is a
+ * consistent state: its next write fault reuses the page if nobody else
+ * holds it (as Linux does after a failed fork).
+ */
+#include "mm/internal.h"
+#include "mm/swap.h"
+#include "rmap/rmap.h"
+
+struct copy_arg {
+	struct vm_area_struct *dst, *src;
+	int err;
+};
+
+static int copy_present(struct avm_sys *sys, struct copy_arg *c,
+			unsigned long addr, pte_t *spte, pte_t *dpte)
+{
+	struct page *page = pfn_to_page(sys, pte_pfn(*spte));
+	int err;
+
+	if (page != sys->zero_page) {
+		get_page(page);
+		err = rmap_add(page, c->dst, addr);
+		if (err) {
+			put_page(sys, page);
+			return err;
+		}
+		page_clear(page, PG_anon_exclusive);
+	}
+	*spte &= ~PTE_WRITE;
+	*dpte = *spte & ~PTE_YOUNG;
+	return 0;
+}
+
+static int copy_table(struct avm_mm *src_mm, struct pgtable *spt,
+		      unsigned long start, unsigned long end, void *arg)
+{
+	struct copy_arg *c = arg;
+	struct avm_sys *sys = src_mm->sys;
+	struct avm_mm *dst_mm = c->dst->vm_mm;
+	struct pgtable *dpt = NULL;
+
+	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
+		unsigned int i = pte_index(a);
+		pte_t spte = spt->e[i], dpte;
+
+		if (!spte)
+			continue;
+		if (!dpt && !(dpt = pt_alloc(dst_mm, a)))
+			return c->err = -ENOMEM;
+		if (pte_present(spte)) {
+			c->err = copy_present(sys, c, a, &spte, &dpte);
+			if (c->err)
+				return c->err;
+		} else {
+			dup_swap_pte(sys, spte);
+			spte &= ~PTE_SWP_EXCL;
+			dpte = spte;
+		}
+		spt->e[i] = spte;
+		pt_set(dpt, i, dpte);
+	}
+	return 0;
+}
+
+static int copy_page_range(struct vm_area_struct *dst,
+			   struct vm_area_struct *src)
+{
+	struct copy_arg c = { .dst = dst, .src = src };
+	struct avm_mm *smm = src->vm_mm, *dmm = dst->vm_mm;
+
+	pthread_mutex_lock(&smm->page_table_lock);
+	pthread_mutex_lock(&dmm->page_table_lock);
+	pt_for_each_table(smm, src->vm_start, src->vm_end, copy_table, &c);
+	pthread_mutex_unlock(&dmm->page_table_lock);
+	pthread_mutex_unlock(&smm->page_table_lock);
+	return c.err;
+}
+
+static int dup_vma(struct avm_mm *child, struct vm_area_struct *vma)
+{
+	const struct rmap_ops *ops = child->sys->rmap;
+	struct vm_area_struct *new = vm_area_dup(vma);
+	int err = 0;
+
+	if (!new)
+		return -ENOMEM;
+	new->vm_mm = child;
+	new->anon_vma = NULL;
+	if (!(vma->vm_flags & VM_WIPEONFORK) && vma->anon_vma) {
+		err = ops->fork(new, vma);
+		if (err) {
+			vm_area_free(new);
+			return err;
+		}
+	}
+	vma_link(child, new);
+	if (!(vma->vm_flags & VM_WIPEONFORK) && vma->anon_vma)
+		err = copy_page_range(new, vma);
+	return err;
+}
+
+static int dup_mmap(struct avm_mm *child, struct avm_mm *parent)
+{
+	struct rb_node *n;
+	int err;
+
+	for (n = rb_first(&parent->mm_rb); n; n = rb_next(n)) {
+		struct vm_area_struct *vma =
+			rb_entry(n, struct vm_area_struct, vm_rb);
+
+		if (vma->vm_flags & VM_DONTCOPY)
+			continue;
+		err = dup_vma(child, vma);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int avm_fork(struct avm_mm *parent, struct avm_mm **out)
+{
+	struct avm_mm *child = mm_alloc(parent->sys);
+	int err;
+
+	*out = NULL;
+	if (!child)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&parent->mmap_lock);
+	pthread_rwlock_wrlock(&child->mmap_lock);
+	err = dup_mmap(child, parent);
+	pthread_rwlock_unlock(&child->mmap_lock);
+	pthread_rwlock_unlock(&parent->mmap_lock);
+	if (err) {
+		avm_exit(child);
+		return err;
+	}
+	atomic_fetch_add(&parent->sys->ctr.forks, 1);
+	*out = child;
+	return 0;
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* Introspection for tests, tools and users: VMAs, PTEs, rmap walks. */
+#include <string.h>
+#include "mm/internal.h"
+#include "mm/swap.h"
+#include "rmap/rmap.h"
+
+static unsigned int chain_len(const struct vm_area_struct *v)
+{
+	const struct list_head *p;
+	unsigned int n = 0;
+
+	for (p = v->anon_vma_chain.next; p != &v->anon_vma_chain; p = p->next)
+		n++;
+	return n;
+}
+
+long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n)
+{
+	struct rb_node *node;
+	long i = 0;
+
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	for (node = rb_first(&mm->mm_rb); node; node = rb_next(node), i++) {
+		struct vm_area_struct *v =
+			rb_entry(node, struct vm_area_struct, vm_rb);
+		struct avm_vma_info *vi = &buf[i];
+
+		if ((size_t)i >= n)
+			continue;
+		vi->start = v->vm_start;
+		vi->end = v->vm_end;
+		vi->pgoff = v->vm_pgoff;
+		vi->prot = ((v->vm_flags & VM_READ) ? AVM_PROT_READ : 0) |
+			   ((v->vm_flags & VM_WRITE) ? AVM_PROT_WRITE : 0);
+		vi->flags = ((v->vm_flags & VM_DONTCOPY) ? AVM_VMA_DONTCOPY : 0) |
+			    ((v->vm_flags & VM_WIPEONFORK) ? AVM_VMA_WIPEONFORK : 0);
+		vi->has_anon_vma = v->anon_vma != NULL;
+		vi->chain_len = chain_len(v);
+	}
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return i;
+}
+
+static void fill_page(struct avm_sys *sys, struct page *p,
+		      struct avm_page_info *info)
+{
+	info->zero = p == sys->zero_page;
+	info->exclusive = !info->zero && page_test(p, PG_anon_exclusive);
+	info->mapcount = info->zero ? 0 : (unsigned int)page_mapcount(p);
+	info->refcount = info->zero ? 0 : (unsigned int)page_refcount(p);
+	info->node = page_node(p);
+	info->index = p->index;
+}
+
+int avm_page_info(struct avm_mm *mm, unsigned long addr,
+		  struct avm_page_info *info)
+{
+	struct avm_sys *sys = mm->sys;
+	struct pgtable *pt;
+	pte_t pte;
+
+	memset(info, 0, sizeof(*info));
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	pt = vma_lookup(mm, addr) ? pt_lookup(mm, addr) : NULL;
+	pte = pt ? pt->e[pte_index(addr)] : 0;
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	if (!vma_lookup(mm, addr))
+		return -EFAULT;
+	if (!pte) {
+		info->state = AVM_PTE_NONE;
+	} else if (pte_present(pte)) {
+		info->state = AVM_PTE_PRESENT;
+		info->pfn = pte_pfn(pte);
+		info->writable = pte & PTE_WRITE;
+		info->young = pte & PTE_YOUNG;
+		info->dirty = pte & PTE_DIRTY;
+		fill_page(sys, pfn_to_page(sys, info->pfn), info);
+	} else if (pte_nptype(pte) == PTE_TYPE_SWAP) {
+		info->state = AVM_PTE_SWAP;
+		info->swap_slot = swp_offset(pte);
+		info->exclusive = pte & PTE_SWP_EXCL;
+	} else {
+		info->state = AVM_PTE_MIGRATION;
+		info->pfn = pte_pfn(pte);
+	}
+	return 0;
+}
+
+int avm_rmap_walk_addr(struct avm_mm *mm, unsigned long addr,
+		       struct avm_walk_stats *ws)
+{
+	struct avm_page_info info;
+	struct rmap_walk_control rwc = { 0 };
+	struct page *page;
+	int err = avm_page_info(mm, addr, &info);
+
+	if (err)
+		return err;
+	if (info.state != AVM_PTE_PRESENT || info.zero)
+		return -EFAULT;
+	page = pfn_to_page(mm->sys, info.pfn);
+	lock_page(page);
+	err = rmap_walk(mm->sys, page, &rwc);
+	unlock_page(page);
+	ws->walks++;
+	ws->visits += rwc.visits;
+	ws->hits += rwc.hits;
+	return err;
+}
+
+int avm_rmap_walk_all(struct avm_sys *sys, struct avm_walk_stats *ws)
+{
+	for (unsigned int i = 0; i < sys->nr_nodes; i++) {
+		struct mem_node *n = &sys->nodes[i];
+
+		for (unsigned long f = 0; f < n->next_unused; f++) {
+			struct page *p = &n->pages[f];
+			struct rmap_walk_control rwc = { 0 };
+
+			if (p == sys->zero_page || page_test(p, PG_free) ||
+			    !page_mapcount(p))
+				continue;
+			lock_page(p);
+			rmap_walk(sys, p, &rwc);
+			unlock_page(p);
+			ws->walks++;
+			ws->visits += rwc.visits;
+			ws->hits += rwc.hits;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/* Functions the mm files share; not part of the public API. */
+#ifndef AVM_MM_INTERNAL_H
+#define AVM_MM_INTERNAL_H
+
+#include <errno.h>
+#include "mm/mm_types.h"
+
+/* ---- page_alloc.c: frames ---------------------------------------------- */
+int node_pools_init(struct avm_sys *sys);
+void node_pools_destroy(struct avm_sys *sys);
+/* A zeroed frame with refcount 1, or NULL (pool empty or injected failure). */
+struct page *alloc_page(struct avm_sys *sys, unsigned int node);
+void put_page(struct avm_sys *sys, struct page *page);
+unsigned long page_to_pfn(struct avm_sys *sys, const struct page *page);
+struct page *pfn_to_page(struct avm_sys *sys, unsigned long pfn);
+/* Payload of a frame, NULL in metadata-only mode. */
+unsigned char *page_address(struct avm_sys *sys, const struct page *page);
+void copy_page_payload(struct avm_sys *sys, struct page *dst,
+		       const struct page *src);
+void lru_add(struct avm_sys *sys, struct page *page);
+unsigned long frames_in_use(struct avm_sys *sys);
+
+static inline unsigned int page_node(const struct page *p)
+{
+	return atomic_load(&p->flags) >> PG_NODE_SHIFT;
+}
+static inline bool page_test(const struct page *p, uint32_t f)
+{
+	return atomic_load(&p->flags) & f;
+}
+static inline void page_set(struct page *p, uint32_t f)
+{
+	atomic_fetch_or(&p->flags, f);
+}
+static inline void page_clear(struct page *p, uint32_t f)
+{
+	atomic_fetch_and(&p->flags, ~f);
+}
+static inline void get_page(struct page *p)
+{
+	atomic_fetch_add(&p->_refcount, 1);
+}
+static inline int page_mapcount(const struct page *p)
+{
+	return atomic_load(&p->_mapcount);
+}
+static inline int page_refcount(const struct page *p)
+{
+	return atomic_load(&p->_refcount);
+}
+static inline bool page_is_anon(const struct page *p)
+{
+	return p->mapping & PAGE_MAPPING_ANON;
+}
+static inline struct anon_vma *page_anon_vma(const struct page *p)
+{
+	if (!page_is_anon(p))
+		return NULL;
+	return (struct anon_vma *)(p->mapping & ~PAGE_MAPPING_ANON);
+}
+void lock_page(struct page *page);
+void unlock_page(struct page *page);
+
+/* ---- pgtable.c: four-level radix page tables --------------------------- */
+int pgd_alloc(struct avm_mm *mm);
+void pgd_free(struct avm_mm *mm);
+/* The PTE table covering addr: NULL if absent / on allocation failure. */
+struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr);
+struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr);
+typedef int (*pt_table_fn)(struct avm_mm *mm, struct pgtable *pt,
+			   unsigned long start, unsigned long end, void *arg);
+/* fn for every existing PTE table overlapping [start, end); stops on != 0. */
+int pt_for_each_table(struct avm_mm *mm, unsigned long start,
+		      unsigned long end, pt_table_fn fn, void *arg);
+/* Free every PTE table (and emptied upper table) fully inside the range
+   [floor, ceiling) that has no entries left. */
+void pt_free_empty(struct avm_mm *mm, unsigned long floor,
+		   unsigned long ceiling);
+unsigned long pt_count_tables(struct avm_mm *mm);
+
+static inline unsigned int pte_index(unsigned long addr)
+{
+	return (addr >> PAGE_SHIFT) & (PT_ENTRIES - 1);
+}
+static inline void pt_set(struct pgtable *pt, unsigned int i, pte_t v)
+{
+	pt->used += (v != 0) - (pt->e[i] != 0);
+	pt->e[i] = v;
+}
+static inline bool pte_present(pte_t p) { return p & PTE_PRESENT; }
+static inline unsigned long pte_pfn(pte_t p) { return p >> PTE_PFN_SHIFT; }
+static inline pte_t mk_pte(unsigned long pfn, pte_t bits)
+{
+	return ((pte_t)pfn << PTE_PFN_SHIFT) | PTE_PRESENT | bits;
+}
+static inline unsigned int pte_nptype(pte_t p)
+{
+	return (p & PTE_TYPE_MASK) >> PTE_TYPE_SHIFT;
+}
+
+/* ---- vma.c: the VMA tree, split and merge ------------------------------ */
+struct vm_area_struct *find_vma(struct avm_mm *mm, unsigned long addr);
+struct vm_area_struct *vma_lookup(struct avm_mm *mm, unsigned long addr);
+struct vm_area_struct *vma_prev(struct vm_area_struct *vma);
+struct vm_area_struct *vma_next(struct vm_area_struct *vma);
+/* Last VMA starting below addr (the one before the gap at addr). */
+struct vm_area_struct *find_vma_prev(struct avm_mm *mm, unsigned long addr);
+struct vm_area_struct *vm_area_alloc(struct avm_mm *mm);
+struct vm_area_struct *vm_area_dup(struct vm_area_struct *vma);
+void vm_area_free(struct vm_area_struct *vma);
+void vma_link(struct avm_mm *mm, struct vm_area_struct *vma);
+void vma_unlink(struct avm_mm *mm, struct vm_area_struct *vma);
+/* Unlink from the tree, drop reverse-map links and free. */
+void remove_vma(struct vm_area_struct *vma);
+/* Change start/end/pgoff keeping the reverse-map index consistent. */
+void vma_set_range(struct vm_area_struct *vma, unsigned long start,
+		   unsigned long end, unsigned long pgoff);
+/* Split at addr; the part below addr is a new VMA if new_below. */
+int split_vma(struct vm_area_struct *vma, unsigned long addr, int new_below);
+/* Would these be one VMA if adjacent (flags, pgoff, anon_vma rules)? */
+bool anon_mergeable(struct vm_area_struct *tgt, struct anon_vma *src_anon,
+		    struct vm_area_struct *src);
+/*
+ * A new range [start, end) with flags and pgoff, whose pages (if any) belong
+ * to src (may be NULL): extend prev and/or next over it if the merge rules
+ * allow.  Returns the merged VMA, NULL if no merge, or an ERR value.
+ */
+struct vm_area_struct *vma_merge_new(struct avm_mm *mm, unsigned long start,
+				     unsigned long end, unsigned long flags,
+				     unsigned long pgoff,
+				     struct vm_area_struct *src, int *err);
+/*
+ * Give [start, end) of vma the flags newflags, merging with neighbours or
+ * splitting as needed.  *out is the VMA that now covers the range.
+ */
+int vma_modify_flags(struct vm_area_struct *vma, unsigned long start,
+		     unsigned long end, unsigned long newflags,
+		     struct vm_area_struct **out);
+
+/* ---- memory.c: faults and PTE teardown --------------------------------- */
+int handle_mm_fault(struct avm_mm *mm, struct vm_area_struct *vma,
+		    unsigned long addr, bool write);
+/* Drop every mapping in [start, end) of vma; VMA itself stays. */
+void zap_page_range(struct vm_area_struct *vma, unsigned long start,
+		    unsigned long end);
+/* Linear page index of addr in vma (what page->index holds). */
+static inline unsigned long linear_page_index(const struct vm_area_struct *v,
+					      unsigned long addr)
+{
+	return ((addr - v->vm_start) >> PAGE_SHIFT) + v->vm_pgoff;
+}
+
+/* ---- mmap.c ------------------------------------------------------------ */
+int do_munmap(struct avm_mm *mm, unsigned long start, unsigned long len);
+void exit_mmap(struct avm_mm *mm);
+bool range_is_free(struct avm_mm *mm, unsigned long start, unsigned long end);
+/* A free range of len bytes, searching down from MMAP_BASE; 0 if none. */
+unsigned long get_unmapped_area(struct avm_mm *mm, unsigned long len);
+
+/* ---- mprotect.c -------------------------------------------------------- */
+void change_protection(struct vm_area_struct *vma, unsigned long start,
+		       unsigned long end, unsigned long newflags);
+
+/* ---- sys.c ------------------------------------------------------------- */
+struct avm_mm *mm_alloc(struct avm_sys *sys);
+void mm_free(struct avm_mm *mm);
+static inline struct avm_alloc *mm_alloc_ctx(struct avm_mm *mm)
+{
+	return &mm->sys->alloc;
+}
+
+static inline int prot_to_vmflags(int prot)
+{
+	return ((prot & AVM_PROT_READ) ? VM_READ : 0) |
+	       ((prot & AVM_PROT_WRITE) ? VM_WRITE | VM_READ : 0);
+}
+
+#endif

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page faults, PTE teardown, and loads/stores as a CPU performs them.
+ *
+ * A read of a never-written page maps the shared zero page; the first
+ * write allocates a zeroed frame (after giving the VMA an anon_vma); a
+ * write to a present read-only page breaks COW: the page is reused in place
+ * when it is AnonExclusive or nobody else holds it, and copied otherwise.
+ */
+#include <string.h>
+#include "mm/internal.h"
+#include "mm/swap.h"
+#include "rmap/rmap.h"
+
+static unsigned long zero_pfn(struct avm_sys *sys)
+{
+	return page_to_pfn(sys, sys->zero_page);
+}
+
+static int do_anonymous_page(struct avm_mm *mm, struct vm_area_struct *vma,
+			     unsigned long addr, struct pgtable *pt)
+{
+	struct avm_sys *sys = mm->sys;
+	struct page *page;
+	int err;
+
+	err = sys->rmap->prepare(vma);
+	if (err)
+		return err;
+	page = alloc_page(sys, 0);
+	if (!page)
+		return -ENOMEM;
+	pthread_mutex_lock(&mm->page_table_lock);
+	rmap_add_new(page, vma, addr, true);
+	pt_set(pt, pte_index(addr),
+	       mk_pte(page_to_pfn(sys, page), PTE_WRITE | PTE_YOUNG | PTE_DIRTY));
+	pthread_mutex_unlock(&mm->page_table_lock);
+	lru_add(sys, page);
+	atomic_fetch_add(&sys->ctr.anon_faults, 1);
+	return 0;
+}
+
+/* Nobody else can reach this page: take it over in place. */
+static bool can_reuse(struct avm_sys *sys, struct page *page)
+{
+	if (page_test(page, PG_anon_exclusive))
+		return true;
+	if (page_test(page, PG_swapcache))
+		try_free_swap(sys, page);
+	return page_refcount(page) == 1;
+}
+
+static int wp_page_copy(struct avm_mm *mm, struct vm_area_struct *vma,
+			unsigned long addr, struct pgtable *pt,
+			struct page *old)
+{
+	struct avm_sys *sys = mm->sys;
+	struct page *page;
+	int err;
+
+	err = sys->rmap->prepare(vma);
+	if (err)
+		return err;
+	page = alloc_page(sys, 0);
+	if (!page)
+		return -ENOMEM;
+	if (old)
+		copy_page_payload(sys, page, old);
+	pthread_mutex_lock(&mm->page_table_lock);
+	rmap_add_new(page, vma, addr, true);
+	pt_set(pt, pte_index(addr),
+	       mk_pte(page_to_pfn(sys, page), PTE_WRITE | PTE_YOUNG | PTE_DIRTY));
+	if (old)
+		rmap_remove(old, vma, addr);
+	pthread_mutex_unlock(&mm->page_table_lock);
+	lru_add(sys, page);
+	if (old)
+		put_page(sys, old);
+	atomic_fetch_add(&sys->ctr.cow_copies, 1);
+	return 0;
+}
+
+static int do_wp_page(struct avm_mm *mm, struct vm_area_struct *vma,
+		      unsigned long addr, struct pgtable *pt, pte_t pte)
+{
+	struct avm_sys *sys = mm->sys;
+	struct page *page = pfn_to_page(sys, pte_pfn(pte));
+	unsigned int i = pte_index(addr);
+
+	if (page == sys->zero_page)
+		return wp_page_copy(mm, vma, addr, pt, NULL);
+	lock_page(page);
+	if (!can_reuse(sys, page)) {
+		unlock_page(page);
+		return wp_page_copy(mm, vma, addr, pt, page);
+	}
+	if (!page_test(page, PG_anon_exclusive)) {
+		sys->rmap->page_move(page, vma);
+		page_set(page, PG_anon_exclusive);
+	}
+	unlock_page(page);
+	pthread_mutex_lock(&mm->page_table_lock);
+	pt->e[i] |= PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
+	pthread_mutex_unlock(&mm->page_table_lock);
+	atomic_fetch_add(&sys->ctr.cow_reuses, 1);
+	return 0;
+}
+
+int handle_mm_fault(struct avm_mm *mm, struct vm_area_struct *vma,
+		    unsigned long addr, bool write)
+{
+	struct avm_sys *sys = mm->sys;
+	struct pgtable *pt;
+	pte_t pte;
+
+	atomic_fetch_add(&sys->ctr.faults, 1);
+	pthread_mutex_lock(&mm->page_table_lock);
+	pt = pt_alloc(mm, addr);
+	pthread_mutex_unlock(&mm->page_table_lock);
+	if (!pt)
+		return -ENOMEM;
+	pte = pt->e[pte_index(addr)];
+	if (!pte && !write) {
+		pthread_mutex_lock(&mm->page_table_lock);
+		pt_set(pt, pte_index(addr), mk_pte(zero_pfn(sys), PTE_YOUNG));
+		pthread_mutex_unlock(&mm->page_table_lock);
+		atomic_fetch_add(&sys->ctr.zero_faults, 1);
+		return 0;
+	}
+	if (!pte)
+		return do_anonymous_page(mm, vma, addr, pt);
+	if (!pte_present(pte))
+		return do_swap_page(mm, vma, addr, pt, pte, write);
+	if (write && !(pte & PTE_WRITE))
+		return do_wp_page(mm, vma, addr, pt, pte);
+	pt->e[pte_index(addr)] |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
+	return 0;
+}
+
+/* ---- teardown ---------------------------------------------------------- */
+
+static int zap_table(struct avm_mm *mm, struct pgtable *pt,
+		     unsigned long start, unsigned long end, void *arg)
+{
+	struct vm_area_struct *vma = arg;
+	struct avm_sys *sys = mm->sys;
+
+	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
+		unsigned int i = pte_index(a);
+		pte_t pte = pt->e[i];
+		struct page *page;
+
+		if (!pte)
+			continue;
+		pt_set(pt, i, 0);
+		if (!pte_present(pte)) {
+			free_swap_pte(sys, pte);
+			continue;
+		}
+		page = pfn_to_page(sys, pte_pfn(pte));
+		if (page == sys->zero_page)
+			continue;
+		rmap_remove(page, vma, a);
+		put_page(sys, page);
+	}
+	return 0;
+}
+
+void zap_page_range(struct vm_area_struct *vma, unsigned long start,
+		    unsigned long end)
+{
+	struct avm_mm *mm = vma->vm_mm;
+
+	pthread_mutex_lock(&mm->page_table_lock);
+	pt_for_each_table(mm, start, end, zap_table, vma);
+	pthread_mutex_unlock(&mm->page_table_lock);
+}
+
+/* ---- loads and stores -------------------------------------------------- */
+
+enum access { ACC_READ, ACC_WRITE, ACC_PEEK };
+
+/*
+ * The payload of the page at addr if its PTE allows the access now (*ok).
+ * NULL with *ok means "reads as zeroes": an empty PTE seen by a peek, or a
+ * frame without payload.  A peek through a swap or migration entry copies
+ * the contents into swapbuf.
+ */
+static unsigned char *pte_bytes(struct avm_mm *mm, unsigned long addr,
+				enum access acc, bool *ok,
+				unsigned char *swapbuf)
+{
+	struct avm_sys *sys = mm->sys;
+	struct pgtable *pt = pt_lookup(mm, addr);
+	pte_t pte = pt ? pt->e[pte_index(addr)] : 0;
+
+	*ok = false;
+	if (acc == ACC_PEEK) {
+		*ok = true;
+		if (!pte)
+			return NULL;
+		if (!pte_present(pte)) {
+			swap_pte_read(sys, pte, swapbuf);
+			return swapbuf;
+		}
+	} else if (!pte_present(pte) ||
+		   (acc == ACC_WRITE && !(pte & PTE_WRITE))) {
+		return NULL;
+	} else {
+		*ok = true;
+		pt->e[pte_index(addr)] |= PTE_YOUNG |
+					  (acc == ACC_WRITE ? PTE_DIRTY : 0);
+	}
+	return page_address(sys, pfn_to_page(sys, pte_pfn(pte)));
+}
+
+static int access_ok_vma(struct vm_area_struct *vma, enum access acc)
+{
+	if (!vma)
+		return -EFAULT;
+	if (acc == ACC_READ && !(vma->vm_flags & VM_READ))
+		return -EFAULT;
+	if (acc == ACC_WRITE && !(vma->vm_flags & VM_WRITE))
+		return -EFAULT;
+	return 0;
+}
+
+/* Move up to the end of one page; returns bytes moved or -errno. */
+static long access_page(struct avm_mm *mm, unsigned long addr,
+			unsigned char *buf, size_t len, enum access acc,
+			int fill)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	size_t off = addr & (PAGE_SIZE - 1), n = MIN(len, PAGE_SIZE - off);
+	unsigned char *page, swapbuf[acc == ACC_PEEK ? PAGE_SIZE : 1];
+	bool ok;
+	int err = access_ok_vma(vma, acc);
+
+	if (err)
+		return err;
+	for (int tries = 0; ; tries++) {
+		pthread_mutex_lock(&mm->page_table_lock);
+		page = pte_bytes(mm, addr, acc, &ok, swapbuf);
+		if (ok) {
+			if (acc != ACC_WRITE && page)
+				memcpy(buf, page + off, n);
+			else if (acc != ACC_WRITE)
+				memset(buf, 0, n);
+			else if (page && fill >= 0)
+				memset(page + off, fill, n);
+			else if (page)
+				memcpy(page + off, buf, n);
+			pthread_mutex_unlock(&mm->page_table_lock);
+			return (long)n;
+		}
+		pthread_mutex_unlock(&mm->page_table_lock);
+		if (tries > 2)
+			return -EFAULT;
+		err = handle_mm_fault(mm, vma, addr & PAGE_MASK, acc == ACC_WRITE);
+		if (err)
+			return err;
+	}
+}
+
+static int access_range(struct avm_mm *mm, unsigned long addr,
+			unsigned char *buf, size_t len, enum access acc,
+			int fill)
+{
+	int err = 0;
+
+	if (addr + len < addr || addr + len > TASK_SIZE)
+		return -EFAULT;
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	while (len) {
+		long n = access_page(mm, addr, buf, len, acc, fill);
+
+		if (n < 0) {
+			err = (int)n;
+			break;
+		}
+		addr += (unsigned long)n;
+		len -= (size_t)n;
+		if (fill < 0)
+			buf += n;
+	}
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return err;
+}
+
+int avm_read(struct avm_mm *mm, unsigned long addr, void *buf, size_t len)
+{
+	return access_range(mm, addr, buf, len, ACC_READ, -1);
+}
+
+int avm_write(struct avm_mm *mm, unsigned long addr, const void *buf,
+	      size_t len)
+{
+	return access_range(mm, addr, (unsigned char *)buf, len, ACC_WRITE, -1);
+}
+
+int avm_fill(struct avm_mm *mm, unsigned long addr, int byte, size_t len)
+{
+	return access_range(mm, addr, NULL, len, ACC_WRITE, byte & 0xff);
+}
+
+int avm_peek(struct avm_mm *mm, unsigned long addr, void *buf, size_t len)
+{
+	return access_range(mm, addr, buf, len, ACC_PEEK, -1);
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmap and munmap of private anonymous memory, and address-space teardown.
+ */
+#include "mm/internal.h"
+#include "rmap/rmap.h"
+
+bool range_is_free(struct avm_mm *mm, unsigned long start, unsigned long end)
+{
+	struct vm_area_struct *v = find_vma(mm, start);
+
+	return !v || v->vm_start >= end;
+}
+
+unsigned long get_unmapped_area(struct avm_mm *mm, unsigned long len)
+{
+	unsigned long top = MMAP_BASE;
+	struct vm_area_struct *v = find_vma_prev(mm, top);
+
+	/* Top-down: try below each VMA, walking towards lower addresses. */
+	while (top >= len + PAGE_SIZE) {
+		unsigned long floor = v ? v->vm_end : PAGE_SIZE;
+
+		if (top - floor >= len && top - len >= floor)
+			return top - len;
+		if (!v)
+			break;
+		top = v->vm_start;
+		v = vma_prev(v);
+	}
+	return 0;
+}
+
+static int mmap_region(struct avm_mm *mm, unsigned long addr,
+		       unsigned long len, unsigned long flags)
+{
+	struct vm_area_struct *vma;
+	int err;
+
+	vma = vma_merge_new(mm, addr, addr + len, flags, addr >> PAGE_SHIFT,
+			    NULL, &err);
+	if (vma || err)
+		return err;
+	vma = vm_area_alloc(mm);
+	if (!vma)
+		return -ENOMEM;
+	vma->vm_start = addr;
+	vma->vm_end = addr + len;
+	vma->vm_pgoff = addr >> PAGE_SHIFT;
+	vma->vm_flags = flags;
+	vma_link(mm, vma);
+	return 0;
+}
+
+int avm_mmap(struct avm_mm *mm, unsigned long addr, unsigned long len,
+	     int prot, int flags, unsigned long *mapped)
+{
+	bool fixed = flags & (AVM_MAP_FIXED | AVM_MAP_FIXED_NOREPLACE);
+	int err = 0;
+
+	if (!len || PAGE_ALIGN(len) < len)
+		return -EINVAL;
+	len = PAGE_ALIGN(len);
+	if (fixed && (!PAGE_ALIGNED(addr) || addr + len > TASK_SIZE ||
+		      addr + len < addr))
+		return -EINVAL;
+	if (prot & ~(AVM_PROT_READ | AVM_PROT_WRITE))
+		return -EINVAL;
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	if (!fixed) {
+		addr = get_unmapped_area(mm, len);
+		if (!addr)
+			err = -ENOMEM;
+	} else if (!range_is_free(mm, addr, addr + len)) {
+		if (flags & AVM_MAP_FIXED_NOREPLACE)
+			err = -EEXIST;
+		else
+			err = do_munmap(mm, addr, len);
+	}
+	if (!err)
+		err = mmap_region(mm, addr, len, prot_to_vmflags(prot));
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	if (!err && mapped)
+		*mapped = addr;
+	return err;
+}
+
+/* Unmap [start, end) from the VMAs it covers, after splitting the ends. */
+int do_munmap(struct avm_mm *mm, unsigned long start, unsigned long len)
+{
+	unsigned long end = start + len, floor, ceiling;
+	struct vm_area_struct *vma = find_vma(mm, start), *prev, *next;
+	int err;
+
+	if (!vma || vma->vm_start >= end)
+		return 0;
+	if (start > vma->vm_start) {
+		err = split_vma(vma, start, 1);
+		if (err)
+			return err;
+	}
+	next = find_vma(mm, end - 1);
+	if (next && next->vm_start < end && next->vm_end > end) {
+		err = split_vma(next, end, 0);
+		if (err)
+			return err;
+	}
+	vma = find_vma(mm, start);
+	prev = vma_prev(vma);
+	while (vma && vma->vm_start < end) {
+		next = vma_next(vma);
+		zap_page_range(vma, vma->vm_start, vma->vm_end);
+		remove_vma(vma);
+		vma = next;
+	}
+	floor = prev ? prev->vm_end : 0;
+	ceiling = vma ? vma->vm_start : TASK_SIZE;
+	pthread_mutex_lock(&mm->page_table_lock);
+	pt_free_empty(mm, floor, ceiling);
+	pthread_mutex_unlock(&mm->page_table_lock);
+	return 0;
+}
+
+int avm_munmap(struct avm_mm *mm, unsigned long addr, unsigned long len)
+{
+	int err;
+
+	if (!PAGE_ALIGNED(addr) || !len || addr > TASK_SIZE ||
+	    PAGE_ALIGN(len) > TASK_SIZE - addr)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	err = do_munmap(mm, addr, PAGE_ALIGN(len));
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return err;
+}
+
+void exit_mmap(struct avm_mm *mm)
+{
+	struct rb_node *n;
+
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	while ((n = rb_first(&mm->mm_rb))) {
+		struct vm_area_struct *vma =
+			rb_entry(n, struct vm_area_struct, vm_rb);
+
+		zap_page_range(vma, vma->vm_start, vma->vm_end);
+		remove_vma(vma);
+	}
+	pthread_rwlock_unlock(&mm->mmap_lock);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mprotect: change VMA protection, merging with or splitting from the
+ * neighbours, and update the PTEs.  As in Linux, a hole in the range stops
+ * the walk with -ENOMEM after the VMAs before it were changed.
+ */
+#include "mm/internal.h"
+
+static int change_table(struct avm_mm *mm, struct pgtable *pt,
+			unsigned long start, unsigned long end, void *arg)
+{
+	unsigned long newflags = *(unsigned long *)arg;
+	struct avm_sys *sys = mm->sys;
+
+	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
+		unsigned int i = pte_index(a);
+		pte_t pte = pt->e[i];
+		struct page *page;
+
+		if (!pte_present(pte))
+			continue;
+		if (!(newflags & VM_WRITE)) {
+			pt->e[i] = pte & ~PTE_WRITE;
+			continue;
+		}
+		/* Write upgrade without a fault: only for a page that is
+		   known to be ours alone, as Linux does for private memory. */
+		page = pfn_to_page(sys, pte_pfn(pte));
+		if (page != sys->zero_page && page_test(page, PG_anon_exclusive))
+			pt->e[i] = pte | PTE_WRITE;
+	}
+	return 0;
+}
+
+void change_protection(struct vm_area_struct *vma, unsigned long start,
+		       unsigned long end, unsigned long newflags)
+{
+	struct avm_mm *mm = vma->vm_mm;
+
+	pthread_mutex_lock(&mm->page_table_lock);
+	pt_for_each_table(mm, start, end, change_table, &newflags);
+	pthread_mutex_unlock(&mm->page_table_lock);
+}
+
+static int mprotect_fixup(struct vm_area_struct *vma, unsigned long start,
+			  unsigned long end, int prot)
+{
+	unsigned long newflags = (vma->vm_flags & ~VM_PROT_MASK) |
+				 prot_to_vmflags(prot);
+	struct vm_area_struct *res;
+	int err;
+
+	if (newflags == vma->vm_flags)
+		return 0;
+	err = vma_modify_flags(vma, start, end, newflags, &res);
+	if (err)
+		return err;
+	change_protection(res, start, end, newflags);
+	return 0;
+}
+
+int avm_mprotect(struct avm_mm *mm, unsigned long start, unsigned long len,
+		 int prot)
+{
+	unsigned long end, tmp;
+	struct vm_area_struct *vma;
+	int err = 0;
+
+	if (!PAGE_ALIGNED(start) || (prot & ~(AVM_PROT_READ | AVM_PROT_WRITE)))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	end = start + PAGE_ALIGN(len);
+	if (end <= start || end > TASK_SIZE)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	for (tmp = start; tmp < end && !err; ) {
+		vma = find_vma(mm, tmp);
+		if (!vma || vma->vm_start > tmp) {
+			err = -ENOMEM;
+			break;
+		}
+		err = mprotect_fixup(vma, tmp, MIN(end, vma->vm_end), prot);
+		tmp = MIN(end, vma_lookup(mm, tmp) ? vma_lookup(mm, tmp)->vm_end : end);
+	}
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return err;
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Frame pools, one per memory node.  struct page arrays and payloads are
+ * reserved with MAP_NORESERVE and touched only as frames are first used, so
+ * a large pool costs nothing until it is needed.  Frame 0 of node 0 is the
+ * shared zero page.
+ */
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "mm/internal.h"
+
+static void *reserve(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int node_init(struct avm_sys *sys, struct mem_node *n, unsigned int id)
+{
+	n->id = id;
+	n->nr_frames = sys->cfg.node_frames;
+	n->base_pfn = (unsigned long)id * n->nr_frames;
+	INIT_LIST_HEAD(&n->free_list);
+	INIT_LIST_HEAD(&n->lru_active);
+	INIT_LIST_HEAD(&n->lru_inactive);
+	n->pages = reserve(n->nr_frames * sizeof(struct page));
+	if (!n->pages)
+		return -ENOMEM;
+	if (sys->cfg.payload == AVM_PAYLOAD_FULL) {
+		n->payload = reserve(n->nr_frames * PAGE_SIZE);
+		if (!n->payload)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void node_destroy(struct mem_node *n)
+{
+	if (n->pages)
+		munmap(n->pages, n->nr_frames * sizeof(struct page));
+	if (n->payload)
+		munmap(n->payload, n->nr_frames * PAGE_SIZE);
+}
+
+int node_pools_init(struct avm_sys *sys)
+{
+	struct page *zero;
+
+	sys->nr_nodes = sys->cfg.nodes;
+	sys->nodes = calloc(sys->nr_nodes, sizeof(*sys->nodes));
+	if (!sys->nodes)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < sys->nr_nodes; i++)
+		if (node_init(sys, &sys->nodes[i], i))
+			return -ENOMEM;
+	/* The zero page: frame 0 of node 0, never freed, never counted. */
+	zero = &sys->nodes[0].pages[0];
+	sys->nodes[0].next_unused = 1;
+	atomic_store(&zero->flags, PG_zero);
+	atomic_store(&zero->_refcount, 1);
+	INIT_LIST_HEAD(&zero->lru);
+	sys->zero_page = zero;
+	return 0;
+}
+
+void node_pools_destroy(struct avm_sys *sys)
+{
+	if (!sys->nodes)
+		return;
+	for (unsigned int i = 0; i < sys->nr_nodes; i++)
+		node_destroy(&sys->nodes[i]);
+	free(sys->nodes);
+	sys->nodes = NULL;
+}
+
+static struct page *take_frame(struct mem_node *n)
+{
+	struct page *p;
+
+	if (!list_empty(&n->free_list)) {
+		p = list_first_entry(&n->free_list, struct page, lru);
+		list_del(&p->lru);
+		n->nr_free--;
+		return p;
+	}
+	if (n->next_unused < n->nr_frames)
+		return &n->pages[n->next_unused++];
+	return NULL;
+}
+
+struct page *alloc_page(struct avm_sys *sys, unsigned int node)
+{
+	struct mem_node *n = &sys->nodes[node];
+	struct page *p;
+
+	if (avm_alloc_should_fail(&sys->alloc))
+		return NULL;
+	pthread_mutex_lock(&sys->lock);
+	p = take_frame(n);
+	pthread_mutex_unlock(&sys->lock);
+	if (!p)
+		return NULL;
+	memset(p, 0, sizeof(*p));
+	atomic_store(&p->flags, (uint32_t)node << PG_NODE_SHIFT);
+	atomic_store(&p->_refcount, 1);
+	INIT_LIST_HEAD(&p->lru);
+	if (n->payload)
+		memset(page_address(sys, p), 0, PAGE_SIZE);
+	avm_alloc_account(&sys->alloc, AK_FRAME, 1, PAGE_SIZE);
+	return p;
+}
+
+static void free_frame(struct avm_sys *sys, struct page *p)
+{
+	struct mem_node *n = &sys->nodes[page_node(p)];
+
+	pthread_mutex_lock(&sys->lock);
+	if (page_test(p, PG_lru)) {
+		list_del(&p->lru);
+		if (page_test(p, PG_active))
+			n->nr_active--;
+		else
+			n->nr_inactive--;
+	}
+	p->mapping = 0;
+	p->private = 0;
+	p->rmap_data = NULL;
+	atomic_store(&p->flags, (page_node(p) << PG_NODE_SHIFT) | PG_free);
+	list_add(&p->lru, &n->free_list);
+	n->nr_free++;
+	pthread_mutex_unlock(&sys->lock);
+	avm_alloc_account(&sys->alloc, AK_FRAME, -1, -(long)PAGE_SIZE);
+}
+
+void put_page(struct avm_sys *sys, struct page *page)
+{
+	if (page_test(page, PG_zero))
+		return;
+	if (atomic_fetch_sub(&page->_refcount, 1) == 1)
+		free_frame(sys, page);
+}
+
+unsigned long page_to_pfn(struct avm_sys *sys, const struct page *page)
+{
+	const struct mem_node *n = &sys->nodes[page_node(page)];
+
+	return n->base_pfn + (unsigned long)(page - n->pages);
+}
+
+struct page *pfn_to_page(struct avm_sys *sys, unsigned long pfn)
+{
+	unsigned long per = sys->cfg.node_frames;
+	unsigned long node = pfn / per;
+
+	if (node >= sys->nr_nodes)
+		return NULL;
+	return &sys->nodes[node].pages[pfn % per];
+}
+
+unsigned char *page_address(struct avm_sys *sys, const struct page *page)
+{
+	const struct mem_node *n = &sys->nodes[page_node(page)];
+
+	if (!n->payload)
+		return NULL;
+	return n->payload + (size_t)(page - n->pages) * PAGE_SIZE;
+}
+
+void copy_page_payload(struct avm_sys *sys, struct page *dst,
+		       const struct page *src)
+{
+	unsigned char *d = page_address(sys, dst);
+	const unsigned char *s = page_address(sys, src);
+
+	if (d && s)
+		memcpy(d, s, PAGE_SIZE);
+}
+
+void lru_add(struct avm_sys *sys, struct page *page)
+{
+	struct mem_node *n = &sys->nodes[page_node(page)];
+
+	pthread_mutex_lock(&sys->lock);
+	if (!page_test(page, PG_lru)) {
+		list_add(&page->lru, &n->lru_inactive);
+		n->nr_inactive++;
+		page_set(page, PG_lru);
+	}
+	pthread_mutex_unlock(&sys->lock);
+}
+
+unsigned long frames_in_use(struct avm_sys *sys)
+{
+	return atomic_load(&sys->alloc.live[AK_FRAME]);
+}
+
+void lock_page(struct page *page)
+{
+	while (atomic_fetch_or(&page->flags, PG_locked) & PG_locked)
+		sched_yield();
+}
+
+void unlock_page(struct page *page)
+{
+	atomic_fetch_and(&page->flags, ~(uint32_t)PG_locked);
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Four-level radix page tables, 512 entries a level as x86-64: 9 bits per
+ * level above the 12-bit page offset, 48-bit addresses.  Upper levels hold
+ * pointers; only populated subtrees exist, so fork, unmap and exit touch
+ * only what is mapped.  Each table counts its non-empty entries so emptied
+ * tables can be freed.
+ */
+#include <string.h>
+#include "mm/internal.h"
+
+static unsigned int level_index(unsigned long addr, unsigned int level)
+{
+	return (addr >> (PAGE_SHIFT + PT_SHIFT * level)) & (PT_ENTRIES - 1);
+}
+
+/* Bytes covered by one entry of a table of this level. */
+static unsigned long entry_span(unsigned int level)
+{
+	return 1UL << (PAGE_SHIFT + PT_SHIFT * level);
+}
+
+static struct pgtable *table_alloc(struct avm_mm *mm, unsigned int level)
+{
+	struct pgtable *pt = avm_kmalloc(mm_alloc_ctx(mm), AK_PGTABLE,
+					 sizeof(*pt));
+
+	if (!pt)
+		return NULL;
+	memset(pt->e, 0, sizeof(pt->e));
+	pt->used = 0;
+	pt->level = level;
+	return pt;
+}
+
+static void table_free(struct avm_mm *mm, struct pgtable *pt)
+{
+	avm_kfree(mm_alloc_ctx(mm), AK_PGTABLE, pt, sizeof(*pt));
+}
+
+int pgd_alloc(struct avm_mm *mm)
+{
+	mm->pgd = table_alloc(mm, PT_LEVELS - 1);
+	return mm->pgd ? 0 : -ENOMEM;
+}
+
+static void free_subtree(struct avm_mm *mm, struct pgtable *pt)
+{
+	if (pt->level > 0) {
+		for (unsigned int i = 0; i < PT_ENTRIES; i++)
+			if (pt->e[i])
+				free_subtree(mm, (struct pgtable *)pt->e[i]);
+	}
+	table_free(mm, pt);
+}
+
+void pgd_free(struct avm_mm *mm)
+{
+	if (mm->pgd)
+		free_subtree(mm, mm->pgd);
+	mm->pgd = NULL;
+}
+
+struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr)
+{
+	struct pgtable *pt = mm->pgd;
+
+	for (unsigned int level = PT_LEVELS - 1; pt && level > 0; level--)
+		pt = (struct pgtable *)pt->e[level_index(addr, level)];
+	return pt;
+}
+
+struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr)
+{
+	struct pgtable *pt = mm->pgd;
+
+	for (unsigned int level = PT_LEVELS - 1; level > 0; level--) {
+		unsigned int i = level_index(addr, level);
+		struct pgtable *next = (struct pgtable *)pt->e[i];
+
+		if (!next) {
+			next = table_alloc(mm, level - 1);
+			if (!next)
+				return NULL;
+			pt_set(pt, i, (uint64_t)next);
+		}
+		pt = next;
+	}
+	return pt;
+}
+
+static int walk_level(struct avm_mm *mm, struct pgtable *pt,
+		      unsigned long base, unsigned long start,
+		      unsigned long end, pt_table_fn fn, void *arg)
+{
+	unsigned long span = entry_span(pt->level);
+	unsigned int i = level_index(start, pt->level);
+
+	if (pt->level == 0)
+		return fn(mm, pt, start, end, arg);
+	for (unsigned long a = base + i * span; i < PT_ENTRIES && a < end;
+	     i++, a += span) {
+		struct pgtable *next = (struct pgtable *)pt->e[i];
+		unsigned long s = MAX(a, start), e = MIN(a + span, end);
+		int ret;
+
+		if (!next)
+			continue;
+		ret = walk_level(mm, next, a, s, e, fn, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int pt_for_each_table(struct avm_mm *mm, unsigned long start,
+		      unsigned long end, pt_table_fn fn, void *arg)
+{
+	if (!mm->pgd || start >= end)
+		return 0;
+	return walk_level(mm, mm->pgd, 0, start, end, fn, arg);
+}
+
+/* Returns true if pt became empty and was freed by the caller's request. */
+static void free_empty_level(struct avm_mm *mm, struct pgtable *pt,
+			     unsigned long base, unsigned long floor,
+			     unsigned long ceiling)
+{
+	unsigned long span = entry_span(pt->level);
+
+	for (unsigned int i = level_index(floor, pt->level); i < PT_ENTRIES; i++) {
+		unsigned long a = base + i * span;
+		struct pgtable *next = (struct pgtable *)pt->e[i];
+
+		if (a >= ceiling)
+			break;
+		if (!next)
+			continue;
+		if (next->level > 0)
+			free_empty_level(mm, next, a, MAX(a, floor),
+					 MIN(a + span, ceiling));
+		/* Only a table whose whole span lies in the range may go. */
+		if (next->used == 0 && a >= floor && a + span <= ceiling) {
+			table_free(mm, next);
+			pt_set(pt, i, 0);
+		}
+	}
+}
+
+void pt_free_empty(struct avm_mm *mm, unsigned long floor,
+		   unsigned long ceiling)
+{
+	if (mm->pgd && floor < ceiling)
+		free_empty_level(mm, mm->pgd, 0, floor, ceiling);
+}
+
+static unsigned long count_subtree(const struct pgtable *pt)
+{
+	unsigned long n = 1;
+
+	if (pt->level > 0)
+		for (unsigned int i = 0; i < PT_ENTRIES; i++)
+			if (pt->e[i])
+				n += count_subtree((struct pgtable *)pt->e[i]);
+	return n;
+}
+
+unsigned long pt_count_tables(struct avm_mm *mm)
+{
+	return mm->pgd ? count_subtree(mm->pgd) : 0;
+}

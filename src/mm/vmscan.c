@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reclaim.  Each node keeps an active and an inactive list of anonymous
+ * frames.  A scan takes pages from the inactive tail: a page whose PTEs
+ * were referenced since the last look (page_referenced, an rmap walk that
+ * tests and clears young bits) is rotated or activated; an unreferenced
+ * one is swapped out.  When the inactive list runs short, pages move from
+ * the active tail to the inactive head with their young bits cleared.
+ */
+#include "mm/internal.h"
+#include "mm/swap.h"
+#include "mm/vmscan.h"
+#include "rmap/rmap.h"
+
+static bool referenced_one(struct page *page, struct vm_area_struct *vma,
+			   unsigned long addr, void *arg)
+{
+	struct avm_mm *mm = vma->vm_mm;
+	struct pgtable *pt = pt_lookup(mm, addr);
+	unsigned long *refs = arg;
+
+	pthread_mutex_lock(&mm->page_table_lock);
+	if (pt->e[pte_index(addr)] & PTE_YOUNG) {
+		pt->e[pte_index(addr)] &= ~PTE_YOUNG;
+		(*refs)++;
+	}
+	pthread_mutex_unlock(&mm->page_table_lock);
+	return true;
+}
+
+unsigned long page_referenced(struct avm_sys *sys, struct page *page)
+{
+	unsigned long refs = 0;
+	struct rmap_walk_control rwc = { .rmap_one = referenced_one,
+					 .arg = &refs };
+
+	rmap_walk(sys, page, &rwc);
+	if (refs)
+		atomic_fetch_add(&sys->ctr.referenced, 1);
+	return refs;
+}
+
+/* Take one page off a list with a reference held; NULL if empty. */
+static struct page *isolate(struct avm_sys *sys, struct mem_node *n,
+			    bool active)
+{
+	struct list_head *head = active ? &n->lru_active : &n->lru_inactive;
+	struct page *p = NULL;
+
+	pthread_mutex_lock(&sys->lock);
+	if (!list_empty(head)) {
+		p = list_last_entry(head, struct page, lru);
+		list_del_init(&p->lru);
+		page_clear(p, PG_lru);
+		if (active)
+			n->nr_active--;
+		else
+			n->nr_inactive--;
+		get_page(p);
+	}
+	pthread_mutex_unlock(&sys->lock);
+	return p;
+}
+
+static void putback(struct avm_sys *sys, struct mem_node *n, struct page *p,
+		    bool active)
+{
+	pthread_mutex_lock(&sys->lock);
+	if (active) {
+		page_set(p, PG_active);
+		list_add(&p->lru, &n->lru_active);
+		n->nr_active++;
+	} else {
+		page_clear(p, PG_active);
+		list_add(&p->lru, &n->lru_inactive);
+		n->nr_inactive++;
+	}
+	page_set(p, PG_lru);
+	pthread_mutex_unlock(&sys->lock);
+	put_page(sys, p);
+}
+
+static void shrink_active(struct avm_sys *sys, struct mem_node *n,
+			  unsigned long nr)
+{
+	while (nr--) {
+		struct page *p = isolate(sys, n, true);
+
+		if (!p)
+			return;
+		atomic_fetch_add(&sys->ctr.lru_scanned, 1);
+		page_referenced(sys, p);
+		page_clear(p, PG_referenced);
+		putback(sys, n, p, false);
+	}
+}
+
+/* One inactive page; returns 1 if its frame was freed. */
+static int shrink_one(struct avm_sys *sys, struct mem_node *n)
+{
+	struct page *p = isolate(sys, n, false);
+	unsigned long refs;
+	int err;
+
+	if (!p)
+		return -1;
+	atomic_fetch_add(&sys->ctr.lru_scanned, 1);
+	refs = page_referenced(sys, p);
+	if (refs) {
+		bool again = page_test(p, PG_referenced) || refs > 1;
+
+		page_set(p, PG_referenced);
+		putback(sys, n, p, again);
+		return 0;
+	}
+	lock_page(p);
+	err = swap_out_page(sys, p);
+	unlock_page(p);
+	if (err) {
+		putback(sys, n, p, true);
+		return 0;
+	}
+	put_page(sys, p);	/* ours: the frame is free now */
+	return 1;
+}
+
+static unsigned long shrink_node(struct avm_sys *sys, struct mem_node *n,
+				 unsigned long nr)
+{
+	unsigned long budget = 4 * (n->nr_active + n->nr_inactive) + 8;
+	unsigned long freed = 0;
+
+	while (freed < nr && budget--) {
+		int r;
+
+		if (n->nr_inactive < n->nr_active || !n->nr_inactive)
+			shrink_active(sys, n, MAX(32UL, n->nr_active / 4));
+		r = shrink_one(sys, n);
+		if (r < 0 && !n->nr_active)
+			break;
+		if (r > 0)
+			freed++;
+	}
+	return freed;
+}
+
+int avm_reclaim(struct avm_sys *sys, unsigned long nr,
+		unsigned long *reclaimed)
+{
+	unsigned long freed = 0;
+
+	if (reclaimed)
+		*reclaimed = 0;
+	if (!sys->swap)
+		return -ENOSPC;
+	for (unsigned int i = 0; i < sys->nr_nodes && freed < nr; i++)
+		freed += shrink_node(sys, &sys->nodes[i], nr - freed);
+	if (reclaimed)
+		*reclaimed = freed;
+	return 0;
+}
+
+struct pageout_arg {
+	struct vm_area_struct *vma;
+};
+
+static int pageout_table(struct avm_mm *mm, struct pgtable *pt,
+			 unsigned long start, unsigned long end, void *arg)
+{
+	struct avm_sys *sys = mm->sys;
+
+	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
+		pte_t pte = pt->e[pte_index(a)];
+		struct page *p;
+
+		if (!pte_present(pte))
+			continue;
+		p = pfn_to_page(sys, pte_pfn(pte));
+		/* Leave the zero page and pages other mappings share. */
+		if (p == sys->zero_page || page_mapcount(p) != 1)
+			continue;
+		get_page(p);
+		lock_page(p);
+		page_clear(p, PG_referenced);
+		swap_out_page(sys, p);	/* failures leave the page mapped */
+		unlock_page(p);
+		put_page(sys, p);
+	}
+	return 0;
+}
+
+int reclaim_range(struct vm_area_struct *vma, unsigned long start,
+		  unsigned long end)
+{
+	struct avm_mm *mm = vma->vm_mm;
+
+	if (!mm->sys->swap)
+		return 0;	/* anonymous memory cannot go anywhere */
+	return pt_for_each_table(mm, start, end, pageout_table, NULL);
+}

@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * anon_vma_chain machinery with an interval tree per anon_vma (2012 on).
+ *
+ * Lock order: the family's root rwsem (write to link or unlink, read to
+ * walk) nests inside mmap_lock and outside the page-table lock.
+ *
+ * Every VMA linked to an anon_vma is also linked to that anon_vma's parent
+ * (fork copies the whole chain), so a parent's tree empties no sooner than
+ * its children's: a child's ->parent is valid whenever it is used.
+ */
+#include <errno.h>
+#include <string.h>
+#include "lib/interval_tree.h"
+#include "lib/ptrset.h"
+#include "mm/check.h"
+#include "mm/internal.h"
+#include "rmap/anon_vma_impl.h"
+
+static inline unsigned long avc_start_pgoff(const struct anon_vma_chain *avc)
+{
+	return avc->vma->vm_pgoff;
+}
+
+static inline unsigned long avc_last_pgoff(const struct anon_vma_chain *avc)
+{
+	return avc->vma->vm_pgoff + vma_pages(avc->vma) - 1;
+}
+
+INTERVAL_TREE_DEFINE(struct anon_vma_chain, rb, unsigned long, rb_subtree_last,
+		     avc_start_pgoff, avc_last_pgoff, static inline, avc_tree)
+
+static struct avm_sys *vma_sys(const struct vm_area_struct *vma)
+{
+	return vma->vm_mm->sys;
+}
+
+static const struct av_policy *policy(struct avm_sys *sys)
+{
+	return sys->rmap->design_data;
+}
+
+/* ---- objects ----------------------------------------------------------- */
+
+static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
+{
+	struct anon_vma *av = avm_kmalloc(&sys->alloc, AK_ANON_VMA, sizeof(*av));
+
+	if (!av)
+		return NULL;
+	memset(av, 0, sizeof(*av));
+	av->root = av;
+	av->parent = av;
+	pthread_rwlock_init(&av->rwsem, NULL);
+	atomic_store(&av->refcount, 1);
+	av->rb_root = RB_ROOT;
+	return av;
+}
+
+/*
+ * Freed at once.  The concurrency work will defer this past an RCU grace
+ * period (type-safe-by-RCU, as SLAB_TYPESAFE_BY_RCU in Linux); it is the
+ * only place that needs to change.
+ */
+static void anon_vma_free(struct avm_sys *sys, struct anon_vma *av)
+{
+	pthread_rwlock_destroy(&av->rwsem);
+	avm_kfree(&sys->alloc, AK_ANON_VMA, av, sizeof(*av));
+}
+
+static void put_anon_vma(struct avm_sys *sys, struct anon_vma *av)
+{
+	struct anon_vma *root = av->root;
+
+	if (atomic_fetch_sub(&av->refcount, 1) != 1)
+		return;
+	anon_vma_free(sys, av);
+	if (root != av && atomic_fetch_sub(&root->refcount, 1) == 1)
+		anon_vma_free(sys, root);
+}
+
+static struct anon_vma_chain *avc_alloc(struct avm_sys *sys)
+{
+	return avm_kmalloc(&sys->alloc, AK_AVC, sizeof(struct anon_vma_chain));
+}
+
+static void avc_free(struct avm_sys *sys, struct anon_vma_chain *avc)
+{
+	avm_kfree(&sys->alloc, AK_AVC, avc, sizeof(*avc));
+}
+
+/* Caller holds the root lock. */
+static void avc_link(struct vm_area_struct *vma, struct anon_vma_chain *avc,
+		     struct anon_vma *av)
+{
+	avc->vma = vma;
+	avc->anon_vma = av;
+	list_add(&avc->same_vma, &vma->anon_vma_chain);
+	avc_tree_insert(avc, &av->rb_root);
+}
+
+/* ---- prepare: the first anonymous fault in a VMA ----------------------- */
+
+/* Could a and b (a just below b) share pages' anon_vma? */
+static bool anon_vma_compatible(const struct vm_area_struct *a,
+				const struct vm_area_struct *b)
+{
+	return a->vm_end == b->vm_start &&
+	       !((a->vm_flags ^ b->vm_flags) & ~VM_PROT_MASK) &&
+	       b->vm_pgoff == a->vm_pgoff + vma_pages(a);
+}
+
+/* A neighbour's anon_vma, if that neighbour never went through fork. */
+static struct anon_vma *reusable_neighbour(const struct vm_area_struct *old,
+					   const struct vm_area_struct *a,
+					   const struct vm_area_struct *b)
+{
+	if (old && anon_vma_compatible(a, b) && old->anon_vma &&
+	    list_is_singular(&old->anon_vma_chain))
+		return old->anon_vma;
+	return NULL;
+}
+
+static struct anon_vma *find_mergeable_anon_vma(struct vm_area_struct *vma)
+{
+	struct vm_area_struct *next = vma_next(vma), *prev = vma_prev(vma);
+	struct anon_vma *av = NULL;
+
+	if (next)
+		av = reusable_neighbour(next, vma, next);
+	if (!av && prev)
+		av = reusable_neighbour(prev, prev, vma);
+	return av;
+}
+
+int av_prepare(struct vm_area_struct *vma)
+{
+	struct avm_sys *sys = vma_sys(vma);
+	struct anon_vma_chain *avc;
+	struct anon_vma *av;
+
+	if (vma->anon_vma)
+		return 0;
+	avc = avc_alloc(sys);
+	if (!avc)
+		return -ENOMEM;
+	av = find_mergeable_anon_vma(vma);
+	if (!av) {
+		av = anon_vma_alloc(sys);
+		if (!av) {
+			avc_free(sys, avc);
+			return -ENOMEM;
+		}
+		av->num_children++;	/* a root is its own parent */
+	}
+	anon_vma_lock_write(av);
+	vma->anon_vma = av;
+	avc_link(vma, avc, av);
+	av->num_active_vmas++;
+	anon_vma_unlock_write(av);
+	return 0;
+}
+
+/* ---- clone, fork, unlink ----------------------------------------------- */
+
+/* Drop dst's links made by a clone that failed half-way; no tree empties
+   because src is still linked everywhere dst was. */
+static void unlink_partial(struct avm_sys *sys, struct vm_area_struct *dst)
+{
+	struct anon_vma_chain *avc, *n;
+
+	list_for_each_entry_safe(avc, n, &dst->anon_vma_chain, same_vma) {
+		avc_tree_remove(avc, &avc->anon_vma->rb_root);
+		list_del(&avc->same_vma);
+		avc_free(sys, avc);
+	}
+}
+
+/*
+ * Link dst to every anon_vma src is linked to, oldest first.  With reuse,
+ * a forked dst with no anon_vma may adopt one nobody uses any more.
+ */
+static int clone_chain(struct vm_area_struct *dst, struct vm_area_struct *src,
+		       bool (*reusable)(const struct anon_vma *))
+{
+	struct avm_sys *sys = vma_sys(dst);
+	struct anon_vma_chain *pavc, *avc;
+	struct anon_vma *root = src->anon_vma;
+
+	anon_vma_lock_write(root);
+	list_for_each_entry_reverse(pavc, &src->anon_vma_chain, same_vma) {
+		avc = avc_alloc(sys);
+		if (!avc) {
+			unlink_partial(sys, dst);
+			anon_vma_unlock_write(root);
+			return -ENOMEM;
+		}
+		avc_link(dst, avc, pavc->anon_vma);
+		if (reusable && !dst->anon_vma && reusable(pavc->anon_vma))
+			dst->anon_vma = pavc->anon_vma;
+	}
+	if (dst->anon_vma)
+		dst->anon_vma->num_active_vmas++;
+	anon_vma_unlock_write(root);
+	return 0;
+}
+
+int av_clone(struct vm_area_struct *dst, struct vm_area_struct *src)
+{
+	struct anon_vma *keep = dst->anon_vma;
+	int err;
+
+	if (!src->anon_vma)
+		return 0;
+	err = clone_chain(dst, src, NULL);
+	if (err)
+		dst->anon_vma = keep;
+	return err;
+}
+
+int av_fork(struct vm_area_struct *dst, struct vm_area_struct *src)
+{
+	struct avm_sys *sys = vma_sys(dst);
+	struct anon_vma *av, *pav = src->anon_vma;
+	struct anon_vma_chain *avc;
+	int err;
+
+	dst->anon_vma = NULL;
+	if (!pav)
+		return 0;
+	err = clone_chain(dst, src, policy(sys)->reusable);
+	if (err) {
+		dst->anon_vma = NULL;
+		return err;
+	}
+	if (dst->anon_vma)
+		return 0;		/* adopted an unused ancestor */
+	av = anon_vma_alloc(sys);
+	avc = av ? avc_alloc(sys) : NULL;
+	if (!avc) {
+		if (av)
+			anon_vma_free(sys, av);
+		av_unlink(dst);
+		return -ENOMEM;
+	}
+	av->root = pav->root;
+	av->parent = pav;
+	atomic_fetch_add(&av->root->refcount, 1);
+	av->num_active_vmas = 1;
+	anon_vma_lock_write(av);
+	dst->anon_vma = av;
+	avc_link(dst, avc, av);
+	pav->num_children++;
+	anon_vma_unlock_write(av);
+	return 0;
+}
+
+void av_unlink(struct vm_area_struct *vma)
+{
+	struct avm_sys *sys = vma_sys(vma);
+	struct anon_vma_chain *avc, *n;
+	struct anon_vma *root = NULL;
+
+	if (list_empty(&vma->anon_vma_chain))
+		goto out;
+	root = list_first_entry(&vma->anon_vma_chain, struct anon_vma_chain,
+				same_vma)->anon_vma->root;
+	anon_vma_lock_write(root);
+	list_for_each_entry_safe(avc, n, &vma->anon_vma_chain, same_vma) {
+		struct anon_vma *av = avc->anon_vma;
+
+		avc_tree_remove(avc, &av->rb_root);
+		if (RB_EMPTY_ROOT(&av->rb_root)) {
+			/* keep the avc: it carries av to the put below */
+			av->parent->num_children--;
+			continue;
+		}
+		list_del(&avc->same_vma);
+		avc_free(sys, avc);
+	}
+	if (vma->anon_vma)
+		vma->anon_vma->num_active_vmas--;
+	anon_vma_unlock_write(root);
+	/* Newest first: children are put before the root they hold. */
+	list_for_each_entry_safe(avc, n, &vma->anon_vma_chain, same_vma) {
+		list_del(&avc->same_vma);
+		put_anon_vma(sys, avc->anon_vma);
+		avc_free(sys, avc);
+	}
+out:
+	vma->anon_vma = NULL;
+}
+
+/* ---- range changes: re-key this VMA's tree nodes ------------------------ */
+
+void av_adjust_begin(struct vm_area_struct *vma)
+{
+	struct anon_vma_chain *avc;
+
+	if (!vma->anon_vma)
+		return;
+	anon_vma_lock_write(vma->anon_vma);
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
+		avc_tree_remove(avc, &avc->anon_vma->rb_root);
+}
+
+void av_adjust_end(struct vm_area_struct *vma)
+{
+	struct anon_vma_chain *avc;
+
+	if (!vma->anon_vma)
+		return;
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
+		avc_tree_insert(avc, &avc->anon_vma->rb_root);
+	anon_vma_unlock_write(vma->anon_vma);
+}
+
+/* ---- merging ----------------------------------------------------------- */
+
+/* A VMA linked to more than its own anon_vma inherited pages by fork. */
+static bool had_forked_parents(const struct vm_area_struct *vma)
+{
+	return vma && vma->anon_vma && !list_is_singular(&vma->anon_vma_chain);
+}
+
+bool av_mergeable(struct vm_area_struct *tgt, struct anon_vma *src_anon,
+		  struct vm_area_struct *src)
+{
+	if (!tgt->anon_vma && src_anon)
+		return !had_forked_parents(src);
+	if (tgt->anon_vma && !src_anon)
+		return !had_forked_parents(tgt);
+	return tgt->anon_vma == src_anon;
+}
+
+/* ---- pages ------------------------------------------------------------- */
+
+void av_page_add_new(struct page *page, struct vm_area_struct *vma,
+		     unsigned long addr, bool exclusive)
+{
+	struct anon_vma *av = vma->anon_vma;
+
+	/* A page that may be shared must name the anon_vma that outlives
+	   every process mapping it: the root. */
+	if (!exclusive)
+		av = av->root;
+	page->mapping = (uintptr_t)av | PAGE_MAPPING_ANON;
+	page->index = linear_page_index(vma, addr);
+}
+
+int av_page_add(struct page *page, struct vm_area_struct *vma,
+		unsigned long addr)
+{
+	return 0;
+}
+
+void av_page_remove(struct page *page, struct vm_area_struct *vma,
+		    unsigned long addr)
+{
+}
+
+void av_page_move(struct page *page, struct vm_area_struct *vma)
+{
+	page->mapping = (uintptr_t)vma->anon_vma | PAGE_MAPPING_ANON;
+}
+
+int av_walk_tree(struct page *page, struct rmap_walk_control *rwc)
+{
+	struct anon_vma *av = page_anon_vma(page);
+	struct anon_vma_chain *avc;
+	unsigned long idx = page->index;
+
+	if (!av)
+		return 0;
+	anon_vma_lock_read(av);
+	for (avc = avc_tree_iter_first(&av->rb_root, idx, idx); avc;
+	     avc = avc_tree_iter_next(avc, idx, idx)) {
+		struct vm_area_struct *vma = avc->vma;
+
+		rwc->visits++;
+		if (!rwc->rmap_one(page, vma, vma_address(vma, idx), rwc->arg))
+			break;
+	}
+	anon_vma_unlock_read(av);
+	return 0;
+}
+
+void av_usage(struct avm_sys *sys, unsigned long *objects,
+	      unsigned long *bytes)
+{
+	unsigned long nav = atomic_load(&sys->alloc.live[AK_ANON_VMA]);
+	unsigned long navc = atomic_load(&sys->alloc.live[AK_AVC]);
+
+	*objects = nav + navc;
+	*bytes = nav * sizeof(struct anon_vma) +
+		 navc * sizeof(struct anon_vma_chain);
+}
+
+/* ---- invariants -------------------------------------------------------- */
+
+struct av_census {
+	struct ptrset avs;	/* anon_vma -> VMAs whose own it is */
+	struct ptrset kids;	/* anon_vma -> anon_vmas with it as parent */
+	struct ptrset roots;	/* root -> non-root family members */
+	unsigned long avcs;
+};
+
+static int check_vma_chain(struct check_ctx *ctx, struct av_census *c,
+			   struct vm_area_struct *vma)
+{
+	struct anon_vma_chain *avc;
+	bool own = !vma->anon_vma;
+	long *slot;
+
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma) {
+		struct anon_vma *av = avc->anon_vma;
+
+		CHECK(ctx, avc->vma == vma, "avc %p of VMA %#lx has vma %p",
+		      (void *)avc, vma->vm_start, (void *)avc->vma);
+		CHECK(ctx, av->root == vma->anon_vma->root,
+		      "VMA %#lx linked to anon_vma %p of another family",
+		      vma->vm_start, (void *)av);
+		own |= av == vma->anon_vma;
+		c->avcs++;
+		slot = ptrset_slot(&c->avs, av);
+		CHECK(ctx, slot, "checker out of memory");
+	}
+	CHECK(ctx, own, "VMA %#lx: own anon_vma %p not on its chain",
+	      vma->vm_start, (void *)vma->anon_vma);
+	CHECK(ctx, !vma->anon_vma || !list_empty(&vma->anon_vma_chain),
+	      "VMA %#lx has an anon_vma but no chain", vma->vm_start);
+	if (vma->anon_vma) {
+		slot = ptrset_slot(&c->avs, vma->anon_vma);
+		CHECK(ctx, slot, "checker out of memory");
+		(*slot)++;
+	}
+	return 0;
+}
+
+/* The avc must be in its anon_vma's tree: find it by an overlap query. */
+static bool avc_in_tree(struct anon_vma_chain *avc)
+{
+	unsigned long s = avc_start_pgoff(avc), l = avc_last_pgoff(avc);
+	struct anon_vma_chain *it;
+
+	for (it = avc_tree_iter_first(&avc->anon_vma->rb_root, s, l); it;
+	     it = avc_tree_iter_next(it, s, l))
+		if (it == avc)
+			return true;
+	return false;
+}
+
+/* Every VMA linked to av is linked to av's parent too. */
+static int check_parent_superset(struct check_ctx *ctx, struct anon_vma *av)
+{
+	struct anon_vma_chain *avc;
+	struct rb_node *n;
+
+	if (av->parent == av)
+		return 0;
+	for (n = rb_first(&av->rb_root); n; n = rb_next(n)) {
+		struct anon_vma_chain *pavc;
+		bool found = false;
+
+		avc = rb_entry(n, struct anon_vma_chain, rb);
+		list_for_each_entry(pavc, &avc->vma->anon_vma_chain, same_vma)
+			found |= pavc->anon_vma == av->parent;
+		CHECK(ctx, found, "VMA %#lx linked to anon_vma %p but not to "
+		      "its parent %p", avc->vma->vm_start, (void *)av,
+		      (void *)av->parent);
+	}
+	return 0;
+}
+
+static int census_vmas(struct check_ctx *ctx, struct av_census *c)
+{
+	struct avm_mm *mm;
+	struct rb_node *n;
+	int err;
+
+	list_for_each_entry(mm, &ctx->sys->mms, mmlist) {
+		for (n = rb_first(&mm->mm_rb); n; n = rb_next(n)) {
+			struct vm_area_struct *v =
+				rb_entry(n, struct vm_area_struct, vm_rb);
+			struct anon_vma_chain *avc;
+
+			err = check_vma_chain(ctx, c, v);
+			if (err)
+				return err;
+			list_for_each_entry(avc, &v->anon_vma_chain, same_vma)
+				CHECK(ctx, avc_in_tree(avc), "avc of VMA %#lx "
+				      "missing from anon_vma %p tree",
+				      v->vm_start, (void *)avc->anon_vma);
+		}
+	}
+	return 0;
+}
+
+/* Parents and roots of the linked anon_vmas, and the counts they keep. */
+static int census_family(struct check_ctx *ctx, struct av_census *c)
+{
+	struct ptrset linked = c->avs;
+	long *slot;
+
+	ptrset_for_each(&linked, i) {
+		struct anon_vma *av = (struct anon_vma *)linked.keys[i];
+
+		CHECK(ctx, av->root->root == av->root && av->root->parent ==
+		      av->root, "anon_vma %p: root %p is not a root",
+		      (void *)av, (void *)av->root);
+		slot = ptrset_slot(&c->kids, av->parent);
+		CHECK(ctx, slot, "checker out of memory");
+		(*slot)++;
+		if (av->root != av) {
+			slot = ptrset_slot(&c->roots, av->root);
+			CHECK(ctx, slot, "checker out of memory");
+			(*slot)++;
+		}
+		CHECK(ctx, ptrset_find(&c->avs, av->parent),
+		      "anon_vma %p: parent %p has no VMAs", (void *)av,
+		      (void *)av->parent);
+	}
+	return 0;
+}
+
+static int check_counts(struct check_ctx *ctx, struct av_census *c)
+{
+	ptrset_for_each(&c->avs, i) {
+		struct anon_vma *av = (struct anon_vma *)c->avs.keys[i];
+		long *kids = ptrset_find(&c->kids, av);
+		long *members = ptrset_find(&c->roots, av);
+		int ref = 1 + (members ? (int)*members : 0);
+		int err;
+
+		CHECK(ctx, av->num_active_vmas == (unsigned long)c->avs.vals[i],
+		      "anon_vma %p: num_active_vmas %u, but %ld VMAs use it",
+		      (void *)av, av->num_active_vmas, c->avs.vals[i]);
+		CHECK(ctx, av->num_children == (kids ? (unsigned long)*kids : 0),
+		      "anon_vma %p: num_children %u, but %ld point at it",
+		      (void *)av, av->num_children, kids ? *kids : 0L);
+		CHECK(ctx, atomic_load(&av->refcount) == ref,
+		      "anon_vma %p: refcount %d, expected %d", (void *)av,
+		      atomic_load(&av->refcount), ref);
+		CHECK(ctx, avc_tree_check(&av->rb_root) == 0,
+		      "anon_vma %p: interval tree order or augmentation broken",
+		      (void *)av);
+		CHECK(ctx, rb_validate(&av->rb_root, NULL) == 0,
+		      "anon_vma %p: red-black properties broken", (void *)av);
+		err = check_parent_superset(ctx, av);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int census_leaks(struct check_ctx *ctx, struct av_census *c)
+{
+	unsigned long nav = atomic_load(&ctx->sys->alloc.live[AK_ANON_VMA]);
+	unsigned long navc = atomic_load(&ctx->sys->alloc.live[AK_AVC]);
+
+	CHECK(ctx, nav == c->avs.n, "%lu anon_vmas live, %zu reachable "
+	      "(leak or premature free)", nav, c->avs.n);
+	CHECK(ctx, navc == c->avcs, "%lu avcs live, %lu reachable", navc,
+	      c->avcs);
+	return 0;
+}
+
+int av_check_tree(struct avm_sys *sys, struct check_ctx *ctx)
+{
+	struct av_census c;
+	int err;
+
+	ptrset_init(&c.avs);
+	ptrset_init(&c.kids);
+	ptrset_init(&c.roots);
+	c.avcs = 0;
+	err = census_vmas(ctx, &c);
+	if (!err)
+		err = census_family(ctx, &c);
+	if (!err)
+		err = check_counts(ctx, &c);
+	if (!err)
+		err = census_leaks(ctx, &c);
+	ptrset_destroy(&c.avs);
+	ptrset_destroy(&c.kids);
+	ptrset_destroy(&c.roots);
+	return err;
+}

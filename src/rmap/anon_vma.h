@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * anon_vma and anon_vma_chain: the objects of the anon_vma family of
+ * designs (2004 list, 2010 chain, 2012 tree, reuse variants, Linux today).
+ *
+ * An anon_vma stands for one origin of anonymous pages: the VMA that first
+ * faulted them, plus its copies in forked children.  An anon_vma_chain
+ * (avc) links one VMA to one anon_vma; every VMA is linked to its own
+ * anon_vma and to every ancestor's, so a walk from a page's anon_vma finds
+ * every VMA that may map it.  The whole family shares its root's lock.
+ */
+#ifndef AVM_RMAP_ANON_VMA_H
+#define AVM_RMAP_ANON_VMA_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include "lib/list.h"
+#include "lib/rbtree.h"
+#include "mm/mm_types.h"
+
+struct anon_vma {
+	struct anon_vma *root;		/* top of the fork family */
+	struct anon_vma *parent;	/* forked from (self for a root) */
+	pthread_rwlock_t rwsem;		/* used on the root only */
+	atomic_int refcount;		/* 1 while linked + 1 per child */
+	unsigned int num_children;	/* anon_vmas whose parent is this */
+	unsigned int num_active_vmas;	/* VMAs whose anon_vma is this */
+	union {
+		struct rb_root rb_root;	/* tree designs: avcs by pgoff */
+		struct list_head head;	/* list designs: avcs (or VMAs) */
+	};
+};
+
+struct anon_vma_chain {
+	struct vm_area_struct *vma;
+	struct anon_vma *anon_vma;
+	struct list_head same_vma;	/* vma->anon_vma_chain, newest first */
+	union {
+		struct {
+			struct rb_node rb;	/* anon_vma->rb_root */
+			unsigned long rb_subtree_last;
+		};
+		struct list_head same_anon_vma;	/* anon_vma->head */
+	};
+};
+
+static inline void anon_vma_lock_write(struct anon_vma *av)
+{
+	pthread_rwlock_wrlock(&av->root->rwsem);
+}
+static inline void anon_vma_unlock_write(struct anon_vma *av)
+{
+	pthread_rwlock_unlock(&av->root->rwsem);
+}
+static inline void anon_vma_lock_read(struct anon_vma *av)
+{
+	pthread_rwlock_rdlock(&av->root->rwsem);
+}
+static inline void anon_vma_unlock_read(struct anon_vma *av)
+{
+	pthread_rwlock_unlock(&av->root->rwsem);
+}
+
+#endif

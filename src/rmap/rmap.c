@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every design shares: the registry, mapcount bookkeeping around the
+ * design's page hooks, and walk accounting (a walk visits candidate VMAs;
+ * a hit is a candidate whose PTE really maps the page).
+ */
+#include <string.h>
+#include "mm/internal.h"
+#include "rmap/rmap.h"
+
+extern const struct rmap_ops rmap_linux_ops;
+
+static const struct rmap_ops *const designs[] = {
+	&rmap_linux_ops,
+};
+
+static const char *design_names[ARRAY_SIZE(designs) + 1];
+
+const struct rmap_ops *rmap_find(const char *name)
+{
+	if (!name)
+		return designs[0];
+	for (size_t i = 0; i < ARRAY_SIZE(designs); i++)
+		if (!strcmp(designs[i]->name, name))
+			return designs[i];
+	return NULL;
+}
+
+const char *const *avm_designs(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(designs); i++)
+		design_names[i] = designs[i]->name;
+	return design_names;
+}
+
+const char *avm_design_summary(const char *name)
+{
+	const struct rmap_ops *ops = rmap_find(name);
+
+	return ops ? ops->summary : NULL;
+}
+
+void rmap_add_new(struct page *page, struct vm_area_struct *vma,
+		  unsigned long addr, bool exclusive)
+{
+	vma->vm_mm->sys->rmap->page_add_new(page, vma, addr, exclusive);
+	atomic_store(&page->_mapcount, 1);
+	if (exclusive)
+		page_set(page, PG_anon_exclusive);
+	else
+		page_clear(page, PG_anon_exclusive);
+}
+
+int rmap_add(struct page *page, struct vm_area_struct *vma,
+	     unsigned long addr)
+{
+	int err = vma->vm_mm->sys->rmap->page_add(page, vma, addr);
+
+	if (!err)
+		atomic_fetch_add(&page->_mapcount, 1);
+	return err;
+}
+
+void rmap_remove(struct page *page, struct vm_area_struct *vma,
+		 unsigned long addr)
+{
+	vma->vm_mm->sys->rmap->page_remove(page, vma, addr);
+	atomic_fetch_sub(&page->_mapcount, 1);
+}
+
+bool page_mapped_at(struct avm_sys *sys, struct page *page,
+		    struct vm_area_struct *vma, unsigned long addr)
+{
+	struct pgtable *pt;
+	pte_t pte;
+
+	if (addr == ~0UL || addr < vma->vm_start || addr >= vma->vm_end)
+		return false;
+	pt = pt_lookup(vma->vm_mm, addr);
+	if (!pt)
+		return false;
+	pte = pt->e[pte_index(addr)];
+	if (pte_present(pte))
+		return pte_pfn(pte) == page_to_pfn(sys, page);
+	if (pte_nptype(pte) >= PTE_TYPE_MIG_R)
+		return pte_pfn(pte) == page_to_pfn(sys, page);
+	return false;
+}
+
+struct walk_filter {
+	struct avm_sys *sys;
+	struct rmap_walk_control *user;
+	bool stopped;
+};
+
+static bool filter_one(struct page *page, struct vm_area_struct *vma,
+		       unsigned long addr, void *arg)
+{
+	struct walk_filter *f = arg;
+
+	if (!page_mapped_at(f->sys, page, vma, addr))
+		return true;
+	f->user->hits++;
+	if (f->user->rmap_one &&
+	    !f->user->rmap_one(page, vma, addr, f->user->arg)) {
+		f->stopped = true;
+		return false;
+	}
+	return true;
+}
+
+int rmap_walk(struct avm_sys *sys, struct page *page,
+	      struct rmap_walk_control *rwc)
+{
+	struct walk_filter f = { .sys = sys, .user = rwc };
+	struct rmap_walk_control inner = { .rmap_one = filter_one, .arg = &f };
+	unsigned long hits = rwc->hits;
+	int err;
+
+	err = sys->rmap->walk(page, &inner);
+	rwc->visits += inner.visits;
+	atomic_fetch_add(&sys->ctr.rmap_walks, 1);
+	atomic_fetch_add(&sys->ctr.rmap_visits, inner.visits);
+	atomic_fetch_add(&sys->ctr.rmap_hits, rwc->hits - hits);
+	return err;
+}

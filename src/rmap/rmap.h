@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reverse-map interface.  The mm code calls these hooks at the points
+ * where Linux calls into mm/rmap.c; each design (one file per design in
+ * src/rmap/) implements them.  Nothing in src/mm knows which design runs.
+ *
+ * Page identity: an anonymous page records where it may be mapped through
+ * page->mapping (design object | PAGE_MAPPING_ANON) and page->index (the
+ * linear page index: (addr - vm_start) / PAGE_SIZE + vm_pgoff of the VMA it
+ * was faulted in).  Designs that need something else say so.
+ *
+ * Locking: hooks that change links (prepare, clone, fork, unlink,
+ * adjust_*) are called with the mm's mmap_lock held for writing (prepare:
+ * for reading) and take the design's own locks.  walk is called with the
+ * page locked and no mmap_lock.
+ */
+#ifndef AVM_RMAP_H
+#define AVM_RMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "mm/mm_types.h"
+
+struct check_ctx;
+
+/* One rmap walk: the design calls rmap_one for every VMA that may map. */
+struct rmap_walk_control {
+	/* Return false to stop the walk. */
+	bool (*rmap_one)(struct page *page, struct vm_area_struct *vma,
+			 unsigned long addr, void *arg);
+	void *arg;
+	unsigned long visits;		/* VMAs the design examined */
+	unsigned long hits;		/* of those, where a PTE maps page */
+};
+
+struct rmap_ops {
+	const char *name;
+	const char *summary;
+	bool unsafe;			/* known-broken, for study only */
+
+	/* Ensure vma->anon_vma exists before its first anonymous page. */
+	int (*prepare)(struct vm_area_struct *vma);
+	/* dst (a split part, a merge target or an mremap copy) must reach
+	   every page src may map.  On failure nothing is linked. */
+	int (*clone)(struct vm_area_struct *dst, struct vm_area_struct *src);
+	/* dst is src's copy in a forked child.  On failure nothing linked. */
+	int (*fork)(struct vm_area_struct *dst, struct vm_area_struct *src);
+	/* vma is going away: drop its links. */
+	void (*unlink)(struct vm_area_struct *vma);
+	/* vm_start/vm_end/vm_pgoff are about to change / have changed. */
+	void (*adjust_begin)(struct vm_area_struct *vma);
+	void (*adjust_end)(struct vm_area_struct *vma);
+	/* May tgt absorb pages of anon_vma src_anon (from VMA src, may be
+	   NULL)?  Flags and pgoff were checked already. */
+	bool (*mergeable)(struct vm_area_struct *tgt, struct anon_vma *src_anon,
+			  struct vm_area_struct *src);
+
+	/* A fresh page is mapped at addr (exclusive: only here). */
+	void (*page_add_new)(struct page *page, struct vm_area_struct *vma,
+			     unsigned long addr, bool exclusive);
+	/* An existing page gains a mapping (fork copy, swap-in); may fail. */
+	int (*page_add)(struct page *page, struct vm_area_struct *vma,
+			unsigned long addr);
+	/* A mapping of page at addr goes away. */
+	void (*page_remove)(struct page *page, struct vm_area_struct *vma,
+			    unsigned long addr);
+	/* An exclusive page is reused by a write fault: re-home it to vma. */
+	void (*page_move)(struct page *page, struct vm_area_struct *vma);
+
+	/* Visit every VMA that may map page; returns 0 or -errno. */
+	int (*walk)(struct page *page, struct rmap_walk_control *rwc);
+
+	/* Design invariants; 0 or -EUCLEAN with ctx message set. */
+	int (*check)(struct avm_sys *sys, struct check_ctx *ctx);
+	/* Live design objects and their bytes. */
+	void (*usage)(struct avm_sys *sys, unsigned long *objects,
+		      unsigned long *bytes);
+	/* Parameters for designs that share one implementation. */
+	const void *design_data;
+};
+
+const struct rmap_ops *rmap_find(const char *name);
+
+/* Address of page index pgoff in vma, or -EFAULT-ish ~0UL if outside. */
+static inline unsigned long vma_address(const struct vm_area_struct *vma,
+					unsigned long pgoff)
+{
+	unsigned long addr;
+
+	if (pgoff < vma->vm_pgoff || pgoff - vma->vm_pgoff >= vma_pages(vma))
+		return ~0UL;
+	addr = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+	return addr;
+}
+
+/*
+ * Wrappers the mm code calls: they keep mapcount and counters and call the
+ * design.  The PTE itself is set by the caller under the page-table lock.
+ */
+void rmap_add_new(struct page *page, struct vm_area_struct *vma,
+		  unsigned long addr, bool exclusive);
+int rmap_add(struct page *page, struct vm_area_struct *vma,
+	     unsigned long addr);
+void rmap_remove(struct page *page, struct vm_area_struct *vma,
+		 unsigned long addr);
+/* Walk page's reverse map; counts into sys counters and rwc. */
+int rmap_walk(struct avm_sys *sys, struct page *page,
+	      struct rmap_walk_control *rwc);
+/* Does vma map page at addr (the PTE check every walker makes)? */
+bool page_mapped_at(struct avm_sys *sys, struct page *page,
+		    struct vm_area_struct *vma, unsigned long addr);
+
+#endif
