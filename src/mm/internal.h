@@ -124,12 +124,15 @@ bool anon_mergeable(struct vm_area_struct *tgt, struct anon_vma *src_anon,
 /*
  * A new range [start, end) with flags and pgoff, whose pages (if any) belong
  * to src (may be NULL): extend prev and/or next over it if the merge rules
- * allow.  Returns the merged VMA, NULL if no merge, or an ERR value.
+ * allow.  src_history: src's fork history counts, as for an mremap copy
+ * (Linux's copied_from); not for an in-place grow, where src is prev.
+ * Returns the merged VMA, or NULL with *err 0 (no merge) or -ENOMEM.
  */
 struct vm_area_struct *vma_merge_new(struct avm_mm *mm, unsigned long start,
 				     unsigned long end, unsigned long flags,
 				     unsigned long pgoff,
-				     struct vm_area_struct *src, int *err);
+				     struct vm_area_struct *src,
+				     bool src_history, int *err);
 /*
  * Give [start, end) of vma the flags newflags, merging with neighbours or
  * splitting as needed.  *out is the VMA that now covers the range.
@@ -155,8 +158,10 @@ static inline unsigned long linear_page_index(const struct vm_area_struct *v,
 int do_munmap(struct avm_mm *mm, unsigned long start, unsigned long len);
 void exit_mmap(struct avm_mm *mm);
 bool range_is_free(struct avm_mm *mm, unsigned long start, unsigned long end);
-/* A free range of len bytes, searching down from MMAP_BASE; 0 if none. */
-unsigned long get_unmapped_area(struct avm_mm *mm, unsigned long len);
+/* A free range of len bytes: the hint if it is free, else searching down
+   from MMAP_BASE; 0 if none. */
+unsigned long get_unmapped_area(struct avm_mm *mm, unsigned long hint,
+				unsigned long len);
 
 /* ---- mprotect.c -------------------------------------------------------- */
 void change_protection(struct vm_area_struct *vma, unsigned long start,

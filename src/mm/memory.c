@@ -40,7 +40,10 @@ static int do_anonymous_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	return 0;
 }
 
-/* Nobody else can reach this page: take it over in place. */
+/*
+ * Nobody else can reach this page: take it over in place.  Called with the
+ * page-table lock held and the page locked.
+ */
 static bool can_reuse(struct avm_sys *sys, struct page *page)
 {
 	if (page_test(page, PG_anon_exclusive))
@@ -50,23 +53,46 @@ static bool can_reuse(struct avm_sys *sys, struct page *page)
 	return page_refcount(page) == 1;
 }
 
+static bool trylock_page(struct page *page)
+{
+	return !(atomic_fetch_or(&page->flags, PG_locked) & PG_locked);
+}
+
+/*
+ * Replace the PTE orig (mapping old, of which the caller holds a
+ * reference, or the zero page if old is NULL) by a private copy.  As Linux,
+ * the PTE is checked again under the lock: if reclaim or a migration
+ * changed it meanwhile, the copy is dropped and the access retries.
+ */
 static int wp_page_copy(struct avm_mm *mm, struct vm_area_struct *vma,
 			unsigned long addr, struct pgtable *pt,
-			struct page *old)
+			struct page *old, pte_t orig)
 {
 	struct avm_sys *sys = mm->sys;
-	struct page *page;
+	struct page *page = NULL;
 	int err;
 
 	err = sys->rmap->prepare(vma);
-	if (err)
+	if (!err) {
+		page = alloc_page(sys, 0);
+		if (!page)
+			err = -ENOMEM;
+	}
+	if (err) {
+		if (old)
+			put_page(sys, old);
 		return err;
-	page = alloc_page(sys, 0);
-	if (!page)
-		return -ENOMEM;
+	}
 	if (old)
 		copy_page_payload(sys, page, old);
 	pthread_mutex_lock(&mm->page_table_lock);
+	if (pt->e[pte_index(addr)] != orig) {
+		pthread_mutex_unlock(&mm->page_table_lock);
+		put_page(sys, page);
+		if (old)
+			put_page(sys, old);
+		return 0;
+	}
 	rmap_add_new(page, vma, addr, true);
 	pt_set(pt, pte_index(addr),
 	       mk_pte(page_to_pfn(sys, page), PTE_WRITE | PTE_YOUNG | PTE_DIRTY));
@@ -74,8 +100,11 @@ static int wp_page_copy(struct avm_mm *mm, struct vm_area_struct *vma,
 		rmap_remove(old, vma, addr);
 	pthread_mutex_unlock(&mm->page_table_lock);
 	lru_add(sys, page);
-	if (old)
-		put_page(sys, old);
+	if (old) {
+		free_swap_cache(sys, old);
+		put_page(sys, old);	/* the mapping's */
+		put_page(sys, old);	/* ours */
+	}
 	atomic_fetch_add(&sys->ctr.cow_copies, 1);
 	return 0;
 }
@@ -86,22 +115,35 @@ static int do_wp_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	struct avm_sys *sys = mm->sys;
 	struct page *page = pfn_to_page(sys, pte_pfn(pte));
 	unsigned int i = pte_index(addr);
+	bool reuse = false;
 
 	if (page == sys->zero_page)
-		return wp_page_copy(mm, vma, addr, pt, NULL);
-	lock_page(page);
-	if (!can_reuse(sys, page)) {
-		unlock_page(page);
-		return wp_page_copy(mm, vma, addr, pt, page);
-	}
-	if (!page_test(page, PG_anon_exclusive)) {
-		sys->rmap->page_move(page, vma);
-		page_set(page, PG_anon_exclusive);
-	}
-	unlock_page(page);
+		return wp_page_copy(mm, vma, addr, pt, NULL, pte);
+	/* Decide under the page-table lock, on the PTE as it is now (the
+	   frame may have been swapped out or migrated since the fault
+	   looked); the page lock is only tried, as in Linux. */
 	pthread_mutex_lock(&mm->page_table_lock);
-	pt->e[i] |= PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
+	if (pt->e[i] != pte) {
+		pthread_mutex_unlock(&mm->page_table_lock);
+		return 0;
+	}
+	if (page_test(page, PG_anon_exclusive)) {
+		reuse = true;
+	} else if (trylock_page(page)) {
+		reuse = can_reuse(sys, page);
+		if (reuse) {
+			sys->rmap->page_move(page, vma);
+			page_set(page, PG_anon_exclusive);
+		}
+		unlock_page(page);
+	}
+	if (reuse)
+		pt->e[i] |= PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
+	else
+		get_page(page);		/* for the copy */
 	pthread_mutex_unlock(&mm->page_table_lock);
+	if (!reuse)
+		return wp_page_copy(mm, vma, addr, pt, page, pte);
 	atomic_fetch_add(&sys->ctr.cow_reuses, 1);
 	return 0;
 }
@@ -133,7 +175,12 @@ int handle_mm_fault(struct avm_mm *mm, struct vm_area_struct *vma,
 		return do_swap_page(mm, vma, addr, pt, pte, write);
 	if (write && !(pte & PTE_WRITE))
 		return do_wp_page(mm, vma, addr, pt, pte);
-	pt->e[pte_index(addr)] |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
+	/* Only if reclaim or migration did not replace it meanwhile: these
+	   bits mean something else in a swap or migration entry. */
+	pthread_mutex_lock(&mm->page_table_lock);
+	if (pt->e[pte_index(addr)] == pte)
+		pt->e[pte_index(addr)] |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
+	pthread_mutex_unlock(&mm->page_table_lock);
 	return 0;
 }
 
@@ -161,6 +208,7 @@ static int zap_table(struct avm_mm *mm, struct pgtable *pt,
 		if (page == sys->zero_page)
 			continue;
 		rmap_remove(page, vma, a);
+		free_swap_cache(sys, page);
 		put_page(sys, page);
 	}
 	return 0;

@@ -1,19 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Page migration between memory nodes.  With the old page locked, every
- * PTE that maps it is replaced by a migration entry (found through the
- * rmap), the payload and identity move to a new frame, and a second walk,
- * from the new page, turns each migration entry into a PTE to the new
- * frame.  A fault that meets a migration entry waits on the old page's lock.
- * If the first walk cannot find every mapping the entries are turned back
- * and the migration fails: nothing may be left behind.
+ * Page migration between memory nodes, as Linux's migrate_pages() for one
+ * anonymous page:
+ *
+ *   1. lock the old page and take it off the LRU (so reclaim keeps away);
+ *   2. try_to_migrate: through the rmap, replace every PTE that maps it by
+ *      a migration entry, dropping that mapping's mapcount and reference;
+ *      if a mapping was missed, put everything back and give up (-EAGAIN);
+ *   3. if nobody but us (and the swap cache) holds a reference, the new
+ *      frame takes over payload, identity and the swap-cache slot;
+ *   4. remove_migration_ptes: a walk from the new page turns every
+ *      migration entry it finds into a PTE to the new frame, adding a
+ *      mapping (mapcount and reference) for each.
+ *
+ * Entries are counted as Linux does, per entry found, not from the old
+ * mapcount: a fork copying an entry or an unmap dropping one in between
+ * needs no help.  A fault that meets an entry waits on the old page's lock.
  */
 #include "mm/internal.h"
 #include "mm/swap.h"
+#include "mm/vmscan.h"
 #include "rmap/rmap.h"
 
 struct mig_arg {
 	struct avm_sys *sys;
+	struct page *to;		/* restore: the page entries go to */
 	unsigned long from_pfn, to_pfn;
 	bool install;			/* true: PTE -> entry; false: back */
 	unsigned long done;
@@ -24,14 +35,13 @@ static bool migrate_one_pte(struct page *page, struct vm_area_struct *vma,
 {
 	struct mig_arg *m = arg;
 	struct avm_mm *mm = vma->vm_mm;
-	struct pgtable *pt = pt_lookup(mm, addr);
+	struct pgtable *pt;
 	unsigned int i = pte_index(addr);
 	pte_t pte;
 
-	if (!pt)
-		return true;
 	pthread_mutex_lock(&mm->page_table_lock);
-	pte = pt->e[i];
+	pt = addr == ~0UL ? NULL : pt_lookup(mm, addr);
+	pte = pt ? pt->e[i] : 0;
 	if (m->install && pte_present(pte) && pte_pfn(pte) == m->from_pfn) {
 		unsigned long type = (pte & PTE_WRITE) ? PTE_TYPE_MIG_W
 						       : PTE_TYPE_MIG_R;
@@ -40,14 +50,20 @@ static bool migrate_one_pte(struct page *page, struct vm_area_struct *vma,
 			page_set(page, PG_dirty);
 		pt->e[i] = ((pte_t)m->from_pfn << PTE_PFN_SHIFT) |
 			   (type << PTE_TYPE_SHIFT);
+		rmap_remove(page, vma, addr);
+		put_page(m->sys, page);		/* the mapping's; we hold one */
 		m->done++;
-	} else if (!m->install && !pte_present(pte) &&
+	} else if (!m->install && pte && !pte_present(pte) &&
 		   pte_nptype(pte) >= PTE_TYPE_MIG_R &&
 		   pte_pfn(pte) == m->from_pfn) {
 		pte_t w = pte_nptype(pte) == PTE_TYPE_MIG_W ? PTE_WRITE : 0;
 
-		pt->e[i] = mk_pte(m->to_pfn, w | PTE_YOUNG);
-		m->done++;
+		/* The linux design's page_add cannot fail. */
+		if (!rmap_add(m->to, vma, addr)) {
+			get_page(m->to);
+			pt->e[i] = mk_pte(m->to_pfn, w | PTE_YOUNG);
+			m->done++;
+		}
 	}
 	pthread_mutex_unlock(&mm->page_table_lock);
 	return true;
@@ -67,28 +83,53 @@ static unsigned long walk_entries(struct avm_sys *sys, struct page *page,
 	return m->done;
 }
 
-/* new takes over old's identity, mappings and references. */
-static void move_identity(struct avm_sys *sys, struct page *old,
-			  struct page *new)
+/* Put the entries back to the old page after a failed attempt. */
+static void restore_old(struct avm_sys *sys, struct page *old,
+			struct mig_arg *m)
 {
-	const uint32_t keep = PG_anon_exclusive | PG_dirty | PG_referenced;
-	int maps = page_mapcount(old);
+	m->install = false;
+	m->to = old;
+	m->to_pfn = m->from_pfn;
+	walk_entries(sys, old, m);
+	putback_lru_page(sys, old);
+}
+
+#define MIGRATE_FLAGS	(PG_anon_exclusive | PG_dirty | PG_referenced | \
+			 PG_active)
+
+/*
+ * old is locked, unmapped (only entries left), and we hold one reference
+ * on it; new is locked with our reference.  Move payload and identity; the
+ * swap-cache slot moves only if nobody else holds old (else -EAGAIN and
+ * new is left as it was).
+ */
+static int move_identity(struct avm_sys *sys, struct page *old,
+			 struct page *new)
+{
 	int cache = page_test(old, PG_swapcache) ? 1 : 0;
+	int err;
 
 	copy_page_payload(sys, new, old);
 	new->mapping = old->mapping;
 	new->index = old->index;
 	new->rmap_data = old->rmap_data;
 	new->rmap_count = old->rmap_count;
-	page_set(new, atomic_load(&old->flags) & keep);
-	swap_cache_replace(sys, old, new);
-	atomic_store(&new->_mapcount, maps);
-	atomic_store(&new->_refcount, maps + cache);
-	atomic_store(&old->_mapcount, 0);
-	atomic_store(&old->_refcount, 1);	/* the migrator's */
+	page_set(new, atomic_load(&old->flags) & MIGRATE_FLAGS);
+	atomic_store(&new->_refcount, 1 + cache);
+	err = swap_cache_migrate(sys, old, new, 1 + cache);
+	if (err) {
+		new->mapping = 0;
+		new->rmap_data = NULL;
+		page_clear(new, MIGRATE_FLAGS);
+		atomic_store(&new->_refcount, 1);
+		return err;
+	}
+	if (cache)
+		atomic_fetch_sub(&old->_refcount, 1);	/* went to new */
 	old->mapping = 0;
 	old->rmap_data = NULL;
-	page_clear(old, keep);
+	page_clear(old, MIGRATE_FLAGS);
+	return 0;
 }
 
 static int migrate_page(struct avm_sys *sys, struct page *old,
@@ -96,52 +137,68 @@ static int migrate_page(struct avm_sys *sys, struct page *old,
 {
 	struct mig_arg m = { .sys = sys, .install = true };
 	struct rmap_walk_control rwc = { .rmap_one = migrate_one_pte, .arg = &m };
-	struct page *new = alloc_page(sys, node);
-	int err = 0;
+	struct page *new;
 
-	if (!new)
+	if (!isolate_lru_page(sys, old))
+		return -EAGAIN;		/* reclaim (or another migration) has it */
+	new = alloc_page(sys, node);
+	if (!new) {
+		putback_lru_page(sys, old);
 		return -ENOMEM;
-	m.from_pfn = page_to_pfn(sys, old);
+	}
 	lock_page(new);
+	m.from_pfn = page_to_pfn(sys, old);
 	rmap_walk(sys, old, &rwc);	/* filtered: only real mappings */
-	if (m.done != (unsigned long)page_mapcount(old)) {
-		m.install = false;	/* put the PTEs back as they were */
-		m.to_pfn = m.from_pfn;
-		walk_entries(sys, old, &m);
+	if (page_mapcount(old) || move_identity(sys, old, new)) {
+		/* a mapping was missed, or someone else holds the page */
+		restore_old(sys, old, &m);
 		unlock_page(new);
 		put_page(sys, new);
 		return -EAGAIN;
 	}
-	move_identity(sys, old, new);
 	m.install = false;
+	m.to = new;
 	m.to_pfn = page_to_pfn(sys, new);
 	walk_entries(sys, new, &m);
-	if (m.done != (unsigned long)page_mapcount(new))
-		err = -EUCLEAN;		/* entries left: the checker says where */
+	if (m.done > 1)		/* a fork copied an entry meanwhile */
+		page_clear(new, PG_anon_exclusive);
 	atomic_fetch_add(&sys->ctr.migration_entries_removed, m.done);
 	atomic_fetch_add(&sys->ctr.migrations, 1);
 	unlock_page(new);
-	lru_add(sys, new);
-	return err;
+	putback_lru_page(sys, new);
+	put_page(sys, new);		/* ours; the mappings hold theirs */
+	return 0;
 }
 
 static int migrate_addr(struct avm_mm *mm, unsigned long addr,
 			unsigned int node, unsigned long *moved)
 {
 	struct avm_sys *sys = mm->sys;
-	struct pgtable *pt = pt_lookup(mm, addr);
-	pte_t pte = pt ? pt->e[pte_index(addr)] : 0;
-	struct page *page;
+	unsigned int i = pte_index(addr);
+	struct page *page = NULL;
+	struct pgtable *pt;
+	pte_t pte = 0;
 	int err;
 
-	if (!pte_present(pte))
+	/* Look and take a reference under the page-table lock: reclaim or
+	   a migration from another mm may free the frame at any moment. */
+	pthread_mutex_lock(&mm->page_table_lock);
+	pt = pt_lookup(mm, addr);
+	if (pt)
+		pte = pt->e[i];
+	if (pte_present(pte)) {
+		page = pfn_to_page(sys, pte_pfn(pte));
+		if (page == sys->zero_page || page_node(page) == node)
+			page = NULL;
+		else
+			get_page(page);
+	}
+	pthread_mutex_unlock(&mm->page_table_lock);
+	if (!page)
 		return 0;
-	page = pfn_to_page(sys, pte_pfn(pte));
-	if (page == sys->zero_page || page_node(page) == node)
-		return 0;
-	get_page(page);
 	lock_page(page);
-	err = migrate_page(sys, page, node);
+	/* still the page mapped here (not swapped out or migrated since)? */
+	err = pt->e[i] == pte ? migrate_page(sys, page, node) : -EAGAIN;
 	unlock_page(page);
 	put_page(sys, page);
 	if (!err)
@@ -153,7 +210,7 @@ int avm_migrate(struct avm_mm *mm, unsigned long addr, unsigned long len,
 		unsigned int node, unsigned long *moved)
 {
 	unsigned long n = 0, end = addr + PAGE_ALIGN(len);
-	int err = 0, unmapped = 0;
+	int err = 0;
 
 	if (moved)
 		*moved = 0;
@@ -163,14 +220,13 @@ int avm_migrate(struct avm_mm *mm, unsigned long addr, unsigned long len,
 		return -ENODEV;
 	pthread_rwlock_rdlock(&mm->mmap_lock);
 	for (unsigned long a = addr; a < end && !err; a += PAGE_SIZE) {
-		if (!vma_lookup(mm, a)) {
-			unmapped = -EFAULT;
-			continue;
-		}
-		err = migrate_addr(mm, a, node, &n);
+		/* As move_pages(2): a page that is not there is skipped
+		   (its status would say -EFAULT / -ENOENT). */
+		if (vma_lookup(mm, a))
+			err = migrate_addr(mm, a, node, &n);
 	}
 	pthread_rwlock_unlock(&mm->mmap_lock);
 	if (moved)
 		*moved = n;
-	return err ? err : unmapped;
+	return err;
 }

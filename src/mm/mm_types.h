@@ -33,8 +33,9 @@
 #define PAGE_ALIGN(x)	(((x) + PAGE_SIZE - 1) & PAGE_MASK)
 #define PAGE_ALIGNED(x)	(((x) & (PAGE_SIZE - 1)) == 0)
 
-/* User addresses: 47 bits, as x86-64 with 4-level tables. */
-#define TASK_SIZE	(1UL << 47)
+/* User addresses: 47 bits, as x86-64 with 4-level tables, whose last page
+   is never user space (TASK_SIZE_MAX = 2^47 - PAGE_SIZE). */
+#define TASK_SIZE	((1UL << 47) - PAGE_SIZE)
 #define MMAP_BASE	(1UL << 46)	/* top of the area non-fixed mmap uses */
 
 struct anon_vma;
@@ -115,6 +116,8 @@ struct pgtable {
 #define VM_WRITE	0x2UL
 #define VM_DONTCOPY	0x10UL
 #define VM_WIPEONFORK	0x20UL
+#define VM_ACCOUNT	0x40UL		/* committed memory: a private
+					   mapping that is or was writable */
 #define VM_PROT_MASK	(VM_READ | VM_WRITE)
 
 struct vm_area_struct {

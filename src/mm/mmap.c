@@ -12,10 +12,24 @@ bool range_is_free(struct avm_mm *mm, unsigned long start, unsigned long end)
 	return !v || v->vm_start >= end;
 }
 
-unsigned long get_unmapped_area(struct avm_mm *mm, unsigned long len)
+/* The hint, rounded down to a page as x86-64 does, if [hint, +len) is free
+   user space.  (mmap_min_addr is not modelled: page 0 is the only floor.) */
+static bool hint_usable(struct avm_mm *mm, unsigned long hint,
+			unsigned long len)
+{
+	return hint >= PAGE_SIZE && len <= TASK_SIZE && hint <= TASK_SIZE - len &&
+	       range_is_free(mm, hint, hint + len);
+}
+
+unsigned long get_unmapped_area(struct avm_mm *mm, unsigned long hint,
+				unsigned long len)
 {
 	unsigned long top = MMAP_BASE;
 	struct vm_area_struct *v = find_vma_prev(mm, top);
+
+	hint &= PAGE_MASK;
+	if (hint && hint_usable(mm, hint, len))
+		return hint;
 
 	/* Top-down: try below each VMA, walking towards lower addresses. */
 	while (top >= len + PAGE_SIZE) {
@@ -38,7 +52,7 @@ static int mmap_region(struct avm_mm *mm, unsigned long addr,
 	int err;
 
 	vma = vma_merge_new(mm, addr, addr + len, flags, addr >> PAGE_SHIFT,
-			    NULL, &err);
+			    NULL, false, &err);
 	if (vma || err)
 		return err;
 	vma = vm_area_alloc(mm);
@@ -58,17 +72,23 @@ int avm_mmap(struct avm_mm *mm, unsigned long addr, unsigned long len,
 	bool fixed = flags & (AVM_MAP_FIXED | AVM_MAP_FIXED_NOREPLACE);
 	int err = 0;
 
-	if (!len || PAGE_ALIGN(len) < len)
+	/* Linux's order and numbers: zero length EINVAL, a length that
+	   overflows when rounded ENOMEM, a misaligned fixed address EINVAL,
+	   a fixed range past user space ENOMEM. */
+	if (!len)
 		return -EINVAL;
+	if (!PAGE_ALIGN(len))
+		return -ENOMEM;
 	len = PAGE_ALIGN(len);
-	if (fixed && (!PAGE_ALIGNED(addr) || addr + len > TASK_SIZE ||
-		      addr + len < addr))
+	if (fixed && !PAGE_ALIGNED(addr))
 		return -EINVAL;
+	if (fixed && (len > TASK_SIZE || addr > TASK_SIZE - len))
+		return -ENOMEM;
 	if (prot & ~(AVM_PROT_READ | AVM_PROT_WRITE))
 		return -EINVAL;
 	pthread_rwlock_wrlock(&mm->mmap_lock);
 	if (!fixed) {
-		addr = get_unmapped_area(mm, len);
+		addr = get_unmapped_area(mm, addr, len);
 		if (!addr)
 			err = -ENOMEM;
 	} else if (!range_is_free(mm, addr, addr + len)) {
@@ -78,7 +98,8 @@ int avm_mmap(struct avm_mm *mm, unsigned long addr, unsigned long len,
 			err = do_munmap(mm, addr, len);
 	}
 	if (!err)
-		err = mmap_region(mm, addr, len, prot_to_vmflags(prot));
+		err = mmap_region(mm, addr, len, prot_to_vmflags(prot) |
+				  ((prot & AVM_PROT_WRITE) ? VM_ACCOUNT : 0));
 	pthread_rwlock_unlock(&mm->mmap_lock);
 	if (!err && mapped)
 		*mapped = addr;
@@ -125,8 +146,10 @@ int avm_munmap(struct avm_mm *mm, unsigned long addr, unsigned long len)
 {
 	int err;
 
+	/* The length is checked before rounding, as Linux does: ~0UL must
+	   not round to 0 and pass. */
 	if (!PAGE_ALIGNED(addr) || !len || addr > TASK_SIZE ||
-	    PAGE_ALIGN(len) > TASK_SIZE - addr)
+	    len > TASK_SIZE - addr)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&mm->mmap_lock);
 	err = do_munmap(mm, addr, PAGE_ALIGN(len));

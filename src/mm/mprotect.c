@@ -42,11 +42,27 @@ void change_protection(struct vm_area_struct *vma, unsigned long start,
 	pthread_mutex_unlock(&mm->page_table_lock);
 }
 
+/*
+ * Making a private mapping writable commits memory (VM_ACCOUNT); making it
+ * read-only gives the commitment back only while no page was ever faulted
+ * (no anon_vma).  The flag takes part in merge decisions, so it matters
+ * here: a faulted VMA made read-only does not merge with a read-only one.
+ */
+static unsigned long account_flags(struct vm_area_struct *vma,
+				   unsigned long newflags)
+{
+	if (newflags & VM_WRITE)
+		return newflags | VM_ACCOUNT;
+	if (!vma->anon_vma)
+		return newflags & ~VM_ACCOUNT;
+	return newflags;
+}
+
 static int mprotect_fixup(struct vm_area_struct *vma, unsigned long start,
 			  unsigned long end, int prot)
 {
-	unsigned long newflags = (vma->vm_flags & ~VM_PROT_MASK) |
-				 prot_to_vmflags(prot);
+	unsigned long newflags = account_flags(vma,
+		(vma->vm_flags & ~VM_PROT_MASK) | prot_to_vmflags(prot));
 	struct vm_area_struct *res;
 	int err;
 

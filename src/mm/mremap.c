@@ -19,21 +19,33 @@
 #include "rmap/anon_vma.h"
 #include "rmap/rmap.h"
 
-static struct vm_area_struct *copy_vma(struct vm_area_struct *vma,
+/*
+ * The destination VMA for a move of *vmap's pages to [addr, addr + len).
+ * An unfaulted source can merge with its own destination (it is then one
+ * of the merge partners, and may even be freed as the `next` one): *vmap
+ * is then the merged VMA, as in Linux's copy_vma.
+ */
+static struct vm_area_struct *copy_vma(struct vm_area_struct **vmap,
 				       unsigned long addr, unsigned long len,
 				       unsigned long pgoff, bool *need_rmap_locks,
 				       int *err)
 {
+	struct vm_area_struct *vma = *vmap, *new;
 	struct avm_mm *mm = vma->vm_mm;
-	struct vm_area_struct *new;
+	unsigned long src_start = vma->vm_start, src_pgoff = vma->vm_pgoff;
 
 	if (!vma->anon_vma)
 		pgoff = addr >> PAGE_SHIFT;
-	new = vma_merge_new(mm, addr, addr + len, vma->vm_flags, pgoff, vma, err);
+	new = vma_merge_new(mm, addr, addr + len, vma->vm_flags, pgoff, vma,
+			    true, err);
 	if (*err)
 		return NULL;
 	if (new) {
-		*need_rmap_locks = new->vm_pgoff <= vma->vm_pgoff;
+		if (src_start >= new->vm_start && src_start < new->vm_end) {
+			*vmap = new;
+			src_pgoff = new->vm_pgoff;
+		}
+		*need_rmap_locks = new->vm_pgoff <= src_pgoff;
 		return new;
 	}
 	new = vm_area_dup(vma);
@@ -109,6 +121,20 @@ static int move_page_tables(struct move_arg *m, unsigned long len,
 	return 0;
 }
 
+/*
+ * DONTUNMAP left the source VMA in place but empty.  If all of it moved,
+ * its reverse-map links serve nothing any more: drop them, as Linux does,
+ * so that it faults fresh pages and merges like a new VMA.
+ */
+static void dontunmap_complete(struct vm_area_struct *vma,
+			       struct vm_area_struct *new_vma,
+			       unsigned long old_addr, unsigned long old_len)
+{
+	if (new_vma != vma && vma->vm_start == old_addr &&
+	    vma->vm_end == old_addr + old_len)
+		vma->vm_mm->sys->rmap->unlink(vma);
+}
+
 static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 		     unsigned long old_len, unsigned long new_len,
 		     unsigned long new_addr, int flags)
@@ -121,8 +147,8 @@ static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 	bool need_rmap_locks = false;
 	int err;
 
-	m.new_vma = copy_vma(vma, new_addr, new_len, pgoff, &need_rmap_locks,
-			     &err);
+	m.new_vma = copy_vma(&m.old_vma, new_addr, new_len, pgoff,
+			     &need_rmap_locks, &err);
 	if (!m.new_vma)
 		return err;
 	atomic_fetch_add(&mm->sys->ctr.mremap_moves, 1);
@@ -137,6 +163,8 @@ static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 	if (!(flags & AVM_MREMAP_DONTUNMAP))
 		do_munmap(mm, old_addr, old_len);	/* failure leaves an
 							   empty mapping, as in Linux */
+	else
+		dontunmap_complete(m.old_vma, m.new_vma, old_addr, old_len);
 	return (long)new_addr;
 }
 
@@ -153,6 +181,40 @@ static struct vm_area_struct *resize_vma(struct avm_mm *mm, unsigned long addr,
 	return vma;
 }
 
+/*
+ * A fixed move that does not resize may span several VMAs and the gaps
+ * between them (Linux 6.17 on): each VMA part moves to the same offset in
+ * the target; what the target holds opposite a gap stays.  Only the first
+ * address must be mapped.
+ */
+static long move_vmas(struct avm_mm *mm, unsigned long addr,
+		      unsigned long len, unsigned long new_addr, int flags)
+{
+	unsigned long end = addr + len, cur = addr;
+	struct vm_area_struct *vma;
+	long ret;
+	int err;
+
+	if (!vma_lookup(mm, addr))
+		return -EFAULT;
+	while (cur < end && (vma = find_vma(mm, cur)) && vma->vm_start < end) {
+		unsigned long s = MAX(vma->vm_start, cur);
+		unsigned long e = MIN(vma->vm_end, end);
+
+		/* Only the part each VMA lands on is unmapped first: the
+		   target of a gap keeps whatever is mapped there. */
+		err = do_munmap(mm, new_addr + (s - addr), e - s);
+		if (err)
+			return err;
+		vma = find_vma(mm, s);
+		ret = move_vma(vma, s, e - s, e - s, new_addr + (s - addr), flags);
+		if (ret < 0)
+			return ret;
+		cur = e;
+	}
+	return (long)new_addr;
+}
+
 static long mremap_to(struct avm_mm *mm, unsigned long addr,
 		      unsigned long old_len, unsigned long new_len, int flags,
 		      unsigned long new_addr)
@@ -160,11 +222,8 @@ static long mremap_to(struct avm_mm *mm, unsigned long addr,
 	struct vm_area_struct *vma;
 	int err;
 
-	if (!PAGE_ALIGNED(new_addr) || new_addr > TASK_SIZE ||
-	    new_len > TASK_SIZE - new_addr)
-		return -EINVAL;
-	if (addr + old_len > new_addr && new_addr + new_len > addr)
-		return -EINVAL;		/* overlapping source and target */
+	if (old_len == new_len)
+		return move_vmas(mm, addr, old_len, new_addr, flags);
 	vma = resize_vma(mm, addr, MIN(old_len, new_len), &err);
 	if (!vma)
 		return err;
@@ -178,6 +237,24 @@ static long mremap_to(struct avm_mm *mm, unsigned long addr,
 			flags);
 }
 
+/*
+ * Grow vma in place up to new_end (the range after it is free).  As Linux's
+ * vma_merge_extend, the grown VMA also absorbs the next one when they would
+ * merge; its own fork history does not matter (checked on the host).
+ */
+static int expand_in_place(struct vm_area_struct *vma, unsigned long new_end)
+{
+	unsigned long pgoff = vma->vm_pgoff + vma_pages(vma);
+	int err;
+
+	if (vma_merge_new(vma->vm_mm, vma->vm_end, new_end, vma->vm_flags,
+			  pgoff, vma, false, &err))
+		return 0;
+	if (!err)	/* not reached: vma always takes its own extension */
+		vma_set_range(vma, vma->vm_start, new_end, vma->vm_pgoff);
+	return err;
+}
+
 static long mremap_resize(struct avm_mm *mm, unsigned long addr,
 			  unsigned long old_len, unsigned long new_len,
 			  int flags)
@@ -186,7 +263,9 @@ static long mremap_resize(struct avm_mm *mm, unsigned long addr,
 	unsigned long new_addr;
 	int err;
 
-	vma = resize_vma(mm, addr, old_len > new_len ? PAGE_SIZE : old_len, &err);
+	/* Shrinking (or keeping the size) asks only that addr is mapped. */
+	vma = resize_vma(mm, addr, old_len >= new_len ? PAGE_SIZE : old_len,
+			 &err);
 	if (!vma)
 		return err;
 	if (old_len >= new_len) {
@@ -197,20 +276,20 @@ static long mremap_resize(struct avm_mm *mm, unsigned long addr,
 	if (addr + old_len == vma->vm_end && new_len - old_len <=
 	    TASK_SIZE - vma->vm_end &&
 	    range_is_free(mm, vma->vm_end, addr + new_len)) {
-		vma_set_range(vma, vma->vm_start, addr + new_len, vma->vm_pgoff);
-		return (long)addr;
+		err = expand_in_place(vma, addr + new_len);
+		return err ? err : (long)addr;
 	}
 	if (!(flags & AVM_MREMAP_MAYMOVE))
 		return -ENOMEM;
-	new_addr = get_unmapped_area(mm, new_len);
+	new_addr = get_unmapped_area(mm, 0, new_len);
 	if (!new_addr)
 		return -ENOMEM;
 	return move_vma(vma, addr, old_len, new_len, new_addr, flags);
 }
 
-/* DONTUNMAP without FIXED always moves, to an address of our choosing. */
+/* DONTUNMAP without FIXED always moves; new_addr is a hint. */
 static long mremap_dontunmap(struct avm_mm *mm, unsigned long addr,
-			     unsigned long len)
+			     unsigned long len, unsigned long hint)
 {
 	struct vm_area_struct *vma;
 	unsigned long new_addr;
@@ -219,7 +298,7 @@ static long mremap_dontunmap(struct avm_mm *mm, unsigned long addr,
 	vma = resize_vma(mm, addr, len, &err);
 	if (!vma)
 		return err;
-	new_addr = get_unmapped_area(mm, len);
+	new_addr = get_unmapped_area(mm, hint, len);
 	if (!new_addr)
 		return -ENOMEM;
 	return move_vma(vma, addr, len, len, new_addr, AVM_MREMAP_DONTUNMAP);
@@ -238,6 +317,25 @@ static int check_flags(int flags, unsigned long old_len, unsigned long new_len)
 	return 0;
 }
 
+/*
+ * FIXED and DONTUNMAP take new_addr (DONTUNMAP alone as a hint): it must be
+ * aligned, in user space and clear of the source, or EINVAL before any
+ * lookup, as Linux's check_mremap_params.
+ */
+static int check_new_addr(unsigned long addr, unsigned long old_len,
+			  unsigned long new_addr, unsigned long new_len,
+			  int flags)
+{
+	if (!(flags & (AVM_MREMAP_FIXED | AVM_MREMAP_DONTUNMAP)))
+		return 0;
+	if (!PAGE_ALIGNED(new_addr) || new_len > TASK_SIZE ||
+	    new_addr > TASK_SIZE - new_len)
+		return -EINVAL;
+	if (addr + old_len > new_addr && new_addr + new_len > addr)
+		return -EINVAL;		/* overlapping source and target */
+	return 0;
+}
+
 int avm_mremap(struct avm_mm *mm, unsigned long addr, unsigned long old_len,
 	       unsigned long new_len, int flags, unsigned long new_addr,
 	       unsigned long *result)
@@ -252,13 +350,18 @@ int avm_mremap(struct avm_mm *mm, unsigned long addr, unsigned long old_len,
 		return -EINVAL;
 	old_len = PAGE_ALIGN(old_len);
 	new_len = PAGE_ALIGN(new_len);
-	if (!old_len)
-		return -EINVAL;	/* only shared mappings may be duplicated */
+	err = check_new_addr(addr, old_len, new_addr, new_len, flags);
+	if (err)
+		return err;
 	pthread_rwlock_wrlock(&mm->mmap_lock);
-	if (flags & AVM_MREMAP_FIXED)
+	if (!vma_lookup(mm, addr))
+		ret = -EFAULT;	/* before the length test, as Linux */
+	else if (!old_len)
+		ret = -EINVAL;	/* only shared mappings may be duplicated */
+	else if (flags & AVM_MREMAP_FIXED)
 		ret = mremap_to(mm, addr, old_len, new_len, flags, new_addr);
 	else if (flags & AVM_MREMAP_DONTUNMAP)
-		ret = mremap_dontunmap(mm, addr, old_len);
+		ret = mremap_dontunmap(mm, addr, old_len, new_addr);
 	else
 		ret = mremap_resize(mm, addr, old_len, new_len, flags);
 	pthread_rwlock_unlock(&mm->mmap_lock);

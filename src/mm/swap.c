@@ -169,13 +169,20 @@ void try_free_swap(struct avm_sys *sys, struct page *page)
 	if (!si || !page_test(page, PG_swapcache))
 		return;
 	pthread_mutex_lock(&si->lock);
-	if (!SWAP_COUNT(si->map[page->private])) {
+	if (page_test(page, PG_swapcache) &&
+	    !SWAP_COUNT(si->map[page->private])) {
 		delete_from_swap_cache(si, page);
 		freed = true;
 	}
 	pthread_mutex_unlock(&si->lock);
 	if (freed)
 		put_page(sys, page);
+}
+
+void free_swap_cache(struct avm_sys *sys, struct page *page)
+{
+	if (page_test(page, PG_swapcache) && !page_mapcount(page))
+		try_free_swap(sys, page);
 }
 
 static int swap_io(struct avm_sys *sys, struct page *page, unsigned long s,
@@ -205,11 +212,13 @@ void free_swap_pte(struct avm_sys *sys, pte_t pte)
 	pthread_mutex_lock(&si->lock);
 	si->map[s]--;
 	if (si->map[s] == SWAP_HAS_CACHE && !page_mapcount(si->cache[s])) {
-		/* Last user gone: the cached copy is useless now. */
+		/* Last user gone: the cached copy is useless now (deleting
+		   it releases the slot too). */
 		cached = si->cache[s];
 		delete_from_swap_cache(si, cached);
+	} else {
+		slot_maybe_free(si, s);
 	}
-	slot_maybe_free(si, s);
 	pthread_mutex_unlock(&si->lock);
 	if (cached)
 		put_page(sys, cached);
@@ -313,14 +322,23 @@ int swap_out_page(struct avm_sys *sys, struct page *page)
 	if (err)
 		return err;
 	u.slot = page->private;
-	rmap_walk(sys, page, &rwc);
+	if (page_mapcount(page))	/* else: only the cache has it */
+		rmap_walk(sys, page, &rwc);
 	if (page_mapcount(page))
 		return -EBUSY;		/* stays cached; PTEs are consistent */
 	err = swap_io(sys, page, u.slot, true);
 	if (err)
 		return err;
 	page_clear(page, PG_dirty);
+	/* As Linux's __remove_mapping: only if nobody but the cache and the
+	   caller holds the page (a fault may have just found it in the
+	   cache); checked under si->lock, where swap-in takes its reference.
+	   Else it stays cached, every PTE a valid swap entry. */
 	pthread_mutex_lock(&si->lock);
+	if (page_refcount(page) != 2) {
+		pthread_mutex_unlock(&si->lock);
+		return -EBUSY;
+	}
 	delete_from_swap_cache(si, page);
 	pthread_mutex_unlock(&si->lock);
 	put_page(sys, page);		/* the cache's reference */
@@ -416,6 +434,13 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	page = swapin_page(sys, swp_offset(pte), &err);
 	if (!page)
 		return err;
+	if (!page_test(page, PG_swapcache) || page->private != swp_offset(pte)) {
+		/* Reclaimed or migrated while we waited for its lock: the
+		   access retries and finds what is there now. */
+		unlock_page(page);
+		put_page(sys, page);
+		return 0;
+	}
 	pthread_mutex_lock(&mm->page_table_lock);
 	if (pt->e[pte_index(addr)] == pte)
 		err = map_swapped(vma, addr, pt, pte, page, write);
@@ -432,20 +457,27 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	return 0;
 }
 
-void swap_cache_replace(struct avm_sys *sys, struct page *old,
-			struct page *new)
+int swap_cache_migrate(struct avm_sys *sys, struct page *old,
+		       struct page *new, int refs)
 {
 	struct swap_info *si = sys->swap;
+	int err = 0;
 
 	if (!si || !page_test(old, PG_swapcache))
-		return;
+		return page_refcount(old) == refs ? 0 : -EAGAIN;
+	/* Under si->lock, so that no swap-in can find old meanwhile. */
 	pthread_mutex_lock(&si->lock);
-	si->cache[old->private] = new;
-	new->private = old->private;
-	page_set(new, PG_swapcache);
-	page_clear(old, PG_swapcache);
-	old->private = 0;
+	if (page_refcount(old) != refs) {
+		err = -EAGAIN;
+	} else {
+		si->cache[old->private] = new;
+		new->private = old->private;
+		page_set(new, PG_swapcache);
+		page_clear(old, PG_swapcache);
+		old->private = 0;
+	}
 	pthread_mutex_unlock(&si->lock);
+	return err;
 }
 
 /* ---- invariants ----------------------------------------------------------- */

@@ -40,20 +40,32 @@ void free_swap_pte(struct avm_sys *sys, pte_t pte);
 void dup_swap_pte(struct avm_sys *sys, pte_t pte);
 /* Drop page from the swap cache if no PTE holds its slot any more. */
 void try_free_swap(struct avm_sys *sys, struct page *page);
+/* A mapping of page just went (unmap, exit, COW copy): if that was the last
+   one, drop the page from the swap cache too, as Linux's free_swap_cache
+   does, so that nothing is left behind once every user is gone. */
+void free_swap_cache(struct avm_sys *sys, struct page *page);
 /* Read what a non-present PTE stands for into buf (PAGE_SIZE bytes). */
 void swap_pte_read(struct avm_sys *sys, pte_t pte, unsigned char *buf);
 
 /*
- * Swap-out of one locked page: give it a slot and the swap cache, unmap it
- * everywhere through the rmap, write it, and free it.  Returns 0 when the
- * frame was freed, -EBUSY if a mapping was left (e.g. the rmap missed one),
- * -ENOSPC / -ENOMEM / -EIO otherwise, with every PTE left valid.
+ * Swap-out of one locked page, isolated from the LRU, of which the caller
+ * holds exactly one reference: give it a slot and the swap cache, unmap it
+ * everywhere through the rmap, write it, and drop it from the cache.
+ * Returns 0 when only the caller's reference is left (its put frees the
+ * frame), -EBUSY if a mapping was left (e.g. the rmap missed one) or
+ * someone else holds the page (it stays in the swap cache), -ENOSPC /
+ * -ENOMEM / -EIO otherwise, with every PTE left valid.
  */
 int swap_out_page(struct avm_sys *sys, struct page *page);
 
-/* Migration: new takes old's place in the swap cache. */
-void swap_cache_replace(struct avm_sys *sys, struct page *old,
-			struct page *new);
+/*
+ * Migration: if old has exactly refs references (so nobody is about to map
+ * it from the swap cache), new takes its place in the swap cache, and 0;
+ * else -EAGAIN and nothing changes.  Pages not in the swap cache only get
+ * the reference check.
+ */
+int swap_cache_migrate(struct avm_sys *sys, struct page *old,
+		       struct page *new, int refs);
 
 int check_swap_pte(struct avm_sys *sys, struct check_ctx *ctx, pte_t pte);
 int check_swap(struct avm_sys *sys, struct check_ctx *ctx,

@@ -232,11 +232,13 @@ static int dup_anon_vma(struct vm_area_struct *tgt, struct vm_area_struct *src)
 struct vm_area_struct *vma_merge_new(struct avm_mm *mm, unsigned long start,
 				     unsigned long end, unsigned long flags,
 				     unsigned long pgoff,
-				     struct vm_area_struct *src, int *err)
+				     struct vm_area_struct *src,
+				     bool src_history, int *err)
 {
 	struct vm_area_struct *next = find_vma(mm, start);
 	struct vm_area_struct *prev = next ? vma_prev(next) : find_vma_prev(mm, start);
 	struct anon_vma *anon = src ? src->anon_vma : NULL;
+	struct vm_area_struct *hist = src_history ? src : NULL;
 	unsigned long pages = (end - start) >> PAGE_SHIFT;
 	bool left, right;
 
@@ -245,10 +247,11 @@ struct vm_area_struct *vma_merge_new(struct avm_mm *mm, unsigned long start,
 		next = NULL;
 	if (prev && prev->vm_end != start)
 		prev = NULL;
-	/* A new range is not a VMA yet: the fork-history test applies to
-	   the targets only (src is not passed). */
-	left = prev && can_merge_after(prev, flags, pgoff, anon, NULL);
-	right = next && can_merge_before(next, flags, pgoff, pages, anon, NULL);
+	/* A moved VMA that went through fork does not merge into an
+	   unfaulted neighbour (Linux 6.18, checked on the host); a new or
+	   grown range has no history of its own. */
+	left = prev && can_merge_after(prev, flags, pgoff, anon, hist);
+	right = next && can_merge_before(next, flags, pgoff, pages, anon, hist);
 	if (left && right && !ends_compatible(prev, next))
 		right = false;
 	if (left) {

@@ -34,6 +34,11 @@ unsigned long page_referenced(struct avm_sys *sys, struct page *page)
 	struct rmap_walk_control rwc = { .rmap_one = referenced_one,
 					 .arg = &refs };
 
+	/* An unmapped page (only in the swap cache) has nothing to age, and
+	   its ->mapping may name an anon_vma nobody keeps alive any more:
+	   as Linux, never walk it. */
+	if (!page_mapcount(page))
+		return 0;
 	rmap_walk(sys, page, &rwc);
 	if (refs)
 		atomic_fetch_add(&sys->ctr.referenced, 1);
@@ -60,6 +65,43 @@ static struct page *isolate(struct avm_sys *sys, struct mem_node *n,
 	}
 	pthread_mutex_unlock(&sys->lock);
 	return p;
+}
+
+bool isolate_lru_page(struct avm_sys *sys, struct page *page)
+{
+	struct mem_node *n = &sys->nodes[page_node(page)];
+	bool ok = false;
+
+	pthread_mutex_lock(&sys->lock);
+	if (page_test(page, PG_lru)) {
+		list_del_init(&page->lru);
+		page_clear(page, PG_lru);
+		if (page_test(page, PG_active))
+			n->nr_active--;
+		else
+			n->nr_inactive--;
+		ok = true;
+	}
+	pthread_mutex_unlock(&sys->lock);
+	return ok;
+}
+
+void putback_lru_page(struct avm_sys *sys, struct page *page)
+{
+	struct mem_node *n = &sys->nodes[page_node(page)];
+
+	pthread_mutex_lock(&sys->lock);
+	if (!page_test(page, PG_lru)) {
+		if (page_test(page, PG_active)) {
+			list_add(&page->lru, &n->lru_active);
+			n->nr_active++;
+		} else {
+			list_add(&page->lru, &n->lru_inactive);
+			n->nr_inactive++;
+		}
+		page_set(page, PG_lru);
+	}
+	pthread_mutex_unlock(&sys->lock);
 }
 
 static void putback(struct avm_sys *sys, struct mem_node *n, struct page *p,
@@ -89,7 +131,9 @@ static void shrink_active(struct avm_sys *sys, struct mem_node *n,
 		if (!p)
 			return;
 		atomic_fetch_add(&sys->ctr.lru_scanned, 1);
+		lock_page(p);		/* rmap walks run with the page locked */
 		page_referenced(sys, p);
+		unlock_page(p);
 		page_clear(p, PG_referenced);
 		putback(sys, n, p, false);
 	}
@@ -105,15 +149,16 @@ static int shrink_one(struct avm_sys *sys, struct mem_node *n)
 	if (!p)
 		return -1;
 	atomic_fetch_add(&sys->ctr.lru_scanned, 1);
+	lock_page(p);		/* rmap walks run with the page locked */
 	refs = page_referenced(sys, p);
 	if (refs) {
 		bool again = page_test(p, PG_referenced) || refs > 1;
 
+		unlock_page(p);
 		page_set(p, PG_referenced);
 		putback(sys, n, p, again);
 		return 0;
 	}
-	lock_page(p);
 	err = swap_out_page(sys, p);
 	unlock_page(p);
 	if (err) {
@@ -170,19 +215,36 @@ static int pageout_table(struct avm_mm *mm, struct pgtable *pt,
 	struct avm_sys *sys = mm->sys;
 
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
-		pte_t pte = pt->e[pte_index(a)];
-		struct page *p;
+		unsigned int i = pte_index(a);
+		struct page *p = NULL;
+		pte_t pte;
 
-		if (!pte_present(pte))
+		/* Look and take a reference under the page-table lock: a
+		   migration or reclaim elsewhere may free the frame the PTE
+		   pointed to a moment ago. */
+		pthread_mutex_lock(&mm->page_table_lock);
+		pte = pt->e[i];
+		if (pte_present(pte)) {
+			p = pfn_to_page(sys, pte_pfn(pte));
+			/* Leave the zero page and pages others map too. */
+			if (p == sys->zero_page || page_mapcount(p) != 1)
+				p = NULL;
+			else
+				get_page(p);
+		}
+		pthread_mutex_unlock(&mm->page_table_lock);
+		if (!p)
 			continue;
-		p = pfn_to_page(sys, pte_pfn(pte));
-		/* Leave the zero page and pages other mappings share. */
-		if (p == sys->zero_page || page_mapcount(p) != 1)
-			continue;
-		get_page(p);
 		lock_page(p);
-		page_clear(p, PG_referenced);
-		swap_out_page(sys, p);	/* failures leave the page mapped */
+		/* As Linux: only a page on the LRU (not isolated by reclaim or
+		   migration), still mapped here and by nobody else. */
+		if (pt->e[i] == pte && page_mapcount(p) == 1 &&
+		    isolate_lru_page(sys, p)) {
+			page_clear(p, PG_referenced);
+			/* failures leave the page mapped (or cached) */
+			if (swap_out_page(sys, p))
+				putback_lru_page(sys, p);
+		}
 		unlock_page(p);
 		put_page(sys, p);
 	}

@@ -323,6 +323,13 @@ static bool had_forked_parents(const struct vm_area_struct *vma)
 	return vma && vma->anon_vma && !list_is_singular(&vma->anon_vma_chain);
 }
 
+/*
+ * Linux 6.18's rule: a range with an anon_vma may join a VMA without one
+ * (which then takes copies of the range's links) unless the range's VMA
+ * came from fork; a range without one may join a VMA with one unless that
+ * VMA came from fork; otherwise the anon_vmas must be the same.  (Verified
+ * against the host kernel: tests/scenarios/merge/.)
+ */
 bool av_mergeable(struct vm_area_struct *tgt, struct anon_vma *src_anon,
 		  struct vm_area_struct *src)
 {

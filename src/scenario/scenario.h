@@ -269,8 +269,9 @@ int scn_generate(const struct scn_gen_opts *o, struct scenario **out);
 
 /*
  * Shrink a failing scenario: remove chunks of statements (a removed spawn
- * or fork takes the process's statements with it), then make numbers
- * smaller, keeping each candidate that is still valid and still fails.
+ * or fork takes the process's statements with it), hand statements to older
+ * processes, make numbers smaller; keep each candidate that is still valid
+ * (it is formatted and parsed again) and still fails.
  * fails() returns 1 for "fails", 0 for "passes", a negative errno to stop.
  * The result uses one distinct name per process.  Returns 0 and *out, or
  * -EINVAL if s itself does not fail, -ENOMEM, or fails()'s error.
@@ -278,5 +279,28 @@ int scn_generate(const struct scn_gen_opts *o, struct scenario **out);
 int scn_shrink(const struct scenario *s,
 	       int (*fails)(const struct scenario *cand, void *arg), void *arg,
 	       struct scenario **out);
+
+
+/* ---- the library executor (runner.c) ---------------------------------- */
+
+struct scn_lib_opts {
+	const char *design;	/* NULL: the default design */
+	unsigned int nodes;	/* memory nodes; 0: 2 (so migrate works) */
+	bool payload_none;	/* metadata-only frames (no content hashes) */
+	bool no_check;		/* skip avm_check at checks and at the end */
+	bool no_expect;		/* generated scenarios: results are compared
+				   with another executor, not expectations */
+};
+
+/*
+ * Run s on libanonvm (executor "anonvm").  At every `check` and at the end
+ * it records a snapshot (state of every live process, as `native` does;
+ * "exclusive" means mapped once, as pagemap's bit 56) and runs the
+ * invariant checker; a violation ends the run with out->failure set.
+ * Returns 0 (see out->failure), or a negative errno if the system could not
+ * be set up (message in err).
+ */
+int scn_run_lib(const struct scenario *s, const struct scn_lib_opts *o,
+		struct scn_trace *out, char *err, size_t errlen);
 
 #endif

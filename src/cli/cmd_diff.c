@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * anonvm diff FILE...: run each scenario on the host kernel and on the
+ * library, and compare every result and, at every check, the VMA layouts,
+ * which pages share frames, mapcounts, exclusivity and swapped-ness.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/cli.h"
+#include "scenario/scenario.h"
+
+struct diff_opts {
+	const char *design;
+	bool quiet;
+	char **files;
+	int nfiles;
+};
+
+static void diff_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: anonvm diff [--design NAME] [--quiet] FILE...\n\n"
+		"Run each scenario on the host kernel (as `anonvm native`) and on\n"
+		"the library (as `anonvm run`), then compare: every statement's\n"
+		"result, and at every `check` and at the end the VMA layouts, which\n"
+		"(process, page) pairs share one frame, mapcounts, exclusivity and\n"
+		"swapped-ness.  The first divergence is printed with the process,\n"
+		"the address, what the kernel has and what anonvm has.\n\n"
+		"  --design NAME  reverse-map design of the library run\n"
+		"  --quiet        print only divergences and the summary\n\n"
+		"Exit status: 0 all agree, 1 a divergence or failed expectation,\n"
+		"2 usage or parse error, 77 the kernel cannot be observed here.\n");
+}
+
+static int diff_args(int argc, char **argv, struct diff_opts *o)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			diff_usage(stdout);
+			exit(0);
+		} else if (!strcmp(argv[i], "--design") && i + 1 < argc) {
+			o->design = argv[++i];
+		} else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+			o->quiet = true;
+		} else {
+			fprintf(stderr, "anonvm diff: unknown option '%s'\n", argv[i]);
+			return -EINVAL;
+		}
+	}
+	o->files = argv + i;
+	o->nfiles = argc - i;
+	if (!o->nfiles) {
+		fprintf(stderr, "anonvm diff: no scenario file given\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* 0 agree, 1 diverge/fail, 77 skip, 2 error. */
+static int diff_one(const struct diff_opts *o, const struct scenario *s)
+{
+	struct scn_lib_opts lo = { .design = o->design };
+	struct scn_trace kt, lt;
+	char err[256], msg[1024];
+	int rc, ret = 0;
+
+	rc = scn_run_native(s, &kt, err, sizeof(err));
+	if (rc == -EPERM || rc == -EBUSY) {
+		printf("SKIP %s: %s\n", s->file, err);
+		scn_trace_free(&kt);
+		return EXIT_SKIP;
+	}
+	if (rc) {
+		printf("ERROR %s: kernel run broke: %s\n", s->file, err);
+		scn_trace_free(&kt);
+		return EXIT_USAGE;
+	}
+	rc = scn_run_lib(s, &lo, &lt, err, sizeof(err));
+	if (rc) {
+		printf("ERROR %s: %s\n", s->file, err);
+		ret = EXIT_USAGE;
+	} else if (scn_compare(s, &kt, &lt, SCN_CMP_KERNEL, msg, sizeof(msg))) {
+		printf("DIFF %s: %s\n", s->file, msg);
+		ret = EXIT_PROBLEM;
+	} else if (kt.failure[0] || lt.failure[0]) {
+		printf("FAIL %s: %s%s%s\n", s->file,
+		       kt.failure[0] ? "kernel: " : "", kt.failure,
+		       lt.failure[0] ? (kt.failure[0] ? "; anonvm: " : "anonvm: ")
+				     : "");
+		if (lt.failure[0])
+			printf("     %s\n", lt.failure);
+		ret = EXIT_PROBLEM;
+	} else if (!o->quiet) {
+		printf("SAME %s (%d statements, %d states compared)\n", s->file,
+		       s->nstmts, kt.nsnaps);
+	}
+	scn_trace_free(&kt);
+	scn_trace_free(&lt);
+	return ret;
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	struct diff_opts o = { 0 };
+	int same = 0, bad = 0, skipped = 0, worst = 0;
+
+	if (diff_args(argc, argv, &o))
+		return EXIT_USAGE;
+	for (int i = 0; i < o.nfiles; i++) {
+		struct scenario *s;
+		char err[512];
+		int rc;
+
+		if (scn_parse_file(o.files[i], &s, err, sizeof(err))) {
+			fprintf(stderr, "%s\n", err);
+			worst = EXIT_USAGE;
+			bad++;
+			continue;
+		}
+		rc = diff_one(&o, s);
+		scn_free(s);
+		if (rc == EXIT_SKIP)
+			skipped++;
+		else if (rc)
+			bad++;
+		else
+			same++;
+		if (rc != EXIT_SKIP && rc > worst)
+			worst = rc;
+	}
+	printf("diff: %d passed, %d failed, %d skipped\n", same, bad, skipped);
+	if (!worst && skipped && !same)
+		return EXIT_SKIP;
+	return worst;
+}

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * anonvm fuzz: random valid scenarios run on the library and on the
+ * reference model (and with --native on the host kernel); any divergence,
+ * or an invariant violation in the library, is shrunk to a minimal
+ * scenario and written to a file that `run` and `diff` replay.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cli/cli.h"
+#include "scenario/scenario.h"
+
+struct fuzz_opts {
+	uint64_t seed;
+	long ops;		/* total statements */
+	int batch;		/* statements per scenario */
+	bool native;
+	const char *design;
+	const char *out;
+};
+
+static void fuzz_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: anonvm fuzz [--seed S] [--ops N] [--batch K] [--native]\n"
+		"                   [--design NAME] [--out FILE]\n\n"
+		"Generate random valid scenarios (fork trees, exits, every operation,\n"
+		"partial ranges, accesses to unmapped and protected pages) of K\n"
+		"statements each until N statements have run.  Each runs on the\n"
+		"library and on the reference model; results, per-page protection\n"
+		"and contents must agree, and the library's invariant checker must\n"
+		"pass.  With --native each also runs on the host kernel and must\n"
+		"agree with it as `anonvm diff` demands (no pageout or migrate then).\n"
+		"A divergence is shrunk to a minimal scenario, written to FILE\n"
+		"(default anonvm-fuzz-SEED.scn), and the exit status is 1.\n\n"
+		"  --seed S    first seed (default: from the clock; always printed)\n"
+		"  --ops N     statements in total (default 100000; 10000 with --native)\n"
+		"  --batch K   statements per scenario (default 200)\n");
+}
+
+static int parse_num(const char *opt, const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-') {
+		fprintf(stderr, "anonvm fuzz: %s needs a number, got '%s'\n",
+			opt, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int fuzz_args(int argc, char **argv, struct fuzz_opts *o)
+{
+	uint64_t v;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fuzz_usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "--native")) {
+			o->native = true;
+		} else if (val && !strcmp(a, "--design")) {
+			o->design = argv[++i];
+		} else if (val && !strcmp(a, "--out")) {
+			o->out = argv[++i];
+		} else if (val && (!strcmp(a, "--seed") || !strcmp(a, "--ops") ||
+				   !strcmp(a, "--batch"))) {
+			if (parse_num(a, argv[++i], &v))
+				return -EINVAL;
+			if (!strcmp(a, "--seed"))
+				o->seed = v;
+			else if (!strcmp(a, "--ops"))
+				o->ops = (long)v;
+			else
+				o->batch = (int)v;
+		} else {
+			fprintf(stderr, "anonvm fuzz: unknown option or missing "
+				"value: '%s'\n", a);
+			return -EINVAL;
+		}
+	}
+	if (o->batch < 1 || o->batch > 100000 || o->ops < 1) {
+		fprintf(stderr, "anonvm fuzz: --batch must be 1..100000 and "
+			"--ops at least 1\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct oracle {
+	const struct fuzz_opts *o;
+	char msg[1024];
+	bool skip_native;	/* the kernel cannot be observed here */
+};
+
+/* 1 if s shows a divergence (message in or->msg), 0 if not, <0 error. */
+static int diverges(const struct scenario *s, void *arg)
+{
+	struct oracle *or = arg;
+	struct scn_lib_opts lo = { .design = or->o->design, .no_expect = true };
+	struct scn_trace lt, mt, kt;
+	char err[256];
+	int rc = 0;
+
+	if (scn_run_lib(s, &lo, &lt, err, sizeof(err))) {
+		snprintf(or->msg, sizeof(or->msg), "library: %s", err);
+		scn_trace_free(&lt);
+		return -EIO;
+	}
+	if (lt.failure[0]) {
+		snprintf(or->msg, sizeof(or->msg), "anonvm: %s", lt.failure);
+		rc = 1;
+	}
+	if (!rc) {
+		if (scn_run_model(s, &mt))
+			rc = -ENOMEM;
+		else
+			rc = scn_compare(s, &mt, &lt, SCN_CMP_RESULTS |
+					 SCN_CMP_CONTENT | SCN_CMP_PAGEPROT,
+					 or->msg, sizeof(or->msg));
+		scn_trace_free(&mt);
+	}
+	if (!rc && or->o->native && !or->skip_native) {
+		int n = scn_run_native(s, &kt, err, sizeof(err));
+
+		if (n == -EPERM || n == -EBUSY) {
+			fprintf(stderr, "fuzz: not comparing with the kernel: %s\n",
+				err);
+			or->skip_native = true;
+		} else if (n) {
+			snprintf(or->msg, sizeof(or->msg), "kernel run: %s", err);
+			rc = -EIO;
+		} else {
+			rc = scn_compare(s, &kt, &lt, SCN_CMP_KERNEL, or->msg,
+					 sizeof(or->msg));
+		}
+		scn_trace_free(&kt);
+	}
+	scn_trace_free(&lt);
+	return rc;
+}
+
+static int report(const struct fuzz_opts *o, struct oracle *or,
+		  const struct scenario *s, uint64_t seed)
+{
+	struct scenario *min = NULL;
+	char path[256], first[1024];
+	FILE *f;
+
+	snprintf(first, sizeof(first), "%s", or->msg);
+	fprintf(stderr, "\nfuzz: divergence with seed %" PRIu64 ": %s\n"
+		"fuzz: shrinking...\n", seed, first);
+	if (scn_shrink(s, diverges, or, &min))
+		min = NULL;
+	if (o->out)
+		snprintf(path, sizeof(path), "%s", o->out);
+	else
+		snprintf(path, sizeof(path), "anonvm-fuzz-%" PRIu64 ".scn", seed);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		scn_free(min);
+		return EXIT_PROBLEM;
+	}
+	fprintf(f, "# found by: anonvm fuzz --seed %" PRIu64 "%s\n# %s\n",
+		seed, o->native ? " --native" : "", min ? or->msg : first);
+	scn_format(min ? min : s, f);
+	fclose(f);
+	fprintf(stderr, "fuzz: %s scenario (%d statements) written to %s\n",
+		min ? "minimal" : "unshrunk", (min ? min : s)->nstmts, path);
+	scn_format(min ? min : s, stdout);
+	scn_free(min);
+	return EXIT_PROBLEM;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int cmd_fuzz(int argc, char **argv)
+{
+	struct fuzz_opts o = { .batch = 200, .ops = -1 };
+	struct oracle or = { .o = &o };
+	double t0 = now_s();
+	long done = 0, scenarios = 0;
+	int rc = 0;
+
+	o.seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
+	if (fuzz_args(argc, argv, &o))
+		return EXIT_USAGE;
+	if (o.ops < 0)
+		o.ops = o.native ? 10000 : 100000;
+	printf("fuzz: seed %" PRIu64 ", %ld statements in scenarios of %d%s\n",
+	       o.seed, o.ops, o.batch, o.native ? ", with the kernel" : "");
+	fflush(stdout);
+	while (done < o.ops && !rc) {
+		uint64_t seed = o.seed + (uint64_t)scenarios;
+		struct scn_gen_opts g = { .seed = seed, .native_safe = o.native,
+					  .ops = (int)(o.ops - done < o.batch ? o.ops - done : o.batch) };
+		struct scenario *s;
+		int d;
+
+		if (scn_generate(&g, &s))
+			return EXIT_USAGE;
+		d = diverges(s, &or);
+		if (d > 0)
+			rc = report(&o, &or, s, seed);
+		else if (d < 0) {
+			fprintf(stderr, "fuzz: seed %" PRIu64 ": %s\n", seed,
+				or.msg);
+			rc = EXIT_PROBLEM;
+		}
+		done += s->nstmts;
+		scenarios++;
+		scn_free(s);
+		if (cli_progress_wanted())
+			fprintf(stderr, "\rfuzz: %ld/%ld statements, %ld scenarios",
+				done, o.ops, scenarios);
+	}
+	if (cli_progress_wanted())
+		fputc('\n', stderr);
+	printf("fuzz: %ld statements in %ld scenarios, %.1f s: %s\n", done,
+	       scenarios, now_s() - t0, rc ? "DIVERGENCE" : "no divergence");
+	return rc;
+}

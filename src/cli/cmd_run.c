@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * anonvm run FILE...: run scenarios on the library; the invariant checker
+ * runs at every `check` and at the end.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "anonvm/anonvm.h"
+#include "cli/cli.h"
+#include "cli/report.h"
+#include "scenario/scenario.h"
+
+struct run_opts {
+	struct scn_lib_opts lib;
+	bool verbose, quiet;
+	char **files;
+	int nfiles;
+};
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: anonvm run [--design NAME] [--nodes N] [--payload none]\n"
+		"                  [--verbose | --quiet] FILE...\n\n"
+		"Run each scenario (docs/scenarios.md) on the library.  Every\n"
+		"statement must meet its expectation (`!ERRNO` or success; `expect`\n"
+		"bytes), and the invariant checker must pass at every `check` and at\n"
+		"the end.\n\n"
+		"  --design NAME   reverse-map design (`anonvm designs`)\n"
+		"  --nodes N       memory nodes (default 2)\n"
+		"  --payload none  metadata-only frames (expect/read see zeroes)\n"
+		"  --verbose       print every statement's result and every state\n"
+		"  --quiet         print only failures and the summary\n\n"
+		"Exit status: 0 all passed, 1 a scenario failed, 2 usage or parse\n"
+		"error.\n");
+}
+
+static int run_args(int argc, char **argv, struct run_opts *o)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		bool val = i + 1 < argc;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			run_usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+			o->verbose = true;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			o->quiet = true;
+		} else if (val && !strcmp(a, "--design")) {
+			o->lib.design = argv[++i];
+		} else if (val && !strcmp(a, "--payload")) {
+			if (strcmp(argv[++i], "none") && strcmp(argv[i], "full")) {
+				fprintf(stderr, "anonvm run: --payload is full "
+					"or none, not '%s'\n", argv[i]);
+				return -EINVAL;
+			}
+			o->lib.payload_none = !strcmp(argv[i], "none");
+		} else if (val && !strcmp(a, "--nodes")) {
+			char *end;
+			long n = strtol(argv[++i], &end, 10);
+
+			if (*end || n < 1 || n > 64) {
+				fprintf(stderr, "anonvm run: --nodes must be "
+					"1..64, not '%s'\n", argv[i]);
+				return -EINVAL;
+			}
+			o->lib.nodes = (unsigned int)n;
+		} else {
+			fprintf(stderr, "anonvm run: unknown option or missing "
+				"value: '%s'\n", a);
+			return -EINVAL;
+		}
+	}
+	o->files = argv + i;
+	o->nfiles = argc - i;
+	if (!o->nfiles) {
+		fprintf(stderr, "anonvm run: no scenario file given\n");
+		return -EINVAL;
+	}
+	if (o->lib.design && !avm_design_summary(o->lib.design)) {
+		fprintf(stderr, "anonvm run: unknown design '%s' (see `anonvm "
+			"designs`)\n", o->lib.design);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int run_one(const struct run_opts *o, const struct scenario *s)
+{
+	struct scn_trace t;
+	char err[256];
+	int rc = scn_run_lib(s, &o->lib, &t, err, sizeof(err));
+
+	if (rc) {
+		printf("ERROR %s: %s\n", s->file, err);
+		scn_trace_free(&t);
+		return EXIT_USAGE;
+	}
+	if (o->verbose)
+		report_trace_text(s, &t);
+	if (t.failure[0])
+		printf("FAIL %s: %s\n", s->file, t.failure);
+	else if (!o->quiet)
+		printf("PASS %s (%d statements, %d states checked)\n", s->file,
+		       s->nstmts, t.nsnaps);
+	rc = t.failure[0] ? EXIT_PROBLEM : 0;
+	scn_trace_free(&t);
+	return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = { 0 };
+	int pass = 0, fail = 0, worst = 0;
+
+	if (run_args(argc, argv, &o))
+		return EXIT_USAGE;
+	for (int i = 0; i < o.nfiles; i++) {
+		struct scenario *s;
+		char err[512];
+		int rc;
+
+		if (scn_parse_file(o.files[i], &s, err, sizeof(err))) {
+			fprintf(stderr, "%s\n", err);
+			worst = EXIT_USAGE;
+			fail++;
+			continue;
+		}
+		rc = run_one(&o, s);
+		scn_free(s);
+		rc ? fail++ : pass++;
+		worst = rc > worst ? rc : worst;
+	}
+	printf("run: %d passed, %d failed\n", pass, fail);
+	return worst;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* anonvm: the command.  One subcommand per file (cmd_*.c). */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "anonvm/anonvm.h"
+#include "cli/cli.h"
+
+struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct subcommand commands[] = {
+	{ "demo", cmd_demo, "the seed workload: 1 parent, N children, COW, rmap walks (default)" },
+	{ "run", cmd_run, "run scenarios on the library, checking invariants" },
+	{ "native", cmd_native, "run scenarios on the host kernel with real processes" },
+	{ "diff", cmd_diff, "run scenarios on both and compare every result and state" },
+	{ "fuzz", cmd_fuzz, "random scenarios against the reference model (and the kernel)" },
+	{ "designs", cmd_designs, "list the reverse-map designs" },
+};
+
+int cli_progress_wanted(void)
+{
+	return isatty(STDERR_FILENO);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: anonvm [COMMAND] [OPTIONS] [FILE...]\n\n"
+		   "A userspace model of Linux's anonymous memory and its anon_vma\n"
+		   "reverse map.  Without a command, runs `demo`.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n`anonvm COMMAND --help` describes each.  Exit status: 0 ok, "
+		   "1 a problem was found,\n2 usage or input error, 77 cannot run "
+		   "here.\n");
+}
+
+int cmd_designs(int argc, char **argv)
+{
+	const char *const *d = avm_designs();
+
+	if (argc > 1) {
+		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+			printf("usage: anonvm designs\nLists the reverse-map "
+			       "designs selectable with --design.\n");
+			return 0;
+		}
+		fprintf(stderr, "anonvm designs: unexpected argument '%s'\n",
+			argv[1]);
+		return EXIT_USAGE;
+	}
+	for (; *d; d++)
+		printf("%-18s %s\n", *d, avm_design_summary(*d));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static char demo_name[] = "demo";
+	static char *demo_argv[] = { demo_name, NULL };
+
+	if (argc < 2)
+		return cmd_demo(1, demo_argv);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (argv[1][0] == '-')		/* options of the default command */
+		return cmd_demo(argc, argv);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "anonvm: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

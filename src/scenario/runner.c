@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The library executor: runs a scenario on libanonvm, one avm_mm per
+ * process slot, and records what `native` records on the host kernel so
+ * that the two can be compared.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "anonvm/anonvm.h"
+#include "scenario/scenario.h"
+
+#define PG	SCN_PAGE_SIZE
+
+struct run {
+	const struct scenario *s;
+	const struct scn_lib_opts *o;
+	struct avm_sys *sys;
+	struct avm_mm **mm;	/* per slot; NULL when not alive */
+	struct scn_trace *t;
+	unsigned char *buf;	/* one page, for content hashes */
+};
+
+static int prot_of(enum scn_prot p)
+{
+	return p == SCN_PROT_NONE ? AVM_PROT_NONE :
+	       p == SCN_PROT_R ? AVM_PROT_READ : AVM_PROT_READ | AVM_PROT_WRITE;
+}
+
+static enum scn_prot scn_prot_of(int prot)
+{
+	return (prot & AVM_PROT_WRITE) ? SCN_PROT_RW :
+	       (prot & AVM_PROT_READ) ? SCN_PROT_R : SCN_PROT_NONE;
+}
+
+static const enum avm_advice advice_map[SCN_NR_ADVICE] = {
+	[SCN_ADV_DONTNEED] = AVM_MADV_DONTNEED,
+	[SCN_ADV_DONTFORK] = AVM_MADV_DONTFORK,
+	[SCN_ADV_DOFORK] = AVM_MADV_DOFORK,
+	[SCN_ADV_WIPEONFORK] = AVM_MADV_WIPEONFORK,
+	[SCN_ADV_KEEPONFORK] = AVM_MADV_KEEPONFORK,
+	[SCN_ADV_PAGEOUT] = AVM_MADV_PAGEOUT,
+};
+
+static int do_mremap(struct avm_mm *mm, const struct scn_stmt *st)
+{
+	int flags = 0;
+
+	if (st->to)
+		flags = AVM_MREMAP_MAYMOVE | AVM_MREMAP_FIXED |
+			(st->dontunmap ? AVM_MREMAP_DONTUNMAP : 0);
+	return avm_mremap(mm, st->addr, st->pages * PG, st->new_pages * PG,
+			  flags, st->new_addr, NULL);
+}
+
+/* Perform one statement; returns 0 or a negative errno. */
+static int exec_stmt(struct run *r, const struct scn_stmt *st,
+		     struct scn_result *res)
+{
+	struct avm_mm *mm = st->proc >= 0 ? r->mm[st->proc] : NULL;
+	unsigned char b = (unsigned char)st->byte;
+	int err;
+
+	/* A process whose fork failed does not exist: nothing it does runs. */
+	if (!mm && st->op != SCN_SPAWN && st->op != SCN_CHECK)
+		return -ESRCH;
+
+	switch (st->op) {
+	case SCN_SPAWN:
+		return avm_mm_create(r->sys, &r->mm[st->child]);
+	case SCN_FORK:
+		return avm_fork(mm, &r->mm[st->child]);
+	case SCN_EXIT:
+		avm_exit(mm);
+		r->mm[st->proc] = NULL;
+		return 0;
+	case SCN_MMAP:
+		return avm_mmap(mm, st->addr, st->pages * PG, prot_of(st->prot),
+				AVM_MAP_FIXED_NOREPLACE, NULL);
+	case SCN_MUNMAP:
+		return avm_munmap(mm, st->addr, st->pages * PG);
+	case SCN_MPROTECT:
+		return avm_mprotect(mm, st->addr, st->pages * PG,
+				    prot_of(st->prot));
+	case SCN_MREMAP:
+		return do_mremap(mm, st);
+	case SCN_MADVISE:
+		return avm_madvise(mm, st->addr, st->pages * PG,
+				   advice_map[st->advice]);
+	case SCN_WRITE:
+		return avm_write(mm, st->addr, &b, 1);
+	case SCN_FILL:
+		return avm_fill(mm, st->addr, st->byte, st->pages * PG);
+	case SCN_READ:
+	case SCN_EXPECT:
+		err = avm_read(mm, st->addr, &b, 1);
+		if (!err)
+			res->value = b;
+		return err;
+	case SCN_MIGRATE:
+		return avm_migrate(mm, st->addr, st->pages * PG,
+				   (unsigned int)st->node, NULL);
+	case SCN_CHECK:
+	case SCN_NR_OPS:
+		break;
+	}
+	return 0;
+}
+
+/* ---- snapshots ----------------------------------------------------------- */
+
+static int snap_page(struct run *r, struct avm_mm *mm, unsigned long addr,
+		     struct scn_proc_snap *ps)
+{
+	struct avm_page_info pi;
+	struct scn_page pg = { .addr = addr };
+
+	if (avm_page_info(mm, addr, &pi))
+		return -EFAULT;
+	if (pi.state == AVM_PTE_PRESENT) {
+		pg.state = SCN_PTE_PRESENT;
+		pg.zero = pi.zero;
+		pg.frame = pi.pfn;
+		pg.mapcount = pi.mapcount;
+		pg.exclusive = !pi.zero && pi.mapcount == 1;
+	} else if (pi.state == AVM_PTE_SWAP) {
+		pg.state = SCN_PTE_SWAP;
+	}
+	if (!r->o->payload_none && !avm_peek(mm, addr, r->buf, PG)) {
+		pg.has_hash = true;
+		pg.hash = scn_hash_page(r->buf);
+	}
+	return scn_proc_add_page(ps, &pg);
+}
+
+static int snap_proc(struct run *r, int slot, struct scn_snapshot *sn)
+{
+	struct avm_mm *mm = r->mm[slot];
+	struct scn_proc_snap *ps = scn_snapshot_add_proc(sn, slot);
+	struct avm_vma_info *v;
+	long n = avm_vmas(mm, NULL, 0);
+	int err = 0;
+
+	if (!ps)
+		return -ENOMEM;
+	v = calloc((size_t)n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n = avm_vmas(mm, v, (size_t)n);
+	for (long i = 0; i < n && !err; i++) {
+		struct scn_vma sv = {
+			.start = v[i].start, .end = v[i].end,
+			.prot = scn_prot_of(v[i].prot),
+			.dontcopy = v[i].flags & AVM_VMA_DONTCOPY,
+			.wipeonfork = v[i].flags & AVM_VMA_WIPEONFORK,
+		};
+
+		if (sv.end <= SCN_WINDOW_START || sv.start >= SCN_WINDOW_END)
+			continue;
+		err = scn_proc_add_vma(ps, &sv);
+		for (unsigned long a = sv.start; a < sv.end && !err; a += PG)
+			err = snap_page(r, mm, a, ps);
+	}
+	free(v);
+	return err;
+}
+
+static int snapshot(struct run *r, int stmt)
+{
+	struct scn_snapshot *sn = scn_trace_add_snapshot(r->t, stmt);
+	int err = sn ? 0 : -ENOMEM;
+
+	for (int slot = 0; slot < r->s->nslots && !err; slot++)
+		if (r->mm[slot])
+			err = snap_proc(r, slot, sn);
+	return err;
+}
+
+/* Snapshot and verify; false ends the run. */
+static bool checkpoint(struct run *r, int stmt, int line)
+{
+	char msg[200];
+
+	if (snapshot(r, stmt)) {
+		snprintf(r->t->failure, sizeof(r->t->failure),
+			 "out of memory recording the state");
+		return false;
+	}
+	if (r->o->no_check || !avm_check(r->sys, msg, sizeof(msg)))
+		return true;
+	if (line > 0)
+		snprintf(r->t->failure, sizeof(r->t->failure),
+			 "line %d: check: invariant violated: %s", line, msg);
+	else
+		snprintf(r->t->failure, sizeof(r->t->failure),
+			 "at the end: invariant violated: %s", msg);
+	return false;
+}
+
+static int setup(struct run *r, char *err, size_t errlen)
+{
+	struct avm_config cfg;
+	int rc;
+
+	avm_config_default(&cfg);
+	cfg.design = r->o->design;
+	cfg.nodes = r->o->nodes ? r->o->nodes : 2;
+	cfg.node_frames = 1UL << 18;
+	cfg.swap_slots = 1UL << 18;
+	cfg.payload = r->o->payload_none ? AVM_PAYLOAD_NONE : AVM_PAYLOAD_FULL;
+	rc = avm_sys_create(&cfg, &r->sys);
+	if (rc) {
+		snprintf(err, errlen, "cannot create the system (design %s): %s",
+			 cfg.design ? cfg.design : "default", strerror(-rc));
+		return rc;
+	}
+	r->mm = calloc((size_t)r->s->nslots + 1, sizeof(*r->mm));
+	r->buf = malloc(PG);
+	return r->mm && r->buf ? 0 : -ENOMEM;
+}
+
+static void note_failure(struct run *r, const struct scn_stmt *st,
+			 const struct scn_result *res)
+{
+	char msg[200];
+
+	if (r->o->no_expect)
+		return;
+	if (!r->t->failure[0] && !scn_result_ok(r->s, st, res, msg, sizeof(msg)))
+		snprintf(r->t->failure, sizeof(r->t->failure), "%s", msg);
+}
+
+int scn_run_lib(const struct scenario *s, const struct scn_lib_opts *o,
+		struct scn_trace *out, char *err, size_t errlen)
+{
+	static const struct scn_lib_opts defaults;
+	struct run r = { .s = s, .o = o ? o : &defaults, .t = out };
+	bool go = true;
+	int rc;
+
+	scn_trace_init(out, "anonvm");
+	rc = setup(&r, err, errlen);
+	for (int i = 0; !rc && go && i < s->nstmts; i++) {
+		const struct scn_stmt *st = &s->stmts[i];
+		struct scn_result res = { .value = -1 };
+
+		res.err = -exec_stmt(&r, st, &res);
+		if (scn_trace_add_result(out, &res))
+			rc = -ENOMEM;
+		note_failure(&r, st, &res);
+		if (st->op == SCN_CHECK)
+			go = checkpoint(&r, i, st->line);
+	}
+	if (!rc && go)
+		checkpoint(&r, s->nstmts, 0);
+	avm_sys_destroy(r.sys);
+	free(r.mm);
+	free(r.buf);
+	return rc;
+}
