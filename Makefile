@@ -51,14 +51,16 @@ $(O)/tests/%: $(O)/tests/%.o $(O)/tests/lib/testutil.o $(LIB)
 $(O)/bench/%: $(O)/bench/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Runs every test binary of this configuration; scripts/run-tests prints the
-# closing "N passed, N failed, N skipped" line.
+# Unit tests of this configuration; tests/run-tests.sh prints the closing
+# "N passed, N failed, N skipped" line.
 test: all
 	@tests/run-tests.sh $(O)
 
+# Both builds, then every test of both (tests/check.sh).
 check:
-	$(MAKE) BUILD=release test
-	$(MAKE) BUILD=asan test
+	$(MAKE) BUILD=release all
+	$(MAKE) BUILD=asan all
+	tests/check.sh
 
 clean:
 	rm -rf build build-asan

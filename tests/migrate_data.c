@@ -466,8 +466,9 @@ static void *stress_forker(void *arg)
 				break;
 			}
 		/* a write in the grandchild must stay there */
-		if (avm_fill(g, FT_BASE + (s->loops[2] % SPG) * PG, 0xee, 8))
-			stress_fail(s, "grandchild write", -1);
+		err = avm_fill(g, FT_BASE + (s->loops[2] % SPG) * PG, 0xee, 8);
+		if (err)
+			stress_fail(s, "grandchild write", err);
 		avm_exit(g);
 		s->loops[2]++;
 	}
@@ -502,21 +503,26 @@ static void test_concurrent_stress(void **state)
 		int i = (int)test_below(&seed, SPG);
 		unsigned char b[64];
 
+		int err;
+
 		switch (test_below(&seed, 4)) {
 		case 0:	/* own copy with other bytes */
 			mine[i] = (unsigned char)(0x80 + test_below(&seed, 64));
-			if (avm_fill(s.p, FT_BASE + i * PG, mine[i], PG))
-				stress_fail(&s, "P write", -1);
+			err = avm_fill(s.p, FT_BASE + i * PG, mine[i], PG);
+			if (err)
+				stress_fail(&s, "P write", err);
 			break;
 		case 1:	/* drop it: reads zeroes */
-			if (avm_madvise(s.p, FT_BASE + i * PG, PG,
-					AVM_MADV_DONTNEED))
-				stress_fail(&s, "P dontneed", -1);
+			err = avm_madvise(s.p, FT_BASE + i * PG, PG,
+					  AVM_MADV_DONTNEED);
+			if (err)
+				stress_fail(&s, "P dontneed", err);
 			mine[i] = 0;
 			break;
 		default:
-			if (avm_read(s.p, FT_BASE + i * PG + 7, b, sizeof(b)))
-				stress_fail(&s, "P read", -1);
+			err = avm_read(s.p, FT_BASE + i * PG + 7, b, sizeof(b));
+			if (err)
+				stress_fail(&s, "P read", err);
 			for (size_t k = 0; k < sizeof(b); k++)
 				if (b[k] != mine[i]) {
 					snprintf(why, sizeof(why), "P page %d: "

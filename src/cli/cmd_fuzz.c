@@ -171,8 +171,8 @@ static int report(const struct fuzz_opts *o, struct oracle *or,
 		scn_free(min);
 		return EXIT_PROBLEM;
 	}
-	fprintf(f, "# found by: anonvm fuzz --seed %" PRIu64 "%s\n# %s\n",
-		seed, o->native ? " --native" : "", min ? or->msg : first);
+	fprintf(f, "# found by anonvm fuzz%s; scenario seed %" PRIu64 "\n# %s\n",
+		o->native ? " --native" : "", seed, min ? or->msg : first);
 	scn_format(min ? min : s, f);
 	fclose(f);
 	fprintf(stderr, "fuzz: %s scenario (%d statements) written to %s\n",
@@ -180,6 +180,17 @@ static int report(const struct fuzz_opts *o, struct oracle *or,
 	scn_format(min ? min : s, stdout);
 	scn_free(min);
 	return EXIT_PROBLEM;
+}
+
+/* Scenario i of a run: a well-mixed seed, so nearby --seed values do not
+   share scenarios (splitmix64). */
+static uint64_t scenario_seed(uint64_t seed, long i)
+{
+	uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
 }
 
 static double now_s(void)
@@ -207,7 +218,7 @@ int cmd_fuzz(int argc, char **argv)
 	       o.seed, o.ops, o.batch, o.native ? ", with the kernel" : "");
 	fflush(stdout);
 	while (done < o.ops && !rc) {
-		uint64_t seed = o.seed + (uint64_t)scenarios;
+		uint64_t seed = scenario_seed(o.seed, scenarios);
 		struct scn_gen_opts g = { .seed = seed, .native_safe = o.native,
 					  .ops = (int)(o.ops - done < o.batch ? o.ops - done : o.batch) };
 		struct scenario *s;

@@ -302,7 +302,10 @@ static long access_page(struct avm_mm *mm, unsigned long addr,
 			return (long)n;
 		}
 		pthread_mutex_unlock(&mm->page_table_lock);
-		if (tries > 2)
+		/* A fault that succeeded can be undone before the retry by
+		   reclaim or migration from another mm (as in Linux, which
+		   retries for ever); the bound only stops a livelock. */
+		if (tries > 1000)
 			return -EFAULT;
 		err = handle_mm_fault(mm, vma, addr & PAGE_MASK, acc == ACC_WRITE);
 		if (err)

@@ -444,17 +444,19 @@ static int check_vma_chain(struct check_ctx *ctx, struct av_census *c,
 	return 0;
 }
 
-/* The avc must be in its anon_vma's tree: find it by an overlap query. */
+/*
+ * The avc must be in its anon_vma's tree: climb from its node to the top,
+ * O(log n).  (Order and augmentation are checked per tree separately.)
+ */
 static bool avc_in_tree(struct anon_vma_chain *avc)
 {
-	unsigned long s = avc_start_pgoff(avc), l = avc_last_pgoff(avc);
-	struct anon_vma_chain *it;
+	const struct rb_node *n = &avc->rb;
 
-	for (it = avc_tree_iter_first(&avc->anon_vma->rb_root, s, l); it;
-	     it = avc_tree_iter_next(it, s, l))
-		if (it == avc)
-			return true;
-	return false;
+	if (RB_EMPTY_NODE(n))
+		return false;
+	while (rb_parent(n))
+		n = rb_parent(n);
+	return n == avc->anon_vma->rb_root.rb_node;
 }
 
 /* Every VMA linked to av is linked to av's parent too. */

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Everything `make check` runs, for the release build and the ASan+UBSan
+# build: the unit tests, the scenario corpus (run, and diff against the
+# host kernel where it can be observed), and the fuzzer against the
+# reference model (and the kernel).  Ends with one closing line:
+#   check: N passed, N failed, N skipped
+set -u
+cd "$(dirname "$0")/.."
+pass=0 fail=0 skip=0
+
+# Add the counts of a step's "...: N passed, N failed[, N skipped]" line.
+tally() {
+	local line=$1 p f s
+	p=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$line")
+	f=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")
+	s=$(sed -n 's/.* \([0-9]*\) skipped.*/\1/p' <<<"$line")
+	pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0}))
+}
+
+step() {	# step NAME COMMAND...: run, echo, tally its summary line
+	local name=$1 out rc
+	shift
+	echo "== $name"
+	out=$("$@" 2>&1); rc=$?
+	echo "$out"
+	if grep -qE '[0-9]+ passed, [0-9]+ failed' <<<"$out"; then
+		tally "$(grep -E '[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1)"
+	elif [ $rc -eq 0 ]; then
+		pass=$((pass + 1))
+	elif [ $rc -eq 77 ]; then
+		skip=$((skip + 1))
+	else
+		fail=$((fail + 1))
+	fi
+	# A step that failed without counting a failure still fails.
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && ! grep -qE '[1-9][0-9]* failed' <<<"$out"; then
+		fail=$((fail + 1))
+	fi
+}
+
+fuzz_seed=${AVM_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+for O in build build-asan; do
+	step "$O: unit tests" tests/run-tests.sh "$O"
+	if [ -x tests/corpus.sh ]; then
+		step "$O: scenario corpus" tests/corpus.sh "$O"
+	fi
+	if [ "$O" = build ]; then
+		step "$O: fuzz vs model (seed $fuzz_seed)" "$O/anonvm" fuzz --seed "$fuzz_seed" --ops 50000
+		if [ "$(id -u)" -eq 0 ] && [ -r /proc/kpagecount ]; then
+			step "$O: fuzz vs kernel (seed $fuzz_seed)" "$O/anonvm" fuzz --native --seed "$fuzz_seed" --ops 5000
+		else
+			echo "== $O: fuzz vs kernel: skipped (needs root and /proc/kpagecount)"
+			skip=$((skip + 1))
+		fi
+	else
+		step "$O: fuzz vs model (seed $fuzz_seed)" "$O/anonvm" fuzz --seed "$fuzz_seed" --ops 10000
+	fi
+done
+echo "check: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
