@@ -2,7 +2,8 @@
 /*
  * Reverse-map completeness under long random sequences: several processes
  * in fork trees, exits, mmap/munmap/mprotect/mremap/madvise and accesses,
- * all in one small address region so that operations collide.  After every
+ * all in one small address region so that operations collide; reclaim,
+ * migration and MADV_PAGEOUT (rmap users) run in between.  After every
  * step:
  *  - avm_check() passes (it walks the rmap from every mapped frame);
  *  - independently, through the public API only: for every present
@@ -287,6 +288,30 @@ static void op_read(struct world *w, struct proc *pr)
 		assert_int_equal(t, pr->tok[p]);
 }
 
+/* Reclaim, migration and PAGEOUT walk the rmap too: a page they miss
+   stays mapped (or leaves a migration entry), which the checks catch. */
+static void op_rmap_user(struct world *w, struct proc *pr)
+{
+	unsigned long got, n = 1 + rnd(w, 8);
+	int r;
+
+	switch (rnd(w, 3)) {
+	case 0:
+		assert_int_equal(avm_reclaim(w->sys, n, &got), 0);
+		break;
+	case 1:
+		r = avm_migrate(pr->mm, A(rnd(w, NP)), n * PG,
+				(unsigned int)rnd(w, 2), &got);
+		assert_true(r == 0 || r == -EFAULT);
+		break;
+	default:
+		r = avm_madvise(pr->mm, A(rnd(w, NP)), n * PG,
+				AVM_MADV_PAGEOUT);
+		assert_true(r == 0 || r == -ENOMEM);
+		break;
+	}
+}
+
 static void op_fork(struct world *w, struct proc *pr)
 {
 	struct avm_vma_info v[NP + 8];
@@ -334,6 +359,8 @@ static void step(struct world *w)
 		op_mremap(w, pr);
 	} else if (op < 56) {
 		op_madvise(w, pr);
+	} else if (op < 60) {
+		op_rmap_user(w, pr);
 	} else if (op < 88) {
 		op_write(w, pr);
 	} else {
@@ -347,7 +374,7 @@ static void run(uint64_t seed, unsigned long nsteps)
 	struct world w = { .rng = seed };
 	struct avm_stats st;
 
-	w.sys = test_sys(1);
+	w.sys = test_sys(2);		/* two nodes for migration */
 	assert_int_equal(avm_mm_create(w.sys, &w.p[0].mm), 0);
 	w.n = 1;
 	assert_int_equal(avm_mmap(w.p[0].mm, A(0), NP * PG, RW,
@@ -358,8 +385,9 @@ static void run(uint64_t seed, unsigned long nsteps)
 	}
 	avm_stats(w.sys, &st);
 	printf("  %lu steps, %lu frame walks checked, %lu forks, %lu "
-	       "mremap moves, %lu anon_vmas live\n", w.steps, w.checks,
-	       st.forks, st.mremap_moves, st.anon_vmas);
+	       "mremap moves, %lu swap-outs, %lu migrations, %lu anon_vmas "
+	       "live\n", w.steps, w.checks, st.forks, st.mremap_moves,
+	       st.swap_outs, st.migrations, st.anon_vmas);
 	while (w.n)
 		op_exit(&w, 0);
 	avm_stats(w.sys, &st);

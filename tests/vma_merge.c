@@ -52,6 +52,51 @@ static void print_vmas(const struct avm_vma_info *v, long n)
 			v[i].has_anon_vma, v[i].chain_len);
 }
 
+/*
+ * pte-chain and anonmm allow every merge that flags and offsets allow and
+ * keep no chains: for them only what the VMAs map is compared - runs of
+ * adjacent VMAs with equal protection and flags, coalesced.
+ */
+static long runs(unsigned long (*r)[4], const unsigned long (*v)[4], long n)
+{
+	long k = 0;
+
+	for (long i = 0; i < n; i++) {
+		if (k && r[k - 1][1] == v[i][0] && r[k - 1][2] == v[i][2] &&
+		    r[k - 1][3] == v[i][3]) {
+			r[k - 1][1] = v[i][1];
+			continue;
+		}
+		memcpy(r[k++], v[i], sizeof(r[0]));
+	}
+	return k;
+}
+
+static bool same_runs(const struct avm_vma_info *v, long n, const struct xv *x,
+		      long nx)
+{
+	unsigned long a[32][4], b[32][4], ra[32][4], rb[32][4];
+	long na, nb;
+
+	if (n > 32 || nx > 32)
+		return false;
+	for (long i = 0; i < n; i++) {
+		a[i][0] = v[i].start;
+		a[i][1] = v[i].end;
+		a[i][2] = (unsigned long)v[i].prot;
+		a[i][3] = v[i].flags;
+	}
+	for (long i = 0; i < nx; i++) {
+		b[i][0] = A(x[i].s);
+		b[i][1] = A(x[i].e);
+		b[i][2] = (unsigned long)x[i].prot;
+		b[i][3] = x[i].flags;
+	}
+	na = runs(ra, (const unsigned long (*)[4])a, n);
+	nb = runs(rb, (const unsigned long (*)[4])b, nx);
+	return na == nb && !memcmp(ra, rb, (size_t)na * sizeof(ra[0]));
+}
+
 static void expect_vmas_at(struct avm_mm *mm, const struct xv *x, long nx,
 			   int line)
 {
@@ -59,12 +104,19 @@ static void expect_vmas_at(struct avm_mm *mm, const struct xv *x, long nx,
 	long n = avm_vmas(mm, v, 32);
 	bool ok = n == nx;
 
-	for (long i = 0; ok && i < n; i++)
-		ok = v[i].start == A(x[i].s) && v[i].end == A(x[i].e) &&
-		     v[i].pgoff == (BASE >> 12) + (unsigned long)x[i].pgoff &&
-		     v[i].prot == x[i].prot && v[i].flags == x[i].flags &&
-		     v[i].has_anon_vma == !!x[i].anon &&
-		     v[i].chain_len == (unsigned int)x[i].chain;
+	/* anon-vma-2004 merges forked VMAs Linux keeps apart (one anon_vma
+	   per family) and has no chains: compare what is mapped, as above */
+	if (test_design_by_address() || test_design_one_list())
+		ok = same_runs(v, n, x, nx);
+	else
+		for (long i = 0; ok && i < n; i++)
+			ok = v[i].start == A(x[i].s) && v[i].end == A(x[i].e) &&
+			     v[i].pgoff == (BASE >> 12) +
+					   (unsigned long)x[i].pgoff &&
+			     v[i].prot == x[i].prot &&
+			     v[i].flags == x[i].flags &&
+			     v[i].has_anon_vma == !!x[i].anon &&
+			     v[i].chain_len == (unsigned int)x[i].chain;
 	if (!ok) {
 		fprintf(stderr, "line %d: mm %lu VMAs differ; expected:\n", line,
 			avm_mm_id(mm));
@@ -77,6 +129,12 @@ static void expect_vmas_at(struct avm_mm *mm, const struct xv *x, long nx,
 	}
 	assert_true(ok);
 }
+
+/* anon_vma and avc counts: only the anon_vma designs have them */
+#define EXPECT_AV(got, want) do {					\
+	if (!test_design_by_address())					\
+		assert_int_equal(got, want);				\
+} while (0)
 
 #define EXPECT(mm, ...) do {						\
 	const struct xv x__[] = { __VA_ARGS__ };			\
@@ -296,13 +354,13 @@ static void test_mprotect_mixed(void **state)
 	map(&a, 6, 2, RW);
 	wr(&a, 6, 7);
 	avm_stats(sys, &st);
-	assert_int_equal(st.anon_vmas, 2);
+	EXPECT_AV(st.anon_vmas, 2);
 	prot(&a, 4, 2, RW);
 	EXPECT(a.mm, { 0, 6, 0, RW, 0, 1, 1 }, { 6, 8, 6, RW, 0, 1, 1 });
 	wr(&a, 5, 8);
 	VERIFY(sys, &a);
 	avm_stats(sys, &st);
-	assert_int_equal(st.anon_vmas, 2);
+	EXPECT_AV(st.anon_vmas, 2);
 	avm_sys_destroy(sys);
 }
 
@@ -383,7 +441,7 @@ static void test_prepare_reuses_neighbour(void **state)
 	wr(&a, 2, 2);			/* reuses prev's anon_vma */
 	EXPECT(a.mm, { 0, 2, 0, RO, 0, 1, 1 }, { 2, 4, 2, RW, 0, 1, 1 });
 	avm_stats(sys, &st);
-	assert_int_equal(st.anon_vmas, 1);
+	EXPECT_AV(st.anon_vmas, 1);
 	prot(&a, 0, 2, RW);
 	EXPECT(a.mm, { 0, 4, 0, RW, 0, 1, 1 });
 	VERIFY(sys, &a);
@@ -394,7 +452,7 @@ static void test_prepare_reuses_neighbour(void **state)
 	map(&a, 8, 2, RW);
 	wr(&a, 8, 4);			/* reuses next's anon_vma */
 	avm_stats(sys, &st);
-	assert_int_equal(st.anon_vmas, 2);
+	EXPECT_AV(st.anon_vmas, 2);
 	prot(&a, 10, 2, RW);
 	EXPECT(a.mm, { 0, 4, 0, RW, 0, 1, 1 }, { 8, 12, 8, RW, 0, 1, 1 });
 	VERIFY(sys, &a);
@@ -480,7 +538,7 @@ static void test_mremap_away_and_back(void **state)
 	EXPECT(a.mm, { 0, 4, 0, RW, 0, 1, 1 }, { 44, 46, 44, RW, 0, 0, 0 });
 	VERIFY(sys, &a);
 	avm_stats(sys, &st);
-	assert_int_equal(st.anon_vmas, 1);
+	EXPECT_AV(st.anon_vmas, 1);
 	assert_int_equal(st.mremap_moves, 4);
 	avm_sys_destroy(sys);
 }
@@ -738,8 +796,8 @@ static void test_munmap(void **state)
 	VERIFY(sys, &a);
 	avm_stats(sys, &st);
 	assert_int_equal(st.vmas, 0);
-	assert_int_equal(st.anon_vmas, 0);
-	assert_int_equal(st.avcs, 0);
+	EXPECT_AV(st.anon_vmas, 0);
+	EXPECT_AV(st.avcs, 0);
 	assert_int_equal(st.frames_used, 0);
 	avm_sys_destroy(sys);
 }

@@ -192,6 +192,9 @@ struct avm_stats {
 	unsigned long mremap_moves;	/* mremap moves of VMAs */
 	unsigned long mremap_rmap_locked; /* of those, under the anon_vma lock
 					     (destination sorts before source) */
+	unsigned long rmap_copies;	/* pages the design had to copy to
+					   stay correct (anonmm: shared pages
+					   moved by mremap) */
 	/* reclaim and migration */
 	unsigned long lru_scanned, referenced, pte_unmapped;
 	unsigned long swap_outs, swap_ins, swap_slots_used, swap_cache_pages;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include "anonvm/anonvm.h"
 #include "cli/cli.h"
 #include "cli/report.h"
@@ -14,7 +15,8 @@
 
 struct run_opts {
 	struct scn_lib_opts lib;
-	bool verbose, quiet;
+	bool verbose, quiet, json;
+	json_t *out;		/* --json: one object per file */
 	char **files;
 	int nfiles;
 };
@@ -32,7 +34,9 @@ static void run_usage(FILE *f)
 		"  --nodes N       memory nodes (default 2)\n"
 		"  --payload none  metadata-only frames (expect/read see zeroes)\n"
 		"  --verbose       print every statement's result and every state\n"
-		"  --quiet         print only failures and the summary\n\n"
+		"  --quiet         print only failures and the summary\n"
+		"  --json          print one JSON array (an object per file: every\n"
+		"                  result and state) instead of text\n\n"
 		"Exit status: 0 all passed, 1 a scenario failed, 2 usage or parse\n"
 		"error.\n");
 }
@@ -50,6 +54,8 @@ static int run_args(int argc, char **argv, struct run_opts *o)
 			exit(0);
 		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
 			o->verbose = true;
+		} else if (!strcmp(a, "--json")) {
+			o->json = true;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o->quiet = true;
 		} else if (val && !strcmp(a, "--design")) {
@@ -91,7 +97,7 @@ static int run_args(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-static int run_one(const struct run_opts *o, const struct scenario *s)
+static int run_one(struct run_opts *o, const struct scenario *s)
 {
 	struct scn_trace t;
 	char err[256];
@@ -102,13 +108,19 @@ static int run_one(const struct run_opts *o, const struct scenario *s)
 		scn_trace_free(&t);
 		return EXIT_USAGE;
 	}
-	if (o->verbose)
-		report_trace_text(s, &t);
-	if (t.failure[0])
-		printf("FAIL %s: %s\n", s->file, t.failure);
-	else if (!o->quiet)
-		printf("PASS %s (%d statements, %d states checked)\n", s->file,
-		       s->nstmts, t.nsnaps);
+	if (o->json) {
+		bool ok = true;
+
+		json_array_append_new(o->out, report_trace_json(s, &t, NULL, &ok));
+	} else {
+		if (o->verbose)
+			report_trace_text(s, &t);
+		if (t.failure[0])
+			printf("FAIL %s: %s\n", s->file, t.failure);
+		else if (!o->quiet)
+			printf("PASS %s (%d statements, %d states checked)\n",
+			       s->file, s->nstmts, t.nsnaps);
+	}
 	rc = t.failure[0] ? EXIT_PROBLEM : 0;
 	scn_trace_free(&t);
 	return rc;
@@ -121,6 +133,7 @@ int cmd_run(int argc, char **argv)
 
 	if (run_args(argc, argv, &o))
 		return EXIT_USAGE;
+	o.out = json_array();
 	for (int i = 0; i < o.nfiles; i++) {
 		struct scenario *s;
 		char err[512];
@@ -137,6 +150,12 @@ int cmd_run(int argc, char **argv)
 		rc ? fail++ : pass++;
 		worst = rc > worst ? rc : worst;
 	}
-	printf("run: %d passed, %d failed\n", pass, fail);
+	if (o.json) {
+		json_dumpf(o.out, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		printf("run: %d passed, %d failed\n", pass, fail);
+	}
+	json_decref(o.out);
 	return worst;
 }

@@ -39,6 +39,21 @@ static int copy_present(struct avm_sys *sys, struct copy_arg *c,
 	return 0;
 }
 
+/* A swap entry takes a slot reference; a migration entry (a migration
+   is under way) is announced to a design that records every PTE. */
+static int copy_nonpresent(struct avm_sys *sys, struct copy_arg *c,
+			   unsigned long addr, pte_t spte)
+{
+	if (pte_nptype(spte) >= PTE_TYPE_MIG_R) {
+		if (!sys->rmap->migration_entry_dup)
+			return 0;
+		return sys->rmap->migration_entry_dup(
+			pfn_to_page(sys, pte_pfn(spte)), c->dst, addr);
+	}
+	dup_swap_pte(sys, spte);
+	return 0;
+}
+
 static int copy_table(struct avm_mm *src_mm, struct pgtable *spt,
 		      unsigned long start, unsigned long end, void *arg)
 {
@@ -60,7 +75,9 @@ static int copy_table(struct avm_mm *src_mm, struct pgtable *spt,
 			if (c->err)
 				return c->err;
 		} else {
-			dup_swap_pte(sys, spte);
+			c->err = copy_nonpresent(sys, c, a, spte);
+			if (c->err)
+				return c->err;
 			spte &= ~PTE_SWP_EXCL;
 			dpte = spte;
 		}

@@ -12,6 +12,9 @@ static unsigned int chain_len(const struct vm_area_struct *v)
 
 	for (p = v->anon_vma_chain.next; p != &v->anon_vma_chain; p = p->next)
 		n++;
+	/* anon-vma-2004: no chain, one link (the VMA on its anon_vma's list) */
+	if (v->anon_vma_node.next != &v->anon_vma_node)
+		n++;
 	return n;
 }
 

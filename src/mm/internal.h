@@ -41,6 +41,17 @@ static inline void get_page(struct page *p)
 {
 	atomic_fetch_add(&p->_refcount, 1);
 }
+/* A reference, unless the page is already on its way to the free list
+   (for those who found it without holding one: LRU, migration entry). */
+static inline bool get_page_unless_zero(struct page *p)
+{
+	int r = atomic_load(&p->_refcount);
+
+	while (r > 0)
+		if (atomic_compare_exchange_weak(&p->_refcount, &r, r + 1))
+			return true;
+	return false;
+}
 static inline int page_mapcount(const struct page *p)
 {
 	return atomic_load(&p->_mapcount);

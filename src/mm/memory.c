@@ -201,6 +201,10 @@ static int zap_table(struct avm_mm *mm, struct pgtable *pt,
 			continue;
 		pt_set(pt, i, 0);
 		if (!pte_present(pte)) {
+			if (pte_nptype(pte) >= PTE_TYPE_MIG_R &&
+			    sys->rmap->migration_entry_drop)
+				sys->rmap->migration_entry_drop(
+					pfn_to_page(sys, pte_pfn(pte)), vma, a);
 			free_swap_pte(sys, pte);
 			continue;
 		}

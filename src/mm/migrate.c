@@ -112,8 +112,10 @@ static int move_identity(struct avm_sys *sys, struct page *old,
 	copy_page_payload(sys, new, old);
 	new->mapping = old->mapping;
 	new->index = old->index;
-	new->rmap_data = old->rmap_data;
-	new->rmap_count = old->rmap_count;
+	if (!sys->rmap->page_migrate) {
+		new->rmap_data = old->rmap_data;
+		new->rmap_count = old->rmap_count;
+	}
 	page_set(new, atomic_load(&old->flags) & MIGRATE_FLAGS);
 	atomic_store(&new->_refcount, 1 + cache);
 	err = swap_cache_migrate(sys, old, new, 1 + cache);
@@ -124,10 +126,13 @@ static int move_identity(struct avm_sys *sys, struct page *old,
 		atomic_store(&new->_refcount, 1);
 		return err;
 	}
+	if (sys->rmap->page_migrate)	/* under the design's own locks */
+		sys->rmap->page_migrate(old, new);
 	if (cache)
 		atomic_fetch_sub(&old->_refcount, 1);	/* went to new */
 	old->mapping = 0;
-	old->rmap_data = NULL;
+	if (!sys->rmap->page_migrate)
+		old->rmap_data = NULL;
 	page_clear(old, MIGRATE_FLAGS);
 	return 0;
 }

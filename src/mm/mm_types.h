@@ -169,6 +169,7 @@ struct avm_counters {
 		     cow_reuses;
 	atomic_ulong rmap_walks, rmap_visits, rmap_hits;
 	atomic_ulong mremap_moves, mremap_rmap_locked;
+	atomic_ulong rmap_copies;	/* pages a design copied (anonmm) */
 	atomic_ulong lru_scanned, referenced, pte_unmapped;
 	atomic_ulong swap_outs, swap_ins, migrations, migration_entries_removed;
 };

@@ -61,13 +61,16 @@ static unsigned long account_flags(struct vm_area_struct *vma,
 static int mprotect_fixup(struct vm_area_struct *vma, unsigned long start,
 			  unsigned long end, int prot)
 {
-	unsigned long newflags = account_flags(vma,
-		(vma->vm_flags & ~VM_PROT_MASK) | prot_to_vmflags(prot));
+	unsigned long newflags = (vma->vm_flags & ~VM_PROT_MASK) |
+				 prot_to_vmflags(prot);
 	struct vm_area_struct *res;
 	int err;
 
+	/* Same protection: nothing changes, VM_ACCOUNT included (Linux
+	   returns before adjusting the accounting). */
 	if (newflags == vma->vm_flags)
 		return 0;
+	newflags = account_flags(vma, newflags);
 	err = vma_modify_flags(vma, start, end, newflags, &res);
 	if (err)
 		return err;

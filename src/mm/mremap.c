@@ -44,6 +44,9 @@ static struct vm_area_struct *copy_vma(struct vm_area_struct **vmap,
 		if (src_start >= new->vm_start && src_start < new->vm_end) {
 			*vmap = new;
 			src_pgoff = new->vm_pgoff;
+		} else if (mm->sys->rmap->move_tail) {
+			/* list designs: walks go in list order (2011) */
+			mm->sys->rmap->move_tail(new);
 		}
 		*need_rmap_locks = new->vm_pgoff <= src_pgoff;
 		return new;
@@ -72,6 +75,22 @@ struct move_arg {
 	bool prealloc;				/* pass 1: tables only */
 };
 
+/* A design that records mappings by address hears where a frame's PTE
+   (present, or a migration entry) went; a swap entry names no frame. */
+static void moved_pte(struct move_arg *m, struct avm_mm *mm, pte_t pte,
+		      unsigned long a, unsigned long na)
+{
+	struct avm_sys *sys = mm->sys;
+	struct page *page;
+
+	if (!sys->rmap->move_pte ||
+	    (!pte_present(pte) && pte_nptype(pte) < PTE_TYPE_MIG_R))
+		return;
+	page = pfn_to_page(sys, pte_pfn(pte));
+	if (page != sys->zero_page)
+		sys->rmap->move_pte(page, m->old_vma, a, m->new_vma, na);
+}
+
 static int move_table(struct avm_mm *mm, struct pgtable *pt,
 		      unsigned long start, unsigned long end, void *arg)
 {
@@ -91,6 +110,7 @@ static int move_table(struct avm_mm *mm, struct pgtable *pt,
 			continue;
 		pt_set(pt, pte_index(a), 0);
 		pt_set(npt, pte_index(na), pte);
+		moved_pte(m, mm, pte, a, na);
 	}
 	return 0;
 }
@@ -108,6 +128,11 @@ static int move_page_tables(struct move_arg *m, unsigned long len,
 	err = pt_for_each_table(mm, m->old_addr, m->old_addr + len,
 				move_table, m);
 	pthread_mutex_unlock(&mm->page_table_lock);
+	/* The last step that may fail: a design that must prepare the pages
+	   (anonmm copies shared ones) does it now, all or nothing. */
+	if (!err && mm->sys->rmap->prepare_move)
+		err = mm->sys->rmap->prepare_move(m->old_vma, m->old_addr, len,
+						  m->new_addr);
 	if (err)
 		return err;
 	if (need_rmap_locks && av)

@@ -276,6 +276,12 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 
 	pthread_mutex_lock(&mm->page_table_lock);
 	pte = pt->e[pte_index(addr)];
+	/* The walk looked without the lock: a COW fault may have replaced
+	   the page here since. */
+	if (!pte_present(pte) || pte_pfn(pte) != page_to_pfn(u->sys, page)) {
+		pthread_mutex_unlock(&mm->page_table_lock);
+		return true;
+	}
 	if (pte & PTE_DIRTY)
 		page_set(page, PG_dirty);
 	pt->e[pte_index(addr)] = swp_entry_pte(u->slot, excl);
@@ -335,7 +341,8 @@ int swap_out_page(struct avm_sys *sys, struct page *page)
 	   cache); checked under si->lock, where swap-in takes its reference.
 	   Else it stays cached, every PTE a valid swap entry. */
 	pthread_mutex_lock(&si->lock);
-	if (page_refcount(page) != 2) {
+	if (!page_test(page, PG_swapcache) || page_refcount(page) != 2) {
+		/* (not cached any more: the last swap entry was freed) */
 		pthread_mutex_unlock(&si->lock);
 		return -EBUSY;
 	}
@@ -348,37 +355,70 @@ int swap_out_page(struct avm_sys *sys, struct page *page)
 
 /* ---- swap-in -------------------------------------------------------------- */
 
-/* The frame for slot s with a reference for the caller, locked. */
+/*
+ * The frame for slot s with a reference for the caller, locked; NULL with
+ * *err == 0 if the slot has no users any more (the PTE changed: retry).
+ * As Linux's swapcache_prepare, a fresh frame enters the swap cache locked
+ * before it is read, so that two faults on the same slot share one frame.
+ */
 static struct page *swapin_page(struct avm_sys *sys, unsigned long s,
 				int *err)
 {
 	struct swap_info *si = sys->swap;
-	struct page *page, *fresh = NULL;
+	struct page *page, *fresh;
 
+	*err = 0;
 	pthread_mutex_lock(&si->lock);
 	page = si->cache[s];
 	if (page)
 		get_page(page);
 	pthread_mutex_unlock(&si->lock);
-	if (!page) {
-		fresh = alloc_page(sys, 0);
-		if (!fresh) {
-			*err = -ENOMEM;
-			return NULL;
-		}
-		*err = swap_io(sys, fresh, s, false);
-		if (*err) {
-			put_page(sys, fresh);
-			return NULL;
-		}
-		pthread_mutex_lock(&si->lock);
-		add_to_swap_cache(si, fresh, s);
-		pthread_mutex_unlock(&si->lock);
-		page = fresh;
-		atomic_fetch_add(&sys->ctr.swap_ins, 1);
+	if (page) {
+		lock_page(page);
+		return page;
 	}
-	lock_page(page);
-	*err = 0;
+	fresh = alloc_page(sys, 0);
+	if (!fresh) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	lock_page(fresh);
+	pthread_mutex_lock(&si->lock);
+	page = si->cache[s];
+	if (page) {
+		get_page(page);		/* another fault was quicker */
+	} else if (SWAP_COUNT(si->map[s])) {
+		add_to_swap_cache(si, fresh, s);
+		page = fresh;
+		fresh = NULL;
+	}
+	pthread_mutex_unlock(&si->lock);
+	if (fresh) {
+		unlock_page(fresh);
+		put_page(sys, fresh);
+		if (page)
+			lock_page(page);
+		return page;
+	}
+	*err = swap_io(sys, page, s, false);
+	if (*err) {
+		bool cached;
+
+		pthread_mutex_lock(&si->lock);
+		cached = page_test(page, PG_swapcache);
+		if (cached)
+			delete_from_swap_cache(si, page);
+		pthread_mutex_unlock(&si->lock);
+		unlock_page(page);
+		if (cached)
+			put_page(sys, page);	/* the cache's */
+		put_page(sys, page);		/* ours */
+		return NULL;
+	}
+	/* New on the LRU (a cached page is on it already, or isolated by
+	   whoever will put it back: adding it here would list it twice). */
+	lru_add(sys, page);
+	atomic_fetch_add(&sys->ctr.swap_ins, 1);
 	return page;
 }
 
@@ -422,10 +462,20 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 
 	if (pte_nptype(pte) != PTE_TYPE_SWAP) {
 		/* A migration entry: wait for the migration (it holds the
-		   page lock), then let the access retry. */
+		   page lock), then let the access retry.  As Linux's
+		   migration_entry_wait, only with a reference taken while the
+		   entry is still there: the old frame is freed (and may be
+		   reused, and locked by its next owner) once it is done. */
 		page = pfn_to_page(sys, pte_pfn(pte));
-		lock_page(page);
-		unlock_page(page);
+		pthread_mutex_lock(&mm->page_table_lock);
+		if (pt->e[pte_index(addr)] != pte || !get_page_unless_zero(page))
+			page = NULL;
+		pthread_mutex_unlock(&mm->page_table_lock);
+		if (page) {
+			lock_page(page);
+			unlock_page(page);
+			put_page(sys, page);
+		}
 		return 0;
 	}
 	err = sys->rmap->prepare(vma);
@@ -433,7 +483,7 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 		return err;
 	page = swapin_page(sys, swp_offset(pte), &err);
 	if (!page)
-		return err;
+		return err;	/* 0: the entry went meanwhile, retry */
 	if (!page_test(page, PG_swapcache) || page->private != swp_offset(pte)) {
 		/* Reclaimed or migrated while we waited for its lock: the
 		   access retries and finds what is there now. */
@@ -449,11 +499,10 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	pthread_mutex_unlock(&mm->page_table_lock);
 	unlock_page(page);
 	if (err) {
-		put_page(sys, page);
 		try_free_swap(sys, page);
+		put_page(sys, page);
 		return err == -EAGAIN ? 0 : err;
 	}
-	lru_add(sys, page);
 	return 0;
 }
 

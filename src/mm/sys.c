@@ -110,6 +110,8 @@ int avm_mm_create(struct avm_sys *sys, struct avm_mm **out)
 void avm_exit(struct avm_mm *mm)
 {
 	exit_mmap(mm);
+	if (mm->sys->rmap->mm_exit)
+		mm->sys->rmap->mm_exit(mm);
 	mm_free(mm);
 }
 
@@ -168,6 +170,7 @@ void avm_stats(struct avm_sys *sys, struct avm_stats *st)
 	st->rmap_hits = atomic_load(&c->rmap_hits);
 	st->mremap_moves = atomic_load(&c->mremap_moves);
 	st->mremap_rmap_locked = atomic_load(&c->mremap_rmap_locked);
+	st->rmap_copies = atomic_load(&c->rmap_copies);
 	swap_stats(sys, st);
 }
 

@@ -19,9 +19,15 @@ static bool referenced_one(struct page *page, struct vm_area_struct *vma,
 	struct pgtable *pt = pt_lookup(mm, addr);
 	unsigned long *refs = arg;
 
+	pte_t pte;
+
+	/* Only if the PTE still maps this page: the walk looked without the
+	   lock, and in a swap or migration entry bit 2 is part of the type. */
 	pthread_mutex_lock(&mm->page_table_lock);
-	if (pt->e[pte_index(addr)] & PTE_YOUNG) {
-		pt->e[pte_index(addr)] &= ~PTE_YOUNG;
+	pte = pt->e[pte_index(addr)];
+	if (pte_present(pte) && pte_pfn(pte) == page_to_pfn(mm->sys, page) &&
+	    (pte & PTE_YOUNG)) {
+		pt->e[pte_index(addr)] = pte & ~PTE_YOUNG;
 		(*refs)++;
 	}
 	pthread_mutex_unlock(&mm->page_table_lock);
@@ -45,26 +51,33 @@ unsigned long page_referenced(struct avm_sys *sys, struct page *page)
 	return refs;
 }
 
-/* Take one page off a list with a reference held; NULL if empty. */
+/*
+ * Take one page off a list with a reference held; NULL if empty.  A page
+ * whose last reference is being dropped right now is still listed (its
+ * free takes it off, under the same lock): skip it, as Linux's
+ * folio_try_get in isolate_lru_folios, or we would hold a freed frame.
+ */
 static struct page *isolate(struct avm_sys *sys, struct mem_node *n,
 			    bool active)
 {
 	struct list_head *head = active ? &n->lru_active : &n->lru_inactive;
-	struct page *p = NULL;
+	struct page *p;
 
 	pthread_mutex_lock(&sys->lock);
-	if (!list_empty(head)) {
-		p = list_last_entry(head, struct page, lru);
+	list_for_each_entry_reverse(p, head, lru) {
+		if (!get_page_unless_zero(p))
+			continue;
 		list_del_init(&p->lru);
 		page_clear(p, PG_lru);
 		if (active)
 			n->nr_active--;
 		else
 			n->nr_inactive--;
-		get_page(p);
+		pthread_mutex_unlock(&sys->lock);
+		return p;
 	}
 	pthread_mutex_unlock(&sys->lock);
-	return p;
+	return NULL;
 }
 
 bool isolate_lru_page(struct avm_sys *sys, struct page *page)

@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * anon_vma_chain machinery with an interval tree per anon_vma (2012 on).
+ * anon_vma_chain machinery (2010 on), shared by the chain designs.  Each
+ * anon_vma indexes its avcs either in an interval tree keyed by the VMA's
+ * pgoff range (2012 on: a walk visits only VMAs whose range holds the
+ * page) or on a plain list in link order (2010: a walk visits every VMA
+ * linked to the anon_vma and checks the range itself); the av_policy of
+ * the design says which (index_* below), and when fork may reuse an
+ * anon_vma instead of allocating one.
  *
  * Lock order: the family's root rwsem (write to link or unlink, read to
  * walk) nests inside mmap_lock and outside the page-table lock.
@@ -40,6 +46,66 @@ static const struct av_policy *policy(struct avm_sys *sys)
 	return sys->rmap->design_data;
 }
 
+static bool uses_tree(struct avm_sys *sys)
+{
+	return policy(sys)->tree;
+}
+
+/* ---- the index of an anon_vma's avcs: interval tree or list ------------- */
+
+static void index_init(struct avm_sys *sys, struct anon_vma *av)
+{
+	if (uses_tree(sys))
+		av->rb_root = RB_ROOT;
+	else
+		INIT_LIST_HEAD(&av->head);
+}
+
+/* A list takes new links at the tail: a fork child's, a split part's or an
+   mremap copy's avc comes after its source's, the order walks need. */
+static void index_insert(struct avm_sys *sys, struct anon_vma_chain *avc)
+{
+	if (uses_tree(sys))
+		avc_tree_insert(avc, &avc->anon_vma->rb_root);
+	else
+		list_add_tail(&avc->same_anon_vma, &avc->anon_vma->head);
+}
+
+static void index_remove(struct avm_sys *sys, struct anon_vma_chain *avc)
+{
+	if (uses_tree(sys))
+		avc_tree_remove(avc, &avc->anon_vma->rb_root);
+	else
+		list_del(&avc->same_anon_vma);
+}
+
+static bool index_empty(struct avm_sys *sys, const struct anon_vma *av)
+{
+	return uses_tree(sys) ? RB_EMPTY_ROOT(&av->rb_root)
+			      : list_empty(&av->head);
+}
+
+/* Every avc of av, in tree (pgoff) or list order: next after avc (NULL:
+   the first); NULL at the end. */
+static struct anon_vma_chain *index_next(bool tree, struct anon_vma *av,
+					 struct anon_vma_chain *avc)
+{
+	struct list_head *l;
+	struct rb_node *n;
+
+	if (tree) {
+		n = avc ? rb_next(&avc->rb) : rb_first(&av->rb_root);
+		return n ? rb_entry(n, struct anon_vma_chain, rb) : NULL;
+	}
+	l = avc ? avc->same_anon_vma.next : av->head.next;
+	return l == &av->head ? NULL :
+	       list_entry(l, struct anon_vma_chain, same_anon_vma);
+}
+
+#define index_for_each(tree, av, avc) \
+	for (avc = index_next(tree, av, NULL); avc; \
+	     avc = index_next(tree, av, avc))
+
 /* ---- objects ----------------------------------------------------------- */
 
 static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
@@ -53,7 +119,7 @@ static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
 	av->parent = av;
 	pthread_rwlock_init(&av->rwsem, NULL);
 	atomic_store(&av->refcount, 1);
-	av->rb_root = RB_ROOT;
+	index_init(sys, av);
 	return av;
 }
 
@@ -96,7 +162,7 @@ static void avc_link(struct vm_area_struct *vma, struct anon_vma_chain *avc,
 	avc->vma = vma;
 	avc->anon_vma = av;
 	list_add(&avc->same_vma, &vma->anon_vma_chain);
-	avc_tree_insert(avc, &av->rb_root);
+	index_insert(vma_sys(vma), avc);
 }
 
 /* ---- prepare: the first anonymous fault in a VMA ----------------------- */
@@ -170,7 +236,7 @@ static void unlink_partial(struct avm_sys *sys, struct vm_area_struct *dst)
 	struct anon_vma_chain *avc, *n;
 
 	list_for_each_entry_safe(avc, n, &dst->anon_vma_chain, same_vma) {
-		avc_tree_remove(avc, &avc->anon_vma->rb_root);
+		index_remove(sys, avc);
 		list_del(&avc->same_vma);
 		avc_free(sys, avc);
 	}
@@ -178,7 +244,9 @@ static void unlink_partial(struct avm_sys *sys, struct vm_area_struct *dst)
 
 /*
  * Link dst to every anon_vma src is linked to, oldest first.  With reuse,
- * a forked dst with no anon_vma may adopt one nobody uses any more.
+ * a forked dst with no anon_vma may adopt one of them (never src's own,
+ * as Linux: that one has src as a user) that the policy allows; the first
+ * allowed one, oldest first, wins.
  */
 static int clone_chain(struct vm_area_struct *dst, struct vm_area_struct *src,
 		       bool (*reusable)(const struct anon_vma *))
@@ -196,7 +264,9 @@ static int clone_chain(struct vm_area_struct *dst, struct vm_area_struct *src,
 			return -ENOMEM;
 		}
 		avc_link(dst, avc, pavc->anon_vma);
-		if (reusable && !dst->anon_vma && reusable(pavc->anon_vma))
+		if (reusable && !dst->anon_vma &&
+		    pavc->anon_vma != src->anon_vma &&
+		    reusable(pavc->anon_vma))
 			dst->anon_vma = pavc->anon_vma;
 	}
 	if (dst->anon_vma)
@@ -269,8 +339,8 @@ void av_unlink(struct vm_area_struct *vma)
 	list_for_each_entry_safe(avc, n, &vma->anon_vma_chain, same_vma) {
 		struct anon_vma *av = avc->anon_vma;
 
-		avc_tree_remove(avc, &av->rb_root);
-		if (RB_EMPTY_ROOT(&av->rb_root)) {
+		index_remove(sys, avc);
+		if (index_empty(sys, av)) {
 			/* keep the avc: it carries av to the put below */
 			av->parent->num_children--;
 			continue;
@@ -293,6 +363,8 @@ out:
 
 /* ---- range changes: re-key this VMA's tree nodes ------------------------ */
 
+/* The lock keeps walkers from seeing a half-changed range; a list needs
+   nothing else (its order does not depend on the range). */
 void av_adjust_begin(struct vm_area_struct *vma)
 {
 	struct anon_vma_chain *avc;
@@ -300,8 +372,9 @@ void av_adjust_begin(struct vm_area_struct *vma)
 	if (!vma->anon_vma)
 		return;
 	anon_vma_lock_write(vma->anon_vma);
-	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
-		avc_tree_remove(avc, &avc->anon_vma->rb_root);
+	if (uses_tree(vma_sys(vma)))
+		list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
+			avc_tree_remove(avc, &avc->anon_vma->rb_root);
 }
 
 void av_adjust_end(struct vm_area_struct *vma)
@@ -310,8 +383,28 @@ void av_adjust_end(struct vm_area_struct *vma)
 
 	if (!vma->anon_vma)
 		return;
-	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
-		avc_tree_insert(avc, &avc->anon_vma->rb_root);
+	if (uses_tree(vma_sys(vma)))
+		list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
+			avc_tree_insert(avc, &avc->anon_vma->rb_root);
+	anon_vma_unlock_write(vma->anon_vma);
+}
+
+/*
+ * List designs, mremap (seed 2011-11, anon_vma_moveto_tail): the move's
+ * destination merged into vma, which may sit anywhere in the lists; put
+ * its avcs at the tails, after the source's, so that a walk racing the
+ * PTE move sees the source (PTEs not moved yet) before the destination
+ * (PTEs moved): it cannot miss both.  Other VMAs keep their order.
+ */
+void av_move_tail(struct vm_area_struct *vma)
+{
+	struct anon_vma_chain *avc;
+
+	if (!vma->anon_vma || uses_tree(vma_sys(vma)))
+		return;
+	anon_vma_lock_write(vma->anon_vma);
+	list_for_each_entry_reverse(avc, &vma->anon_vma_chain, same_vma)
+		list_move_tail(&avc->same_anon_vma, &avc->anon_vma->head);
 	anon_vma_unlock_write(vma->anon_vma);
 }
 
@@ -392,6 +485,34 @@ int av_walk_tree(struct page *page, struct rmap_walk_control *rwc)
 	return 0;
 }
 
+/*
+ * 2010: every VMA linked to the anon_vma is a candidate; the visit itself
+ * checks whether the page's index falls inside the VMA (vma_address), so
+ * a walk costs the length of the list whatever the page.
+ */
+int av_walk_list(struct page *page, struct rmap_walk_control *rwc)
+{
+	struct anon_vma *av = page_anon_vma(page);
+	struct anon_vma_chain *avc;
+	unsigned long idx = page->index;
+
+	if (!av)
+		return 0;
+	anon_vma_lock_read(av);
+	list_for_each_entry(avc, &av->head, same_anon_vma) {
+		struct vm_area_struct *vma = avc->vma;
+		unsigned long addr = vma_address(vma, idx);
+
+		rwc->visits++;
+		if (addr == ~0UL)
+			continue;	/* the page cannot be in this VMA */
+		if (!rwc->rmap_one(page, vma, addr, rwc->arg))
+			break;
+	}
+	anon_vma_unlock_read(av);
+	return 0;
+}
+
 void av_usage(struct avm_sys *sys, unsigned long *objects,
 	      unsigned long *bytes)
 {
@@ -406,9 +527,11 @@ void av_usage(struct avm_sys *sys, unsigned long *objects,
 /* ---- invariants -------------------------------------------------------- */
 
 struct av_census {
+	bool tree;		/* the design's index */
 	struct ptrset avs;	/* anon_vma -> VMAs whose own it is */
 	struct ptrset kids;	/* anon_vma -> anon_vmas with it as parent */
 	struct ptrset roots;	/* root -> non-root family members */
+	struct ptrset owner;	/* anon_vma -> first VMA whose own it is */
 	unsigned long avcs;
 };
 
@@ -445,33 +568,80 @@ static int check_vma_chain(struct check_ctx *ctx, struct av_census *c,
 }
 
 /*
- * The avc must be in its anon_vma's tree: climb from its node to the top,
- * O(log n).  (Order and augmentation are checked per tree separately.)
+ * What merging relies on (Linux's vma_merge and ours): VMAs that have the
+ * same own anon_vma have the same chain, so a merge may keep either
+ * chain.  Every way two VMAs come to share their own anon_vma keeps that
+ * true: split, mremap copy and merge clone the chain exactly; prepare
+ * adopts only a neighbour's anon_vma whose chain is that anon_vma alone;
+ * fork adopts only an anon_vma no VMA uses (num_active_vmas == 0).  All of
+ * these stay inside one mm, hence the first check: an anon_vma is the own
+ * anon_vma of VMAs of one mm.  The 2015 degree rule breaks both (reuse of
+ * an anon_vma some VMA still uses, CVE-2022-42703): first across
+ * processes, and when one fork reuses it for two VMAs whose chains differ,
+ * inside one, where a merge then strands pages (the walk check fires).
  */
+static int check_own_users(struct check_ctx *ctx, struct av_census *c,
+			   struct vm_area_struct *vma)
+{
+	struct vm_area_struct *first;
+	struct list_head *a, *b;
+	long *slot;
+
+	if (!vma->anon_vma)
+		return 0;
+	slot = ptrset_slot(&c->owner, vma->anon_vma);
+	CHECK(ctx, slot, "checker out of memory");
+	if (!*slot) {
+		*slot = (long)(uintptr_t)vma;
+		return 0;
+	}
+	first = (struct vm_area_struct *)(uintptr_t)*slot;
+	CHECK(ctx, first->vm_mm == vma->vm_mm, "anon_vma %p is the own "
+	      "anon_vma of VMAs in two processes: mm %lu %#lx and mm %lu %#lx "
+	      "(reused while in use)", (void *)vma->anon_vma,
+	      first->vm_mm->id, first->vm_start, vma->vm_mm->id, vma->vm_start);
+	for (a = first->anon_vma_chain.next, b = vma->anon_vma_chain.next;
+	     a != &first->anon_vma_chain && b != &vma->anon_vma_chain;
+	     a = a->next, b = b->next)
+		CHECK(ctx, list_entry(a, struct anon_vma_chain, same_vma)->anon_vma ==
+		      list_entry(b, struct anon_vma_chain, same_vma)->anon_vma,
+		      "mm %lu: VMAs %#lx and %#lx share anon_vma %p but their "
+		      "chains differ (%p, %p)", vma->vm_mm->id, first->vm_start,
+		      vma->vm_start, (void *)vma->anon_vma,
+		      (void *)list_entry(a, struct anon_vma_chain, same_vma)->anon_vma,
+		      (void *)list_entry(b, struct anon_vma_chain, same_vma)->anon_vma);
+	CHECK(ctx, a == &first->anon_vma_chain && b == &vma->anon_vma_chain,
+	      "mm %lu: VMAs %#lx and %#lx share anon_vma %p but their chains "
+	      "differ in length", vma->vm_mm->id, first->vm_start,
+	      vma->vm_start, (void *)vma->anon_vma);
+	return 0;
+}
+
+/* The avc must be in its anon_vma's tree: find it by an overlap query. */
 static bool avc_in_tree(struct anon_vma_chain *avc)
 {
-	const struct rb_node *n = &avc->rb;
+	unsigned long s = avc_start_pgoff(avc), l = avc_last_pgoff(avc);
+	struct anon_vma_chain *it;
 
-	if (RB_EMPTY_NODE(n))
-		return false;
-	while (rb_parent(n))
-		n = rb_parent(n);
-	return n == avc->anon_vma->rb_root.rb_node;
+	for (it = avc_tree_iter_first(&avc->anon_vma->rb_root, s, l); it;
+	     it = avc_tree_iter_next(it, s, l))
+		if (it == avc)
+			return true;
+	return false;
 }
 
 /* Every VMA linked to av is linked to av's parent too. */
-static int check_parent_superset(struct check_ctx *ctx, struct anon_vma *av)
+static int check_parent_superset(struct check_ctx *ctx, struct av_census *c,
+				 struct anon_vma *av)
 {
 	struct anon_vma_chain *avc;
-	struct rb_node *n;
 
 	if (av->parent == av)
 		return 0;
-	for (n = rb_first(&av->rb_root); n; n = rb_next(n)) {
+	index_for_each(c->tree, av, avc) {
 		struct anon_vma_chain *pavc;
 		bool found = false;
 
-		avc = rb_entry(n, struct anon_vma_chain, rb);
 		list_for_each_entry(pavc, &avc->vma->anon_vma_chain, same_vma)
 			found |= pavc->anon_vma == av->parent;
 		CHECK(ctx, found, "VMA %#lx linked to anon_vma %p but not to "
@@ -494,8 +664,12 @@ static int census_vmas(struct check_ctx *ctx, struct av_census *c)
 			struct anon_vma_chain *avc;
 
 			err = check_vma_chain(ctx, c, v);
+			if (!err)
+				err = check_own_users(ctx, c, v);
 			if (err)
 				return err;
+			if (!c->tree)
+				continue;	/* lists: check_lists */
 			list_for_each_entry(avc, &v->anon_vma_chain, same_vma)
 				CHECK(ctx, avc_in_tree(avc), "avc of VMA %#lx "
 				      "missing from anon_vma %p tree",
@@ -503,6 +677,66 @@ static int census_vmas(struct check_ctx *ctx, struct av_census *c)
 		}
 	}
 	return 0;
+}
+
+/*
+ * List designs: each anon_vma's list holds exactly the avcs that name it,
+ * each once, and every avc of every VMA is on its anon_vma's list.
+ */
+static int check_lists(struct check_ctx *ctx, struct av_census *c)
+{
+	struct ptrset listed;
+	unsigned long n = 0;
+	struct avm_mm *mm;
+	struct rb_node *node;
+	int err = 0;
+
+	ptrset_init(&listed);
+	ptrset_for_each(&c->avs, i) {
+		struct anon_vma *av = (struct anon_vma *)c->avs.keys[i];
+		struct anon_vma_chain *avc;
+
+		list_for_each_entry(avc, &av->head, same_anon_vma) {
+			long *slot = ptrset_slot(&listed, avc);
+
+			if (!slot) {
+				err = check_fail(ctx, "checker out of memory");
+				goto out;
+			}
+			if (avc->anon_vma != av || *slot) {
+				err = check_fail(ctx, "anon_vma %p: list holds "
+						 "avc %p %s", (void *)av,
+						 (void *)avc, *slot ? "twice" :
+						 "of another anon_vma");
+				goto out;
+			}
+			*slot = 1;
+			n++;
+		}
+	}
+	list_for_each_entry(mm, &ctx->sys->mms, mmlist) {
+		for (node = rb_first(&mm->mm_rb); node; node = rb_next(node)) {
+			struct vm_area_struct *v =
+				rb_entry(node, struct vm_area_struct, vm_rb);
+			struct anon_vma_chain *avc;
+
+			list_for_each_entry(avc, &v->anon_vma_chain, same_vma) {
+				if (ptrset_find(&listed, avc))
+					continue;
+				err = check_fail(ctx, "avc of VMA %#lx missing "
+						 "from anon_vma %p list",
+						 v->vm_start,
+						 (void *)avc->anon_vma);
+				goto out;
+			}
+		}
+	}
+	if (n != c->avcs)
+		err = check_fail(ctx, "%lu avcs on anon_vma lists, %lu on VMA "
+				 "chains", n, c->avcs);
+out:
+	ptrset_destroy(&listed);
+	return err;
 }
 
 /* Parents and roots of the linked anon_vmas, and the counts they keep. */
@@ -550,12 +784,15 @@ static int check_counts(struct check_ctx *ctx, struct av_census *c)
 		CHECK(ctx, atomic_load(&av->refcount) == ref,
 		      "anon_vma %p: refcount %d, expected %d", (void *)av,
 		      atomic_load(&av->refcount), ref);
-		CHECK(ctx, avc_tree_check(&av->rb_root) == 0,
-		      "anon_vma %p: interval tree order or augmentation broken",
-		      (void *)av);
-		CHECK(ctx, rb_validate(&av->rb_root, NULL) == 0,
-		      "anon_vma %p: red-black properties broken", (void *)av);
-		err = check_parent_superset(ctx, av);
+		if (c->tree) {
+			CHECK(ctx, avc_tree_check(&av->rb_root) == 0,
+			      "anon_vma %p: interval tree order or "
+			      "augmentation broken", (void *)av);
+			CHECK(ctx, rb_validate(&av->rb_root, NULL) == 0,
+			      "anon_vma %p: red-black properties broken",
+			      (void *)av);
+		}
+		err = check_parent_superset(ctx, c, av);
 		if (err)
 			return err;
 	}
@@ -574,16 +811,18 @@ static int census_leaks(struct check_ctx *ctx, struct av_census *c)
 	return 0;
 }
 
-int av_check_tree(struct avm_sys *sys, struct check_ctx *ctx)
+int av_check(struct avm_sys *sys, struct check_ctx *ctx)
 {
-	struct av_census c;
+	struct av_census c = { .tree = uses_tree(sys) };
 	int err;
 
 	ptrset_init(&c.avs);
 	ptrset_init(&c.kids);
 	ptrset_init(&c.roots);
-	c.avcs = 0;
+	ptrset_init(&c.owner);
 	err = census_vmas(ctx, &c);
+	if (!err && !c.tree)
+		err = check_lists(ctx, &c);
 	if (!err)
 		err = census_family(ctx, &c);
 	if (!err)
@@ -593,5 +832,6 @@ int av_check_tree(struct avm_sys *sys, struct check_ctx *ctx)
 	ptrset_destroy(&c.avs);
 	ptrset_destroy(&c.kids);
 	ptrset_destroy(&c.roots);
+	ptrset_destroy(&c.owner);
 	return err;
 }

@@ -22,6 +22,7 @@ static bool linux_reusable(const struct anon_vma *av)
 
 static const struct av_policy linux_policy = {
 	.reusable = linux_reusable,
+	.tree = true,
 };
 
 const struct rmap_ops rmap_linux_ops = {

@@ -9,9 +9,23 @@
 #include "rmap/rmap.h"
 
 extern const struct rmap_ops rmap_linux_ops;
+extern const struct rmap_ops rmap_pte_chain_ops;
+extern const struct rmap_ops rmap_anonmm_ops;
+extern const struct rmap_ops rmap_anon_vma_2004_ops;
+extern const struct rmap_ops rmap_avc_2010_ops;
+extern const struct rmap_ops rmap_avc_tree_ops;
+extern const struct rmap_ops rmap_reuse_degree_ops;
+extern const struct rmap_ops rmap_single_descendant_ops;
 
 static const struct rmap_ops *const designs[] = {
 	&rmap_linux_ops,
+	&rmap_pte_chain_ops,
+	&rmap_anonmm_ops,
+	&rmap_anon_vma_2004_ops,
+	&rmap_avc_2010_ops,
+	&rmap_avc_tree_ops,
+	&rmap_reuse_degree_ops,
+	&rmap_single_descendant_ops,
 };
 
 static const char *design_names[ARRAY_SIZE(designs) + 1];

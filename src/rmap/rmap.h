@@ -75,6 +75,49 @@ struct rmap_ops {
 	/* Live design objects and their bytes. */
 	void (*usage)(struct avm_sys *sys, unsigned long *objects,
 		      unsigned long *bytes);
+
+	/*
+	 * Optional hooks (NULL: not needed), for designs that record where a
+	 * page is mapped by address (pte-chain, anonmm) rather than by VMA.
+	 */
+	/* mremap is about to move the PTEs of [old_addr, old_addr + len) of
+	   vma to new_addr: the destination VMA and its page tables exist,
+	   no PTE moved yet.  May replace pages (anonmm copies the ones that
+	   may be shared); 0, or -ENOMEM with nothing changed.  mmap_lock
+	   held for writing; must not wait for a page lock. */
+	int (*prepare_move)(struct vm_area_struct *vma, unsigned long old_addr,
+			    unsigned long len, unsigned long new_addr);
+	/* The PTE for page (present, or a migration entry naming it) moved
+	   from old_addr to new_addr (same mm), under the page-table lock,
+	   after the PTE itself.  Cannot fail. */
+	void (*move_pte)(struct page *page, struct vm_area_struct *old_vma,
+			 unsigned long old_addr, struct vm_area_struct *new_vma,
+			 unsigned long new_addr);
+	/* fork copies a migration entry naming page to dst at addr (before
+	   the child's PTE is set; both page-table locks held); on error
+	   (-ENOMEM) the entry is not copied and fork fails. */
+	int (*migration_entry_dup)(struct page *page,
+				   struct vm_area_struct *dst,
+				   unsigned long addr);
+	/* A migration entry naming page at addr of vma was cleared (zap),
+	   under the page-table lock. */
+	void (*migration_entry_drop)(struct page *page,
+				     struct vm_area_struct *vma,
+				     unsigned long addr);
+	/* Migration commits: new (locked, unmapped, only migration entries
+	   left) takes over old's rmap_data/rmap_count; replaces the plain
+	   copy move_identity makes for designs without this hook. */
+	void (*page_migrate)(struct page *old, struct page *new);
+	/* The mm's address space is gone (after exit_mmap, before the mm is
+	   freed); no lock held. */
+	void (*mm_exit)(struct avm_mm *mm);
+	/* mremap's copy_vma merged the destination of a move into dst, an
+	   existing VMA other than the source: place dst after the source in
+	   the order walks follow (2011's anon_vma_moveto_tail), so that a
+	   walk racing the PTE move meets the source first.  For designs
+	   whose walk order is insertion order (lists).  mmap_lock held for
+	   writing; takes the design's own lock. */
+	void (*move_tail)(struct vm_area_struct *dst);
 	/* Parameters for designs that share one implementation. */
 	const void *design_data;
 };

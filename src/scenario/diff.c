@@ -15,13 +15,15 @@
  * frames the same way exactly when, page by page, the new names agree, so
  * the first page where they differ is the first place the partitions differ.
  *
+ * Swap.  A page swapped on either side is compared by SWAP only (swapped or
+ * not): it has no frame, mapcount or contents to compare.
+ *
  * Unsupported statements.  A statement either trace marks unsupported is
  * left out of RESULTS.  After an unsupported `madvise pageout` the other
  * executor may have swapped pages that this one could not, so from then on
  * the acting process and every process it forks afterwards are exempt from
- * SWAP, and their pages that are swapped on either side are not compared at
- * all (a swapped page has no frame, mapcount or contents to compare).  Pages
- * present on both sides are still compared in full.  A trace that stopped
+ * SWAP: their pages swapped on one side are skipped.  Pages present on both
+ * sides are still compared in full.  A trace that stopped
  * right after a statement it marked unsupported (the reference model does
  * that) ends the comparison there: later results and snapshots, the final
  * one included, are not compared.
@@ -225,15 +227,27 @@ static bool results_differ(const struct scn_stmt *st, const struct scn_result *a
 	       a->value != b->value;
 }
 
+/* "line 7 (stmt 4) "B write 0x100000003000 0x41"" */
+static void where_stmt(struct cmp *c, int i)
+{
+	const struct scn_stmt *st = &c->s->stmts[i];
+	char text[200];
+
+	scn_stmt_str(c->s, st, text, sizeof(text));
+	snprintf(c->where, sizeof(c->where), "line %d (stmt %d) \"%.60s\"",
+		 st->line, i, text);
+}
+
 /* One side ran statement i, the other had stopped before it. */
 static int cmp_stopped(struct cmp *c, int i, int ran)
 {
 	const struct scn_trace *stop = c->t[!ran];
+	bool why = stop->failure[0] != '\0';
 
-	return cmp_say(c, "%s ran it, %s had stopped before it%s%s%s",
-		       c->name[ran], c->name[!ran],
-		       stop->failure[0] ? " (" : "", stop->failure,
-		       stop->failure[0] ? ")" : "");
+	where_stmt(c, i);
+	return cmp_say(c, "%s ran it, %s had stopped before it%s%.*s%s",
+		       c->name[ran], c->name[!ran], why ? " (" : "",
+		       (int)sizeof(stop->failure), stop->failure, why ? ")" : "");
 }
 
 static int cmp_result(struct cmp *c, int i)
@@ -241,19 +255,17 @@ static int cmp_result(struct cmp *c, int i)
 	const struct scn_stmt *st = &c->s->stmts[i];
 	bool ha = i < c->t[0]->nresults, hb = i < c->t[1]->nresults;
 	const struct scn_result *ra, *rb;
-	char text[200], sa[48], sb[48];
+	char sa[48], sb[48];
 
 	if (!(c->what & SCN_CMP_RESULTS) || (!ha && !hb))
 		return 0;
-	scn_stmt_str(c->s, st, text, sizeof(text));
-	snprintf(c->where, sizeof(c->where), "line %d (stmt %d) \"%.60s\"",
-		 st->line, i, text);
 	if (ha != hb)
 		return cmp_stopped(c, i, ha ? 0 : 1);
 	ra = &c->t[0]->results[i];
 	rb = &c->t[1]->results[i];
 	if (ra->unsupported || rb->unsupported || !results_differ(st, ra, rb))
 		return 0;
+	where_stmt(c, i);
 	result_str(st, ra, sa, sizeof(sa));
 	result_str(st, rb, sb, sizeof(sb));
 	return cmp_say(c, "%s: %s, %s: %s", c->name[0], sa, c->name[1], sb);
@@ -645,23 +657,31 @@ static int cmp_snapshot(struct cmp *c, int stmt)
  * stopped at a statement it could not perform (the reference model stops at
  * such a statement; nothing after it can be compared).
  */
-static int cmp_end(const struct cmp *c)
+static int cmp_end(const struct cmp *c, bool *stopped)
 {
 	int end = c->s->nstmts;
 
+	*stopped = false;
 	for (int k = 0; k < 2; k++) {
 		const struct scn_trace *t = c->t[k];
 
-		if (t->nresults > 0 && t->nresults < end &&
-		    t->results[t->nresults - 1].unsupported)
+		/* Stopped: its last result is unsupported and nothing was
+		   recorded after it (not even the final snapshot, when that
+		   was the last statement). */
+		if (t->nresults > 0 && t->nresults <= end &&
+		    t->results[t->nresults - 1].unsupported &&
+		    (t->nresults < c->s->nstmts || !snap_at(t, c->s->nstmts))) {
 			end = t->nresults;
+			*stopped = true;
+		}
 	}
 	return end;
 }
 
 static int cmp_walk(struct cmp *c)
 {
-	int end = cmp_end(c), rc;
+	bool stopped;
+	int end = cmp_end(c, &stopped), rc;
 
 	for (int i = 0; i < end; i++) {
 		rc = cmp_result(c, i);
@@ -674,7 +694,7 @@ static int cmp_walk(struct cmp *c)
 				return rc;
 		}
 	}
-	return end == c->s->nstmts ? cmp_snapshot(c, end) : 0;
+	return stopped ? 0 : cmp_snapshot(c, end);
 }
 
 int scn_compare(const struct scenario *s, const struct scn_trace *a,

@@ -5,7 +5,9 @@
  *
  * The calling process is the controller.  Every scenario process is a real
  * worker process that obeys commands sent over its own SOCK_SEQPACKET
- * socket: one scn_stmt per command, one struct nat_reply per answer.
+ * socket: one struct nat_cmd (a statement, or "hash these pages") per
+ * message, one struct nat_reply per answer, each within
+ * SCN_NATIVE_TIMEOUT_MS.  Workers run on one CPU (see nat_worker_setup).
  *
  *  - spawn: the controller forks a worker (closing every other descriptor in
  *    it).
@@ -20,8 +22,12 @@
  *
  * Accesses (write, fill, read, expect) are real loads and stores in the
  * worker; SIGSEGV or SIGBUS during one becomes EFAULT (sigsetjmp and
- * siglongjmp).  A worker's own memory (stack, data, heap) is what it
- * inherited from the controller, outside the window.
+ * siglongjmp).  A `fill` that faults part way leaves the bytes stored
+ * before the fault.  A worker's own memory (stack, data, heap) is what it
+ * inherited from the controller, outside the window; where the controller
+ * itself maps part of the window (ASan's shadow memory in sanitizer builds)
+ * a scenario that touches that part is refused with -EBUSY before anything
+ * runs.
  *
  * Snapshots are taken by the controller while every worker waits for its
  * next command: VMAs from /proc/PID/smaps, pages from /proc/PID/pagemap,
@@ -688,8 +694,8 @@ static int nat_reap(pid_t pid)
 __attribute__((noreturn))
 static void nat_spawned(int fd, pid_t ctl, int cpu)
 {
-	for (int i = 3; i < fd; i++)
-		close(i);
+	if (fd > 3)
+		close_range(3, (unsigned)fd - 1, 0);
 	close_range((unsigned)fd + 1, ~0U, 0);
 	nat_worker(fd, ctl, cpu);
 }
@@ -725,9 +731,10 @@ static int nat_fork(struct nat_run *r, const struct scn_stmt *st,
 		return nat_fail(r, -errno, "socketpair: %s", strerror(errno));
 	rc = nat_call_stmt(r, st, sv[1], &rep);
 	close(sv[1]);
+	if (!rc && rep.err)
+		res->err = rep.err;
 	if (rc || rep.err) {
 		close(sv[0]);
-		res->err = rep.err;
 		return rc;
 	}
 	r->w[st->child].pid = rep.pid;
@@ -1111,7 +1118,7 @@ static int nat_find_reserved(struct nat_run *r)
 	return 0;
 }
 
-/* Does st touch [start, end), and where? */
+/* Does st touch a reserved range?  *where: its address there. */
 static bool nat_stmt_touches(const struct nat_run *r, const struct scn_stmt *st,
 			     uint64_t *where)
 {
@@ -1219,6 +1226,110 @@ static void nat_unsupported(struct scn_result *res, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Settling after `madvise pageout`.  MADV_PAGEOUT unmaps the pages and
+ * starts writing them to swap; the folios stay in the swap cache, under
+ * writeback, until the I/O completes, and completion (on whatever CPU takes
+ * the interrupt) parks each folio in that CPU's LRU "move to tail" batch,
+ * off the LRU, until that CPU drains it.  A later pageout of such a folio
+ * (faulted back in meanwhile) skips it: under writeback, or not isolable
+ * from the LRU.  How long that lasts is timing, so the kernel's answer to
+ * "pageout, read, pageout" varied from run to run.  So after a pageout the
+ * controller waits until none of the frames it saw in the range is under
+ * writeback (/proc/kpageflags), then drains every CPU's LRU batches
+ * (move_pages(2) does that on entry: lru_cache_disable()), giving the
+ * state the library models: the I/O done, every folio back on the LRU.
+ */
+#define KPF_WRITEBACK_BIT	8
+#define NAT_SETTLE_MS		2000
+
+/* The frames present in [st->addr, +pages) of slot's process (at most max). */
+static size_t nat_range_pfns(struct nat_run *r, int slot,
+			     const struct scn_stmt *st, uint64_t *pfns,
+			     size_t max)
+{
+	char path[64];
+	uint64_t e[NAT_CHUNK];
+	size_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)r->w[slot].pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	for (uint64_t i = 0; i < st->pages && n < max; i += NAT_CHUNK) {
+		uint64_t k = st->pages - i < NAT_CHUNK ? st->pages - i : NAT_CHUNK;
+		ssize_t got = pread(fd, e, k * sizeof(e[0]),
+				    (off_t)((st->addr / SCN_PAGE_SIZE + i) *
+					    sizeof(e[0])));
+
+		if (got <= 0)
+			break;
+		for (uint64_t j = 0; j < (uint64_t)got / sizeof(e[0]) && n < max; j++)
+			if ((e[j] & PM_PRESENT) && !(e[j] & PM_SWAP) &&
+			    (e[j] & PM_PFN_MASK) && (e[j] & PM_PFN_MASK) != r->zero_pfn)
+				pfns[n++] = e[j] & PM_PFN_MASK;
+	}
+	close(fd);
+	return n;
+}
+
+/* Drain the LRU batches of every CPU: move_pages(2) of one of our pages
+   to the node it is on. */
+static void nat_drain_lru(void)
+{
+	static char page[SCN_PAGE_SIZE] __attribute__((aligned(SCN_PAGE_SIZE)));
+	void *pages[1] = { page };
+	int node = 0, status = -1;
+
+	*(volatile char *)page = 1;
+	if (!syscall(SYS_move_pages, 0, 1UL, pages, NULL, &status, 0) &&
+	    status >= 0)
+		node = status;
+	syscall(SYS_move_pages, 0, 1UL, pages, &node, &status, NAT_MPOL_MF_MOVE);
+}
+
+static void nat_settle(const uint64_t *pfns, size_t n)
+{
+	int64_t end = nat_now_ms() + NAT_SETTLE_MS;
+	struct timespec nap = { 0, 100000 };
+	int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	uint64_t f;
+
+	for (size_t i = 0; fd >= 0 && i < n; ) {
+		if (nat_pread_u64(fd, pfns[i], &f) ||
+		    !(f & (1ULL << KPF_WRITEBACK_BIT))) {
+			i++;
+			continue;
+		}
+		if (nat_now_ms() > end)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	if (fd >= 0)
+		close(fd);
+	nat_drain_lru();
+}
+
+static int nat_pageout(struct nat_run *r, const struct scn_stmt *st,
+		       struct scn_result *res)
+{
+	size_t max = st->pages < 65536 ? (size_t)st->pages : 65536, n;
+	uint64_t *pfns = malloc(max * sizeof(*pfns));
+	struct nat_reply rep;
+	int rc;
+
+	n = pfns ? nat_range_pfns(r, st->proc, st, pfns, max) : 0;
+	rc = nat_call_stmt(r, st, -1, &rep);
+	if (!rc) {
+		res->err = rep.err;
+		res->value = rep.value;
+		nat_settle(pfns, n);
+	}
+	free(pfns);
+	return rc;
+}
+
 /* Run statement i; a non-zero return means the run broke. */
 static int nat_stmt(struct nat_run *r, int i, struct scn_result *res)
 {
@@ -1240,6 +1351,8 @@ static int nat_stmt(struct nat_run *r, int i, struct scn_result *res)
 			nat_unsupported(res, "no active swap area (/proc/swaps)");
 			return 0;
 		}
+		if (st->advice == SCN_ADV_PAGEOUT)
+			return nat_pageout(r, st, res);
 		break;
 	case SCN_MIGRATE:
 		if (!nat_node_exists(st->node)) {

@@ -178,9 +178,13 @@ bool scn_result_ok(const struct scenario *s, const struct scn_stmt *st,
  * *out as executor "kernel".  *out is initialised here; free it with
  * scn_trace_free() whatever the return value.  Statements the host cannot
  * perform (pageout without active swap, migrate to a missing node) get
- * unsupported = true and a note.  Returns 0 when the scenario ran to its end
- * (whether or not every expectation was met: see out->failure), else a
- * negative errno and a message in err:
+ * unsupported = true and a note.  Contents (has_hash): pages not present
+ * hash as zeroes, present pages of readable VMAs as read by their process;
+ * swapped pages and present pages of PROT_NONE VMAs have none.  The workers
+ * share one CPU, which makes the kernel's COW reuse decisions (per-CPU LRU
+ * batches hold page references) reproducible.  Returns 0 when the scenario
+ * ran to its end (whether or not every expectation was met: see
+ * out->failure), else a negative errno and a message in err:
  *   -EPERM   cannot observe the kernel here (not root, no /proc/kpagecount,
  *            PFNs hidden): a caller should skip (exit 77);
  *   -EBUSY   the scenario uses addresses that this process already maps

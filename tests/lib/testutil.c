@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #define AVM_TEST_LIB
@@ -51,4 +52,25 @@ struct avm_sys *test_sys(unsigned int nodes)
 		exit(1);
 	}
 	return sys;
+}
+
+bool test_design_by_address(void)
+{
+	const char *d = getenv("AVM_DESIGN");
+
+	return d && (!strcmp(d, "pte-chain") || !strcmp(d, "anonmm"));
+}
+
+bool test_design_copies_on_move(void)
+{
+	const char *d = getenv("AVM_DESIGN");
+
+	return d && !strcmp(d, "anonmm");
+}
+
+const char *test_design(void)
+{
+	const char *d = getenv("AVM_DESIGN");
+
+	return d && *d ? d : "linux";
 }

@@ -31,8 +31,10 @@ static inline uint64_t test_below(uint64_t *s, uint64_t n)
 #endif
 
 #ifdef AVM_TEST_LIB
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "anonvm/anonvm.h"
 
 /* The invariant checker must pass; on failure print why and fail. */
@@ -48,4 +50,41 @@ static inline uint64_t test_below(uint64_t *s, uint64_t n)
 
 /* A system with small pools for tests; design from $AVM_DESIGN if set. */
 struct avm_sys *test_sys(unsigned int nodes);
+/*
+ * Does $AVM_DESIGN name a design that finds pages by address (pte-chain,
+ * anonmm)?  Those keep no anon_vmas or chains, allow every merge flags and
+ * offsets allow, and use page->index for an address: assertions about
+ * those things are the anon_vma designs' and are skipped for them.
+ */
+bool test_design_by_address(void);
+/* anonmm: mremap copies (breaks COW on) the pages it moves that other
+   processes may map, instead of moving the shared frame. */
+bool test_design_copies_on_move(void);
+/* The design test_sys() uses: $AVM_DESIGN, or "linux" (the default). */
+const char *test_design(void);
+static inline bool test_design_is(const char *name)
+{
+	return !strcmp(test_design(), name);
+}
+/*
+ * anon-vma-2004: one anon_vma per fork family and no anon_vma_chains (a
+ * VMA's chain_len is 1: its place on the family's list); counts of
+ * anon_vmas and avcs, and chain lengths after fork, are the chain
+ * designs'.  Its merge rule (equal or no anon_vma) may also merge forked
+ * VMAs that Linux keeps apart.
+ */
+static inline bool test_design_one_list(void)
+{
+	return test_design_is("anon-vma-2004");
+}
+/*
+ * Counts of anon_vmas and avcs that depend on Linux's fork reuse rule
+ * (tests/cve_2022_42703.c, tests/fork_chain.c): only "linux" has them
+ * (avc-2010 and avc-tree never reuse, single-descendant reuses less,
+ * anon-vma-2004 has one anon_vma per family).
+ */
+static inline bool test_design_linux_reuse(void)
+{
+	return test_design_is("linux");
+}
 #endif
