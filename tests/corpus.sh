@@ -91,8 +91,7 @@ fi
 
 SWAPDIR=""
 SWAPFILE=""
-cleanup() {
-	rm -rf -- "$BINDIR"
+swap_cleanup() {
 	if [ -n "$SWAPFILE" ]; then
 		swapoff "$SWAPFILE" 2>/dev/null
 		SWAPFILE=""
@@ -101,6 +100,10 @@ cleanup() {
 		rm -rf -- "$SWAPDIR"
 		SWAPDIR=""
 	fi
+}
+cleanup() {
+	swap_cleanup
+	rm -rf -- "$BINDIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -123,7 +126,7 @@ try_swapfile() {
 	if ! fallocate -l 64M "$file" 2>/dev/null; then
 		rm -f -- "$file"
 		dd if=/dev/zero of="$file" bs=1M count=64 status=none 2>/dev/null ||
-			{ cleanup; return 1; }
+			{ swap_cleanup; return 1; }
 	fi
 	chmod 600 "$file"
 	if mkswap "$file" >/dev/null 2>&1 && swapon "$file" 2>/dev/null; then
@@ -131,7 +134,7 @@ try_swapfile() {
 		echo "== swap: temporary 64 MiB swap file $file (removed on exit)"
 		return 0
 	fi
-	cleanup
+	swap_cleanup
 	return 1
 }
 

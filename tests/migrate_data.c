@@ -480,8 +480,6 @@ static void test_concurrent_stress(void **state)
 	uint64_t seed;
 	int mask;
 
-	if (!getenv("AVM_STRESS"))
-		skip();		/* under repair */
 	seed = test_seed("migrate_concurrent_stress");
 	struct stress s = { 0 };
 	unsigned char mine[SPG];
@@ -515,7 +513,7 @@ static void test_concurrent_stress(void **state)
 
 		int err;
 
-		switch (test_below(&seed, 4)) {
+		switch (test_below(&seed, 5)) {
 		case 0:	/* own copy with other bytes */
 			mine[i] = (unsigned char)(0x80 + test_below(&seed, 64));
 			err = avm_fill(s.p, FT_BASE + i * PG, mine[i], PG);
@@ -528,6 +526,12 @@ static void test_concurrent_stress(void **state)
 			if (err)
 				stress_fail(&s, "P dontneed", err);
 			mine[i] = 0;
+			break;
+		case 2:	/* page it out (only if P alone maps it) */
+			err = avm_madvise(s.p, FT_BASE + i * PG, PG,
+					  AVM_MADV_PAGEOUT);
+			if (err)
+				stress_fail(&s, "P pageout", err);
 			break;
 		default:
 			err = avm_read(s.p, FT_BASE + i * PG + 7, b, sizeof(b));

@@ -59,6 +59,8 @@ void avm_sys_destroy(struct avm_sys *sys);
 const char *const *avm_designs(void);
 /* One-line description of a design, NULL if unknown. */
 const char *avm_design_summary(const char *name);
+/* Is the design known to be broken (kept for study, never the default)? */
+bool avm_design_unsafe(const char *name);
 
 /* ---- processes ------------------------------------------------------- */
 
@@ -214,6 +216,10 @@ int avm_rmap_walk_addr(struct avm_mm *mm, unsigned long addr,
 		       struct avm_walk_stats *ws);
 /* Walk the reverse map of every anonymous frame in use. */
 int avm_rmap_walk_all(struct avm_sys *sys, struct avm_walk_stats *ws);
+/* Walk the reverse map of frame pfn (avm_page_info's pfn); -EINVAL if it
+   is not an anonymous frame mapped somewhere. */
+int avm_rmap_walk_pfn(struct avm_sys *sys, unsigned long pfn,
+		      struct avm_walk_stats *ws);
 
 /*
  * Verify every invariant (docs/invariants.md).  0 if all hold, else

@@ -19,6 +19,7 @@ static const struct subcommand commands[] = {
 	{ "diff", cmd_diff, "run scenarios on both and compare every result and state" },
 	{ "fuzz", cmd_fuzz, "random scenarios against the reference model (and the kernel)" },
 	{ "designs", cmd_designs, "list the reverse-map designs" },
+	{ "compare", cmd_compare, "every workload on every design: one table per workload" },
 };
 
 int cli_progress_wanted(void)

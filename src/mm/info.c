@@ -112,6 +112,25 @@ int avm_rmap_walk_addr(struct avm_mm *mm, unsigned long addr,
 	return err;
 }
 
+int avm_rmap_walk_pfn(struct avm_sys *sys, unsigned long pfn,
+		      struct avm_walk_stats *ws)
+{
+	struct page *p = pfn_to_page(sys, pfn);
+	struct rmap_walk_control rwc = { 0 };
+	int err;
+
+	if (!p || p == sys->zero_page || page_test(p, PG_free) ||
+	    !page_mapcount(p))
+		return -EINVAL;
+	lock_page(p);
+	err = rmap_walk(sys, p, &rwc);
+	unlock_page(p);
+	ws->walks++;
+	ws->visits += rwc.visits;
+	ws->hits += rwc.hits;
+	return err;
+}
+
 int avm_rmap_walk_all(struct avm_sys *sys, struct avm_walk_stats *ws)
 {
 	for (unsigned int i = 0; i < sys->nr_nodes; i++) {

@@ -72,6 +72,10 @@ static inline struct anon_vma *page_anon_vma(const struct page *p)
 }
 void lock_page(struct page *page);
 void unlock_page(struct page *page);
+static inline bool trylock_page(struct page *p)
+{
+	return !(atomic_fetch_or(&p->flags, PG_locked) & PG_locked);
+}
 
 /* ---- pgtable.c: four-level radix page tables --------------------------- */
 int pgd_alloc(struct avm_mm *mm);

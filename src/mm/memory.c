@@ -53,11 +53,6 @@ static bool can_reuse(struct avm_sys *sys, struct page *page)
 	return page_refcount(page) == 1;
 }
 
-static bool trylock_page(struct page *page)
-{
-	return !(atomic_fetch_or(&page->flags, PG_locked) & PG_locked);
-}
-
 /*
  * Replace the PTE orig (mapping old, of which the caller holds a
  * reference, or the zero page if old is NULL) by a private copy.  As Linux,

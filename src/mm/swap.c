@@ -161,6 +161,8 @@ static void delete_from_swap_cache(struct swap_info *si, struct page *page)
 	slot_maybe_free(si, s);
 }
 
+/* The page is locked: only its lock holder may take it out of the cache
+   (swap-out relies on its slot staying its own until it lets go). */
 void try_free_swap(struct avm_sys *sys, struct page *page)
 {
 	struct swap_info *si = sys->swap;
@@ -181,8 +183,13 @@ void try_free_swap(struct avm_sys *sys, struct page *page)
 
 void free_swap_cache(struct avm_sys *sys, struct page *page)
 {
-	if (page_test(page, PG_swapcache) && !page_mapcount(page))
+	/* As Linux: only if the lock is free; else its holder (reclaim,
+	   migration, a fault) deals with it, or reclaim later does. */
+	if (page_test(page, PG_swapcache) && !page_mapcount(page) &&
+	    trylock_page(page)) {
 		try_free_swap(sys, page);
+		unlock_page(page);
+	}
 }
 
 static int swap_io(struct avm_sys *sys, struct page *page, unsigned long s,
@@ -213,15 +220,19 @@ void free_swap_pte(struct avm_sys *sys, pte_t pte)
 	si->map[s]--;
 	if (si->map[s] == SWAP_HAS_CACHE && !page_mapcount(si->cache[s])) {
 		/* Last user gone: the cached copy is useless now (deleting
-		   it releases the slot too). */
+		   it releases the slot too), as Linux's free_swap_and_cache,
+		   if its lock can be had at once. */
 		cached = si->cache[s];
-		delete_from_swap_cache(si, cached);
+		if (!get_page_unless_zero(cached))
+			cached = NULL;
 	} else {
 		slot_maybe_free(si, s);
 	}
 	pthread_mutex_unlock(&si->lock);
-	if (cached)
+	if (cached) {
+		free_swap_cache(sys, cached);
 		put_page(sys, cached);
+	}
 }
 
 void dup_swap_pte(struct avm_sys *sys, pte_t pte)
@@ -497,9 +508,10 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	else
 		err = -EAGAIN;
 	pthread_mutex_unlock(&mm->page_table_lock);
+	if (err)
+		try_free_swap(sys, page);
 	unlock_page(page);
 	if (err) {
-		try_free_swap(sys, page);
 		put_page(sys, page);
 		return err == -EAGAIN ? 0 : err;
 	}

@@ -38,11 +38,13 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 /* A PTE holding a swap entry is being cleared / copied by fork. */
 void free_swap_pte(struct avm_sys *sys, pte_t pte);
 void dup_swap_pte(struct avm_sys *sys, pte_t pte);
-/* Drop page from the swap cache if no PTE holds its slot any more. */
+/* Drop page from the swap cache if no PTE holds its slot any more.  The
+   caller holds the page lock (as Linux's folio_free_swap). */
 void try_free_swap(struct avm_sys *sys, struct page *page);
 /* A mapping of page just went (unmap, exit, COW copy): if that was the last
    one, drop the page from the swap cache too, as Linux's free_swap_cache
-   does, so that nothing is left behind once every user is gone. */
+   does, so that nothing is left behind once every user is gone.  Only if
+   the page lock is free at once (else reclaim drops it later). */
 void free_swap_cache(struct avm_sys *sys, struct page *page);
 /* Read what a non-present PTE stands for into buf (PAGE_SIZE bytes). */
 void swap_pte_read(struct avm_sys *sys, pte_t pte, unsigned char *buf);

@@ -54,6 +54,13 @@ const char *avm_design_summary(const char *name)
 	return ops ? ops->summary : NULL;
 }
 
+bool avm_design_unsafe(const char *name)
+{
+	const struct rmap_ops *ops = rmap_find(name);
+
+	return ops && ops->unsafe;
+}
+
 void rmap_add_new(struct page *page, struct vm_area_struct *vma,
 		  unsigned long addr, bool exclusive)
 {

@@ -22,8 +22,12 @@
  * left out of RESULTS.  After an unsupported `madvise pageout` the other
  * executor may have swapped pages that this one could not, so from then on
  * the acting process and every process it forks afterwards are exempt from
- * SWAP: their pages swapped on one side are skipped.  Pages present on both
- * sides are still compared in full.  A trace that stopped
+ * SWAP: their pages swapped on one side are skipped.  Their pages present
+ * on both sides are compared for sharing (and contents), but not for
+ * mapcount and exclusivity: those count the page's mappings in the other
+ * exempt processes, some of which may be swap entries on one side only
+ * (the parent swapped a page, forked, the child faulted it back: mapped
+ * once on that side, twice on the other).  A trace that stopped
  * right after a statement it marked unsupported (the reference model does
  * that) ends the comparison there: later results and snapshots, the final
  * one included, are not compared.
@@ -491,9 +495,9 @@ static void page_str(const struct cmp *c, const struct scn_snapshot *sn,
 
 /* One pair of pages at the same address: what differs first, if anything. */
 static const char *page_diff(const struct cmp *c, const struct scn_page *x, const struct scn_page *y,
-			     long cx, long cy)
+			     long cx, long cy, bool counts)
 {
-	bool real = page_real(x) && page_real(y);
+	bool real = page_real(x) && page_real(y) && counts;
 
 	if ((c->what & SCN_CMP_SHARING) && cx != cy)
 		return "sharing";
@@ -531,7 +535,7 @@ static int cmp_page(struct cmp *c, struct pagewalk *w, int slot,
 	} else {
 		if (page_class(&w->m[0], x, &cx) || page_class(&w->m[1], y, &cy))
 			return -ENOMEM;
-		what = page_diff(c, x, y, cx, cy);
+		what = page_diff(c, x, y, cx, cy, !c->noswap[slot]);
 		if (!what)
 			return 0;
 	}
