@@ -18,11 +18,12 @@ tally() {
 }
 
 step() {	# step NAME COMMAND...: run, echo, tally its summary line
-	local name=$1 out rc
+	local name=$1 out rc t0=$SECONDS
 	shift
 	echo "== $name"
 	out=$("$@" 2>&1); rc=$?
 	echo "$out"
+	echo "-- $name: $((SECONDS - t0)) s"
 	if grep -qE '[0-9]+ passed, [0-9]+ failed' <<<"$out"; then
 		tally "$(grep -E '[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1)"
 	elif [ $rc -eq 0 ]; then
@@ -56,5 +57,6 @@ for O in build build-asan; do
 		step "$O: fuzz vs model (seed $fuzz_seed)" "$O/anonvm" fuzz --seed "$fuzz_seed" --ops 10000
 	fi
 done
+echo "check: total $SECONDS s"
 echo "check: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

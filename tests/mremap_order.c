@@ -13,6 +13,7 @@
  * (a forked child migrates the shared pages; the parent's moved mappings
  * must follow).  A threaded case races such moves against migration.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -388,6 +389,22 @@ static void *migrator(void *arg)
 			r->err = err;
 			break;
 		}
+		/* Our migration is over: none of its entries may be left in
+		   the parent (its mmap_lock makes this a consistent look) */
+		for (int i = 0; i < 8 && !r->err; i++) {
+			struct avm_page_info pi;
+			unsigned long at[2] = { A + i * PG, B + (i - 4) * PG };
+
+			for (int k = 0; k < (i >= 4 ? 2 : 1); k++)
+				if (!avm_page_info(r->x->p, at[k], &pi) &&
+				    pi.state == AVM_PTE_MIGRATION) {
+					fprintf(stderr, "migration entry left at "
+						"%#lx\n", at[k]);
+					r->err = -EUCLEAN;
+				}
+		}
+		if (r->err)
+			break;
 		r->migrations++;
 		r->moved += moved;
 		node ^= 1;

@@ -61,14 +61,16 @@ int avm_page_info(struct avm_mm *mm, unsigned long addr,
 {
 	struct avm_sys *sys = mm->sys;
 	struct pgtable *pt;
+	bool mapped;
 	pte_t pte;
 
 	memset(info, 0, sizeof(*info));
 	pthread_rwlock_rdlock(&mm->mmap_lock);
-	pt = vma_lookup(mm, addr) ? pt_lookup(mm, addr) : NULL;
+	mapped = vma_lookup(mm, addr) != NULL;	/* the tree needs the lock */
+	pt = mapped ? pt_lookup(mm, addr) : NULL;
 	pte = pt ? pt->e[pte_index(addr)] : 0;
 	pthread_rwlock_unlock(&mm->mmap_lock);
-	if (!vma_lookup(mm, addr))
+	if (!mapped)
 		return -EFAULT;
 	if (!pte) {
 		info->state = AVM_PTE_NONE;

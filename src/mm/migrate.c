@@ -58,7 +58,9 @@ static bool migrate_one_pte(struct page *page, struct vm_area_struct *vma,
 		   pte_pfn(pte) == m->from_pfn) {
 		pte_t w = pte_nptype(pte) == PTE_TYPE_MIG_W ? PTE_WRITE : 0;
 
-		/* The linux design's page_add cannot fail. */
+		/* Cannot fail: a design that records every PTE kept this
+		   entry on its record (page_remove leaves migration entries
+		   alone), so page_add allocates nothing here. */
 		if (!rmap_add(m->to, vma, addr)) {
 			get_page(m->to);
 			pt->e[i] = mk_pte(m->to_pfn, w | PTE_YOUNG);

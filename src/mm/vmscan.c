@@ -18,7 +18,6 @@ static bool referenced_one(struct page *page, struct vm_area_struct *vma,
 	struct avm_mm *mm = vma->vm_mm;
 	struct pgtable *pt = pt_lookup(mm, addr);
 	unsigned long *refs = arg;
-
 	pte_t pte;
 
 	/* Only if the PTE still maps this page: the walk looked without the
