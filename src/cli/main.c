@@ -13,13 +13,13 @@ struct subcommand {
 };
 
 static const struct subcommand commands[] = {
-	{ "demo", cmd_demo, "the seed workload: 1 parent, N children, COW, rmap walks (default)" },
+	{ "compare", cmd_compare, "every workload on every design, one table per workload (default)" },
+	{ "demo", cmd_demo, "the seed workload on one design: 1 parent, N children, COW, walks" },
 	{ "run", cmd_run, "run scenarios on the library, checking invariants" },
 	{ "native", cmd_native, "run scenarios on the host kernel with real processes" },
 	{ "diff", cmd_diff, "run scenarios on both and compare every result and state" },
 	{ "fuzz", cmd_fuzz, "random scenarios against the reference model (and the kernel)" },
 	{ "designs", cmd_designs, "list the reverse-map designs" },
-	{ "compare", cmd_compare, "every workload on every design: one table per workload" },
 };
 
 int cli_progress_wanted(void)
@@ -31,7 +31,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: anonvm [COMMAND] [OPTIONS] [FILE...]\n\n"
 		   "A userspace model of Linux's anonymous memory and its anon_vma\n"
-		   "reverse map.  Without a command, runs `demo`.\n\ncommands:\n");
+		   "reverse map.  Without a command, runs `compare`.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n`anonvm COMMAND --help` describes each.  Exit status: 0 ok, "
@@ -60,18 +60,18 @@ int cmd_designs(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static char demo_name[] = "demo";
-	static char *demo_argv[] = { demo_name, NULL };
+	static char default_name[] = "compare";
+	static char *default_argv[] = { default_name, NULL };
 
 	if (argc < 2)
-		return cmd_demo(1, demo_argv);
+		return cmd_compare(1, default_argv);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;
 	}
 	if (argv[1][0] == '-')		/* options of the default command */
-		return cmd_demo(argc, argv);
+		return cmd_compare(argc, argv);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
