@@ -183,7 +183,7 @@ static void test_migrate_fork_trees(void **state)
 {
 	uint64_t s = test_seed("migrate_fork_trees");
 
-	for (int round = 0; round < 16; round++)
+	for (int round = 0; round < 24; round++)
 		migrate_tree_once(test_rand(&s) | 1);
 }
 

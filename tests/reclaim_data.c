@@ -103,7 +103,7 @@ static void test_reclaim_fork_trees(void **state)
 {
 	uint64_t s = test_seed("reclaim_fork_trees");
 
-	for (int round = 0; round < 12; round++)
+	for (int round = 0; round < 25; round++)
 		reclaim_tree_once(test_rand(&s) | 1);
 }
 
@@ -185,7 +185,7 @@ static void test_pageout_fork_trees(void **state)
 {
 	uint64_t s = test_seed("pageout_fork_trees");
 
-	for (int round = 0; round < 12; round++)
+	for (int round = 0; round < 25; round++)
 		pageout_tree_once(test_rand(&s) | 1);
 }
 
