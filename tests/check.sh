@@ -46,9 +46,9 @@ for O in build build-asan; do
 		step "$O: scenario corpus" tests/corpus.sh "$O"
 	fi
 	if [ "$O" = build ]; then
-		step "$O: fuzz vs model (seed $fuzz_seed)" "$O/anonvm" fuzz --seed "$fuzz_seed" --ops 50000
+		step "$O: fuzz vs model (seed $fuzz_seed)" "$O/anonvm" fuzz --seed "$fuzz_seed" --ops 100000
 		if [ "$(id -u)" -eq 0 ] && [ -r /proc/kpagecount ]; then
-			step "$O: fuzz vs kernel (seed $fuzz_seed)" "$O/anonvm" fuzz --native --seed "$fuzz_seed" --ops 5000
+			step "$O: fuzz vs kernel (seed $fuzz_seed)" "$O/anonvm" fuzz --native --seed "$fuzz_seed" --ops 10000
 		else
 			echo "== $O: fuzz vs kernel: skipped (needs root and /proc/kpagecount)"
 			skip=$((skip + 1))

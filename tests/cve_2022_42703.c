@@ -94,15 +94,12 @@ static void green(struct avm_sys *sys)
 
 static void wr(struct avm_mm *mm, long p, unsigned char b)
 {
-	assert_int_equal(avm_write(mm, A(p), &b, 1), 0);
+	test_wr(mm, A(p), b);
 }
 
 static unsigned char rd(struct avm_mm *mm, long p)
 {
-	unsigned char b;
-
-	assert_int_equal(avm_read(mm, A(p), &b, 1), 0);
-	return b;
+	return test_rd(mm, A(p));
 }
 
 static void test_double_reuse(void **state)

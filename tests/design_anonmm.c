@@ -31,32 +31,7 @@
 
 static struct avm_sys *amm_sys(unsigned int nodes)
 {
-	struct avm_config cfg;
-	struct avm_sys *sys;
-
-	avm_config_default(&cfg);
-	cfg.nodes = nodes;
-	cfg.node_frames = 1UL << 16;
-	cfg.swap_slots = 1UL << 14;
-	cfg.design = "anonmm";
-	assert_int_equal(avm_sys_create(&cfg, &sys), 0);
-	return sys;
-}
-
-static struct avm_stats stats(struct avm_sys *sys)
-{
-	struct avm_stats st;
-
-	avm_stats(sys, &st);
-	return st;
-}
-
-static struct avm_page_info info(struct avm_mm *mm, unsigned long addr)
-{
-	struct avm_page_info pi;
-
-	assert_int_equal(avm_page_info(mm, addr, &pi), 0);
-	return pi;
+	return test_sys_for("anonmm", nodes, 1UL << 16, 1UL << 14);
 }
 
 /* One walk from the frame at addr: every mm of the family is visited. */
@@ -69,55 +44,17 @@ static void walk(struct avm_mm *mm, unsigned long addr, unsigned long family,
 	assert_int_equal(ws.walks, 1);
 	assert_int_equal(ws.visits, family);
 	assert_int_equal(ws.hits, hits);
-	assert_int_equal(info(mm, addr).mapcount, hits);
-	assert_int_equal(info(mm, addr).index, addr >> 12);
+	assert_int_equal(test_info(mm, addr).mapcount, hits);
+	assert_int_equal(test_info(mm, addr).index, addr >> 12);
 }
 
 static void objects(struct avm_sys *sys, unsigned long mms,
 		    unsigned long families)
 {
-	struct avm_stats st = stats(sys);
+	struct avm_stats st = test_stats(sys);
 
 	assert_int_equal(st.rmap_objects, mms + families);
 	assert_int_equal(st.rmap_bytes, mms * ANONMM + families * FAMILY);
-}
-
-static void fill(struct avm_mm *mm, unsigned long addr, int n, int byte)
-{
-	for (int i = 0; i < n; i++)
-		assert_int_equal(avm_fill(mm, addr + i * PG, byte + i, PG), 0);
-}
-
-static void expect(struct avm_mm *mm, unsigned long addr, int n, int byte)
-{
-	unsigned char buf[PG];
-
-	for (int i = 0; i < n; i++) {
-		assert_int_equal(avm_read(mm, addr + i * PG, buf, PG), 0);
-		for (size_t k = 0; k < PG; k++)
-			assert_int_equal(buf[k], (unsigned char)(byte + i));
-	}
-}
-
-static struct avm_mm *proc(struct avm_sys *sys, unsigned long addr, int pages)
-{
-	struct avm_mm *mm;
-
-	assert_int_equal(avm_mm_create(sys, &mm), 0);
-	assert_int_equal(avm_mmap(mm, addr, (unsigned long)pages * PG, RW,
-				  AVM_MAP_FIXED_NOREPLACE, NULL), 0);
-	return mm;
-}
-
-static void reclaim_all(struct avm_sys *sys)
-{
-	unsigned long n;
-	int passes = 0;
-
-	do {
-		assert_int_equal(avm_reclaim(sys, ULONG_MAX, &n), 0);
-		assert_true(++passes < 100);
-	} while (n);
 }
 
 /* Walks visit the whole family, whatever maps the page. */
@@ -125,11 +62,11 @@ static void test_family_walks(void **state)
 {
 	enum { M = 4, N = 6 };
 	struct avm_sys *sys = amm_sys(1);
-	struct avm_mm *p = proc(sys, BASE, M), *c[N], *q;
+	struct avm_mm *p = test_mm_rw(sys, BASE, M * PG), *c[N], *q;
 	struct avm_walk_stats ws = { 0 };
 
 	objects(sys, 0, 0);		/* nothing before the first fault */
-	fill(p, BASE, M, 0x10);
+	test_fill_pages(p, BASE, M, 0x10);
 	objects(sys, 1, 1);
 	walk(p, BASE, 1, 1);
 	for (int k = 0; k < N; k++) {
@@ -139,7 +76,7 @@ static void test_family_walks(void **state)
 	for (int i = 0; i < M; i++)
 		walk(c[2], BASE + i * PG, N + 1, N + 1);
 	/* a private copy is still looked for in every mm of the family */
-	fill(c[0], BASE, 1, 0x70);
+	test_fill_pages(c[0], BASE, 1, 0x70);
 	walk(c[0], BASE, N + 1, 1);
 	walk(p, BASE, N + 1, N);
 	assert_int_equal(avm_rmap_walk_all(sys, &ws), 0);
@@ -147,8 +84,8 @@ static void test_family_walks(void **state)
 	assert_int_equal(ws.visits, (M + 1) * (N + 1));
 	assert_int_equal(ws.hits, M * (N + 1));
 	/* an unrelated mm is a family of its own */
-	q = proc(sys, BASE, 2);
-	fill(q, BASE, 2, 0x90);
+	q = test_mm_rw(sys, BASE, 2 * PG);
+	test_fill_pages(q, BASE, 2, 0x90);
 	objects(sys, N + 2, 2);
 	walk(q, BASE, 1, 1);
 	assert_check(sys);
@@ -166,10 +103,10 @@ static void test_family_walks(void **state)
 			     N - 1 - (unsigned long)k);
 	}
 	objects(sys, 1, 1);
-	expect(q, BASE, 2, 0x90);
+	test_expect_pages(q, BASE, 2, 0x90);
 	avm_exit(q);
 	objects(sys, 0, 0);
-	assert_int_equal(stats(sys).frames_used, 0);
+	assert_int_equal(test_stats(sys).frames_used, 0);
 	avm_sys_destroy(sys);
 }
 
@@ -178,52 +115,52 @@ static void test_mremap_copies(void **state)
 {
 	enum { M = 8 };
 	struct avm_sys *sys = amm_sys(2);
-	struct avm_mm *p = proc(sys, BASE, M), *c, *q;
+	struct avm_mm *p = test_mm_rw(sys, BASE, M * PG), *c, *q;
 	unsigned long got, frames, moved;
 
-	fill(p, BASE, M, 0x30);
+	test_fill_pages(p, BASE, M, 0x30);
 	assert_int_equal(avm_fork(p, &c), 0);
-	fill(p, BASE, 2, 0x50);			/* two pages private again */
-	frames = stats(sys).frames_used;
+	test_fill_pages(p, BASE, 2, 0x50);			/* two pages private again */
+	frames = test_stats(sys).frames_used;
 	assert_int_equal(avm_mremap(p, BASE, M * PG, M * PG, MOVE, FAR, &got),
 			 0);
 	assert_int_equal(got, FAR);
-	assert_int_equal(stats(sys).rmap_copies, M - 2);
-	assert_int_equal(stats(sys).frames_used, frames + M - 2);
+	assert_int_equal(test_stats(sys).rmap_copies, M - 2);
+	assert_int_equal(test_stats(sys).frames_used, frames + M - 2);
 	assert_check(sys);
 	for (int i = 0; i < M; i++) {
 		walk(p, FAR + i * PG, 2, 1);	/* index: the new address */
 		walk(c, BASE + i * PG, 2, 1);
-		assert_int_not_equal(info(p, FAR + i * PG).pfn,
-				     info(c, BASE + i * PG).pfn);
-		assert_true(info(p, FAR + i * PG).exclusive);
+		assert_int_not_equal(test_info(p, FAR + i * PG).pfn,
+				     test_info(c, BASE + i * PG).pfn);
+		assert_true(test_info(p, FAR + i * PG).exclusive);
 	}
-	expect(p, FAR, 2, 0x50);
-	expect(p, FAR + 2 * PG, M - 2, 0x32);
-	expect(c, BASE, M, 0x30);
+	test_expect_pages(p, FAR, 2, 0x50);
+	test_expect_pages(p, FAR + 2 * PG, M - 2, 0x32);
+	test_expect_pages(c, BASE, M, 0x30);
 	/* now every page is the parent's alone: it just moves back */
-	fill(p, FAR + 3 * PG, 1, 0x63);
+	test_fill_pages(p, FAR + 3 * PG, 1, 0x63);
 	assert_int_equal(avm_mremap(p, FAR, M * PG, M * PG, MOVE, BASE, &got),
 			 0);
-	assert_int_equal(stats(sys).rmap_copies, M - 2);
+	assert_int_equal(test_stats(sys).rmap_copies, M - 2);
 	for (int i = 0; i < M; i++)
 		walk(p, BASE + i * PG, 2, 1);
-	expect(p, BASE + 3 * PG, 1, 0x63);
+	test_expect_pages(p, BASE + 3 * PG, 1, 0x63);
 	/* the child's pages migrate; the parent's stay */
 	assert_int_equal(avm_migrate(c, BASE, M * PG, 1, &moved), 0);
 	assert_int_equal(moved, M);
-	assert_int_equal(info(p, BASE + 4 * PG).node, 0);
-	assert_int_equal(info(c, BASE + 4 * PG).node, 1);
-	expect(c, BASE, M, 0x30);
+	assert_int_equal(test_info(p, BASE + 4 * PG).node, 0);
+	assert_int_equal(test_info(c, BASE + 4 * PG).node, 1);
+	test_expect_pages(c, BASE, M, 0x30);
 	assert_check(sys);
 	/* without fork nothing is ever copied */
-	q = proc(sys, FAR, M);
-	fill(q, FAR, M, 0x20);
+	q = test_mm_rw(sys, FAR, M * PG);
+	test_fill_pages(q, FAR, M, 0x20);
 	assert_int_equal(avm_mremap(q, FAR, M * PG, M * PG, MOVE, FAR + 64 * PG,
 				    &got), 0);
-	assert_int_equal(stats(sys).rmap_copies, M - 2);
+	assert_int_equal(test_stats(sys).rmap_copies, M - 2);
 	walk(q, FAR + 64 * PG, 1, 1);
-	expect(q, FAR + 64 * PG, M, 0x20);
+	test_expect_pages(q, FAR + 64 * PG, M, 0x20);
 	assert_check(sys);
 	avm_sys_destroy(sys);
 }
@@ -234,32 +171,32 @@ static void test_mremap_swapped(void **state)
 {
 	enum { M = 4 };
 	struct avm_sys *sys = amm_sys(1);
-	struct avm_mm *p = proc(sys, BASE, M), *c;
+	struct avm_mm *p = test_mm_rw(sys, BASE, M * PG), *c;
 	unsigned long got;
 
-	fill(p, BASE, M, 0x40);
+	test_fill_pages(p, BASE, M, 0x40);
 	assert_int_equal(avm_madvise(p, BASE, M * PG, AVM_MADV_PAGEOUT), 0);
-	assert_int_equal(info(p, BASE).state, AVM_PTE_SWAP);
-	assert_true(info(p, BASE).exclusive);
+	assert_int_equal(test_info(p, BASE).state, AVM_PTE_SWAP);
+	assert_true(test_info(p, BASE).exclusive);
 	assert_int_equal(avm_mremap(p, BASE, M * PG, M * PG, MOVE, FAR, &got),
 			 0);
-	assert_int_equal(stats(sys).rmap_copies, 0);
-	assert_int_equal(info(p, FAR).state, AVM_PTE_SWAP);
-	expect(p, FAR, 1, 0x40);		/* swapped in at FAR */
+	assert_int_equal(test_stats(sys).rmap_copies, 0);
+	assert_int_equal(test_info(p, FAR).state, AVM_PTE_SWAP);
+	test_expect_pages(p, FAR, 1, 0x40);		/* swapped in at FAR */
 	walk(p, FAR, 1, 1);
 	assert_check(sys);
 	/* fork shares the remaining entries; moving them copies */
 	assert_int_equal(avm_fork(p, &c), 0);
-	assert_int_equal(stats(sys).swap_slots_used, M);	/* 0: cached */
+	assert_int_equal(test_stats(sys).swap_slots_used, M);	/* 0: cached */
 	assert_int_equal(avm_mremap(p, FAR, M * PG, M * PG, MOVE, BASE, &got),
 			 0);
 	/* page 0 is present and shared, 1..3 are swap entries: all copied */
-	assert_int_equal(stats(sys).rmap_copies, M);
-	assert_int_equal(info(p, BASE + PG).state, AVM_PTE_PRESENT);
-	assert_int_equal(info(c, FAR + PG).state, AVM_PTE_SWAP);
+	assert_int_equal(test_stats(sys).rmap_copies, M);
+	assert_int_equal(test_info(p, BASE + PG).state, AVM_PTE_PRESENT);
+	assert_int_equal(test_info(c, FAR + PG).state, AVM_PTE_SWAP);
 	assert_check(sys);
-	expect(p, BASE, M, 0x40);
-	expect(c, FAR, M, 0x40);
+	test_expect_pages(p, BASE, M, 0x40);
+	test_expect_pages(c, FAR, M, 0x40);
 	for (int i = 0; i < M; i++) {
 		walk(p, BASE + i * PG, 2, 1);
 		walk(c, FAR + i * PG, 2, 1);
@@ -267,8 +204,8 @@ static void test_mremap_swapped(void **state)
 	assert_check(sys);
 	avm_exit(c);
 	avm_exit(p);
-	assert_int_equal(stats(sys).swap_slots_used, 0);
-	assert_int_equal(stats(sys).frames_used, 0);
+	assert_int_equal(test_stats(sys).swap_slots_used, 0);
+	assert_int_equal(test_stats(sys).frames_used, 0);
 	objects(sys, 0, 0);
 	avm_sys_destroy(sys);
 }
@@ -282,23 +219,23 @@ static void test_mremap_enomem(void **state)
 
 	for (n = 1; n < 100; n++) {
 		struct avm_sys *sys = amm_sys(1);
-		struct avm_mm *p = proc(sys, BASE, M), *c;
+		struct avm_mm *p = test_mm_rw(sys, BASE, M * PG), *c;
 		struct avm_stats before, after;
 		unsigned long got;
 		int err;
 
-		fill(p, BASE, M, 0x21);
+		test_fill_pages(p, BASE, M, 0x21);
 		assert_int_equal(avm_fork(p, &c), 0);
-		before = stats(sys);
+		before = test_stats(sys);
 		avm_fail_nth(sys, n);
 		err = avm_mremap(p, BASE, M * PG, M * PG, MOVE, FAR, &got);
 		avm_fail_nth(sys, 0);
 		assert_check(sys);
-		after = stats(sys);
+		after = test_stats(sys);
 		if (!err) {
 			assert_int_equal(after.rmap_copies, M);
-			expect(p, FAR, M, 0x21);
-			expect(c, BASE, M, 0x21);
+			test_expect_pages(p, FAR, M, 0x21);
+			test_expect_pages(c, BASE, M, 0x21);
 			avm_sys_destroy(sys);
 			break;
 		}
@@ -309,10 +246,10 @@ static void test_mremap_enomem(void **state)
 		assert_int_equal(after.vmas, before.vmas);
 		for (int i = 0; i < M; i++) {
 			walk(p, BASE + i * PG, 2, 2);
-			assert_int_equal(info(p, BASE + i * PG).pfn,
-					 info(c, BASE + i * PG).pfn);
+			assert_int_equal(test_info(p, BASE + i * PG).pfn,
+					 test_info(c, BASE + i * PG).pfn);
 		}
-		expect(p, BASE, M, 0x21);
+		test_expect_pages(p, BASE, M, 0x21);
 		avm_sys_destroy(sys);
 	}
 	assert_true(n < 100);
@@ -324,25 +261,25 @@ static void test_reclaim_migrate(void **state)
 {
 	enum { M = 4, N = 3 };
 	struct avm_sys *sys = amm_sys(2);
-	struct avm_mm *p = proc(sys, BASE, M), *c[N];
+	struct avm_mm *p = test_mm_rw(sys, BASE, M * PG), *c[N];
 	unsigned long moved;
 
-	fill(p, BASE, M, 0x55);
+	test_fill_pages(p, BASE, M, 0x55);
 	for (int k = 0; k < N; k++)
 		assert_int_equal(avm_fork(p, &c[k]), 0);
 	assert_int_equal(avm_migrate(c[1], BASE, M * PG, 1, &moved), 0);
 	assert_int_equal(moved, M);
 	for (int i = 0; i < M; i++) {
-		assert_int_equal(info(p, BASE + i * PG).node, 1);
+		assert_int_equal(test_info(p, BASE + i * PG).node, 1);
 		walk(c[2], BASE + i * PG, N + 1, N + 1);
 	}
 	assert_check(sys);
-	reclaim_all(sys);
-	assert_int_equal(info(c[0], BASE).state, AVM_PTE_SWAP);
-	assert_int_equal(stats(sys).frames_used, 0);
+	test_reclaim_all(sys);
+	assert_int_equal(test_info(c[0], BASE).state, AVM_PTE_SWAP);
+	assert_int_equal(test_stats(sys).frames_used, 0);
 	assert_check(sys);
-	expect(c[2], BASE, M, 0x55);
-	expect(p, BASE, M, 0x55);
+	test_expect_pages(c[2], BASE, M, 0x55);
+	test_expect_pages(p, BASE, M, 0x55);
 	walk(p, BASE, N + 1, 2);
 	assert_check(sys);
 	avm_sys_destroy(sys);

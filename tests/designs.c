@@ -88,15 +88,7 @@ static struct design classify(const char *name)
 
 static struct avm_sys *sys_for(const char *design)
 {
-	struct avm_config cfg;
-	struct avm_sys *sys = NULL;
-
-	avm_config_default(&cfg);
-	cfg.node_frames = 1UL << 14;
-	cfg.swap_slots = 0;
-	cfg.design = design;
-	assert_int_equal(avm_sys_create(&cfg, &sys), 0);
-	return sys;
+	return test_sys_for(design, 1, 1UL << 14, 0);
 }
 
 #define CHECK_AT(sys, d, step) do {					\
@@ -153,19 +145,6 @@ static void walk(const struct design *d, struct avm_mm *mm, unsigned long addr,
 static void fill(struct avm_mm *mm, unsigned long addr, int byte)
 {
 	assert_int_equal(avm_fill(mm, addr, byte, PG), 0);
-}
-
-static void expect(struct avm_mm *mm, unsigned long addr, int byte)
-{
-	unsigned char buf[PG];
-
-	assert_int_equal(avm_read(mm, addr, buf, PG), 0);
-	for (size_t i = 0; i < PG; i++)
-		if (buf[i] != (unsigned char)byte) {
-			fprintf(stderr, "mm %lu %#lx: byte %#x, expected %#x\n",
-				avm_mm_id(mm), addr, buf[i], byte);
-			fail();
-		}
 }
 
 static long nvmas(struct avm_mm *mm)
@@ -237,7 +216,7 @@ static void workload(const struct design *d)
 	counts(sys, d, "mremap in C1", d->kind == K_2004 ? 1 : 3,
 	       d->kind == K_2004 ? 0 : 1 + 2 * 2 + 3 * 3);
 	for (int i = 0; i < 4; i++)
-		expect(C1, B + i * PG, 0x14 + i);
+		test_expect_page(C1, B + i * PG, 0x14 + i);
 	/* P's page 4 now at B in C1: R's tree finds P, C1's moved VMA and
 	   C2's third piece; the lists hold P, C1's two VMAs, C2's three */
 	walk(d, C1, B, 3, 6, 6, 3);
@@ -268,21 +247,21 @@ static void workload(const struct design *d)
 	fill(C3, A + 5 * PG, 0x35);
 	CHECK_AT(sys, d, "COW in C3");
 	walk(d, C3, A + PG, 1, 7, reuses ? 6 : 1, reuses ? 2 : 1);
-	expect(C3, A + PG, 0x31);
-	expect(C2, A + PG, 0x21);
-	expect(C3, A, 0x20);
-	expect(P, A + PG, 0x11);
-	expect(C3, A + 5 * PG, 0x35);
-	expect(C2, A + 5 * PG, 0x15);
+	test_expect_page(C3, A + PG, 0x31);
+	test_expect_page(C2, A + PG, 0x21);
+	test_expect_page(C3, A, 0x20);
+	test_expect_page(P, A + PG, 0x11);
+	test_expect_page(C3, A + 5 * PG, 0x35);
+	test_expect_page(C2, A + 5 * PG, 0x15);
 
 	/* 10: exits, the root's owner first */
 	avm_exit(P);
 	CHECK_AT(sys, d, "exit P");
-	expect(C2, A + 7 * PG, 0x17);
+	test_expect_page(C2, A + 7 * PG, 0x17);
 	avm_exit(C2);
 	CHECK_AT(sys, d, "exit C2");
-	expect(C3, A + 7 * PG, 0x17);
-	expect(C3, A + 3 * PG, 0x23);
+	test_expect_page(C3, A + 7 * PG, 0x17);
+	test_expect_page(C3, A + 3 * PG, 0x23);
 	avm_exit(C3);
 	CHECK_AT(sys, d, "exit C3");
 	avm_stats(sys, &st);
@@ -362,10 +341,10 @@ static void section3(const struct design *d)
 		assert_int_equal(avm_fork(C3, &C5), 0);
 		AV(sys, d, "C3 forks C5", 1, 6, 4, 5, 0);
 		fill(C5, A + PG, 0x51);
-		expect(C5, A, 0x40);
-		expect(C5, A + PG, 0x51);
-		expect(C4, A, 0x50);
-		expect(C4, A + PG, 0x41);
+		test_expect_page(C5, A, 0x40);
+		test_expect_page(C5, A + PG, 0x51);
+		test_expect_page(C4, A, 0x50);
+		test_expect_page(C4, A + PG, 0x41);
 		avm_exit(C5);
 		CHECK_AT(sys, d, "C5 exits");
 	}
@@ -373,8 +352,8 @@ static void section3(const struct design *d)
 	CHECK_AT(sys, d, "P exits");
 	avm_exit(C3);
 	CHECK_AT(sys, d, "C3 exits");
-	expect(C4, A, 0x50);
-	expect(C4, A + 3 * PG, 0x43);
+	test_expect_page(C4, A, 0x50);
+	test_expect_page(C4, A + 3 * PG, 0x43);
 	avm_exit(C4);
 	AV(sys, d, "all exited", 0, 0, 0, 0, 0);
 	avm_sys_destroy(sys);
@@ -448,7 +427,7 @@ static void forrest(const struct design *d)
 		CHECK_AT(sys, d, step);
 	}
 	for (int i = 0; i < 4; i++)
-		expect(p, A + i * PG, i == 2 ? 30 : i == 1 ? 29 : i == 0 ? 28 : 27);
+		test_expect_page(p, A + i * PG, i == 2 ? 30 : i == 1 ? 29 : i == 0 ? 28 : 27);
 	avm_exit(p);
 	assert_int_equal(anon_vmas(sys), 0);
 	avm_sys_destroy(sys);
@@ -540,13 +519,13 @@ static void moveto_tail(const struct design *d)
 	assert_true(list_pos(d, R, X) > list_pos(d, R, Z));
 	CHECK_AT(sys, d, "merged");
 	for (int i = 0; i < 6; i++)
-		expect(P, A + i * PG, 0x90 + i);
+		test_expect_page(P, A + i * PG, 0x90 + i);
 	assert_int_equal(avm_read(P, C, &b, 1), 0);
 	assert_int_equal(b, 0);			/* left empty */
-	expect(P, C + 2 * PG, 0x96);
-	expect(P, C + 3 * PG, 0x97);
+	test_expect_page(P, C + 2 * PG, 0x96);
+	test_expect_page(P, C + 3 * PG, 0x97);
 	for (int i = 0; i < 8; i++)
-		expect(kid[3], A + i * PG, 0x90 + i);
+		test_expect_page(kid[3], A + i * PG, 0x90 + i);
 	CHECK_AT(sys, d, "reads");
 	avm_sys_destroy(sys);
 }
@@ -666,11 +645,11 @@ static void mremap_race(const struct design *d, double secs)
 	CHECK_AT(sys, d, "after the race");	/* before any access */
 	assert_int_equal(nvmas(P), 2);
 	for (int i = 0; i < 4; i++)
-		expect(P, C + i * PG, 0x80 + i);
+		test_expect_page(P, C + i * PG, 0x80 + i);
 	for (int i = 4; i < 8; i++)
-		expect(P, A + i * PG, 0x80 + i);
+		test_expect_page(P, A + i * PG, 0x80 + i);
 	for (int i = 0; i < 8; i++)
-		expect(kid[0], A + i * PG, 0x80 + i);
+		test_expect_page(kid[0], A + i * PG, 0x80 + i);
 	avm_sys_destroy(sys);
 }
 

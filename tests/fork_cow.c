@@ -11,49 +11,26 @@
 #define BASE	0x100000000000UL
 #define PG	AVM_PAGE_SIZE
 
-static unsigned char rd(struct avm_mm *mm, unsigned long addr)
-{
-	unsigned char b = 0xee;
-
-	assert_int_equal(avm_read(mm, addr, &b, 1), 0);
-	return b;
-}
-
-static void wr(struct avm_mm *mm, unsigned long addr, unsigned char b)
-{
-	assert_int_equal(avm_write(mm, addr, &b, 1), 0);
-}
-
-static struct avm_page_info info(struct avm_mm *mm, unsigned long addr)
-{
-	struct avm_page_info pi;
-
-	assert_int_equal(avm_page_info(mm, addr, &pi), 0);
-	return pi;
-}
-
 static void test_zero_then_write(void **state)
 {
 	struct avm_sys *sys = test_sys(1);
 	struct avm_mm *a;
 	struct avm_page_info pi;
 
-	assert_int_equal(avm_mm_create(sys, &a), 0);
-	assert_int_equal(avm_mmap(a, BASE, 4 * PG, AVM_PROT_READ | AVM_PROT_WRITE,
-				  AVM_MAP_FIXED_NOREPLACE, NULL), 0);
-	assert_int_equal(rd(a, BASE + 5), 0);
-	pi = info(a, BASE);
+	a = test_mm_rw(sys, BASE, 4 * PG);
+	assert_int_equal(test_rd(a, BASE + 5), 0);
+	pi = test_info(a, BASE);
 	assert_int_equal(pi.state, AVM_PTE_PRESENT);
 	assert_true(pi.zero);
 	assert_false(pi.writable);
-	wr(a, BASE + 5, 42);
-	pi = info(a, BASE);
+	test_wr(a, BASE + 5, 42);
+	pi = test_info(a, BASE);
 	assert_false(pi.zero);
 	assert_true(pi.exclusive);
 	assert_int_equal(pi.mapcount, 1);
 	assert_int_equal(pi.index, BASE >> 12);
-	assert_int_equal(rd(a, BASE + 5), 42);
-	assert_int_equal(rd(a, BASE + 4), 0);
+	assert_int_equal(test_rd(a, BASE + 5), 42);
+	assert_int_equal(test_rd(a, BASE + 4), 0);
 	assert_check(sys);
 	avm_sys_destroy(sys);
 }
@@ -64,42 +41,40 @@ static void test_cow_both_ways(void **state)
 	struct avm_mm *a, *b;
 	struct avm_page_info pa, pb;
 
-	assert_int_equal(avm_mm_create(sys, &a), 0);
-	assert_int_equal(avm_mmap(a, BASE, 4 * PG, AVM_PROT_READ | AVM_PROT_WRITE,
-				  AVM_MAP_FIXED_NOREPLACE, NULL), 0);
+	a = test_mm_rw(sys, BASE, 4 * PG);
 	for (int i = 0; i < 4; i++)
-		wr(a, BASE + i * PG, (unsigned char)(10 + i));
+		test_wr(a, BASE + i * PG, (unsigned char)(10 + i));
 	assert_int_equal(avm_fork(a, &b), 0);
 	assert_check(sys);
-	pa = info(a, BASE);
-	pb = info(b, BASE);
+	pa = test_info(a, BASE);
+	pb = test_info(b, BASE);
 	assert_int_equal(pa.pfn, pb.pfn);
 	assert_int_equal(pa.mapcount, 2);
 	assert_false(pa.exclusive);
 	assert_false(pa.writable);
 	/* child writes page 0: gets its own copy */
-	wr(b, BASE, 99);
-	assert_int_equal(rd(a, BASE), 10);
-	assert_int_equal(rd(b, BASE), 99);
-	pa = info(a, BASE);
-	pb = info(b, BASE);
+	test_wr(b, BASE, 99);
+	assert_int_equal(test_rd(a, BASE), 10);
+	assert_int_equal(test_rd(b, BASE), 99);
+	pa = test_info(a, BASE);
+	pb = test_info(b, BASE);
 	assert_int_not_equal(pa.pfn, pb.pfn);
 	assert_int_equal(pa.mapcount, 1);
 	assert_true(pb.exclusive);
 	/* parent writes page 0: now alone, reuses in place */
-	wr(a, BASE, 11);
-	assert_int_equal(info(a, BASE).pfn, pa.pfn);
-	assert_true(info(a, BASE).exclusive);
+	test_wr(a, BASE, 11);
+	assert_int_equal(test_info(a, BASE).pfn, pa.pfn);
+	assert_true(test_info(a, BASE).exclusive);
 	/* parent writes page 1 first: copies; child keeps the original */
-	pb = info(b, BASE + PG);
-	wr(a, BASE + PG, 77);
-	assert_int_not_equal(info(a, BASE + PG).pfn, pb.pfn);
-	assert_int_equal(info(b, BASE + PG).pfn, pb.pfn);
-	assert_int_equal(rd(b, BASE + PG), 11);
+	pb = test_info(b, BASE + PG);
+	test_wr(a, BASE + PG, 77);
+	assert_int_not_equal(test_info(a, BASE + PG).pfn, pb.pfn);
+	assert_int_equal(test_info(b, BASE + PG).pfn, pb.pfn);
+	assert_int_equal(test_rd(b, BASE + PG), 11);
 	assert_check(sys);
 	avm_exit(b);
 	assert_check(sys);
-	assert_int_equal(rd(a, BASE + 2 * PG), 12);
+	assert_int_equal(test_rd(a, BASE + 2 * PG), 12);
 	avm_sys_destroy(sys);
 }
 
@@ -110,14 +85,12 @@ static void test_generations(void **state)
 	struct avm_mm *m[4];
 	struct avm_stats st;
 
-	assert_int_equal(avm_mm_create(sys, &m[0]), 0);
-	assert_int_equal(avm_mmap(m[0], BASE, 8 * PG, AVM_PROT_READ | AVM_PROT_WRITE,
-				  AVM_MAP_FIXED_NOREPLACE, NULL), 0);
+	m[0] = test_mm_rw(sys, BASE, 8 * PG);
 	for (int i = 0; i < 8; i++)
-		wr(m[0], BASE + i * PG, (unsigned char)i);
+		test_wr(m[0], BASE + i * PG, (unsigned char)i);
 	for (int g = 1; g < 4; g++) {
 		assert_int_equal(avm_fork(m[g - 1], &m[g]), 0);
-		wr(m[g], BASE + g * PG, (unsigned char)(100 + g));
+		test_wr(m[g], BASE + g * PG, (unsigned char)(100 + g));
 		assert_check(sys);
 	}
 	for (int g = 0; g < 4; g++)
@@ -127,7 +100,7 @@ static void test_generations(void **state)
 			for (int k = 1; k <= g; k++)
 				if (i == k)
 					want = (unsigned char)(100 + k);
-			assert_int_equal(rd(m[g], BASE + i * PG), want);
+			assert_int_equal(test_rd(m[g], BASE + i * PG), want);
 		}
 	avm_stats(sys, &st);
 	if (test_design_one_list()) {
@@ -142,12 +115,12 @@ static void test_generations(void **state)
 	assert_check(sys);
 	avm_exit(m[2]);
 	assert_check(sys);
-	assert_int_equal(rd(m[3], BASE + 3 * PG), 103);
-	assert_int_equal(rd(m[3], BASE + 1 * PG), 101);
-	assert_int_equal(rd(m[0], BASE + 1 * PG), 1);
+	assert_int_equal(test_rd(m[3], BASE + 3 * PG), 103);
+	assert_int_equal(test_rd(m[3], BASE + 1 * PG), 101);
+	assert_int_equal(test_rd(m[0], BASE + 1 * PG), 1);
 	avm_exit(m[0]);
 	assert_check(sys);
-	assert_int_equal(rd(m[3], BASE + 2 * PG), 102);
+	assert_int_equal(test_rd(m[3], BASE + 2 * PG), 102);
 	avm_exit(m[3]);
 	avm_stats(sys, &st);
 	assert_int_equal(st.anon_vmas, 0);

@@ -148,8 +148,8 @@ static void migrate_tree_once(uint64_t seed)
 		assert_int_equal(avm_migrate(ft.p[i].mm, ft.start[v] + a * PG,
 					     (b - a) * PG, 0, NULL), 0);
 		for (unsigned long g = a; g < b; g++) {
-			struct avm_page_info pi = ft_info(ft.p[i].mm,
-							  ft.start[v] + g * PG);
+			struct avm_page_info pi = test_info(ft.p[i].mm,
+							    ft.start[v] + g * PG);
 
 			if (is_frame(&pi))
 				assert_int_equal(pi.node, 0);
@@ -254,7 +254,7 @@ static void shared_deep_once(uint64_t seed)
 		do
 			who = (int)test_below(&ft.rng, (uint64_t)ft.n);
 		while (!ft.p[who].mm);
-		ref = ft_info(ft.p[who].mm, target);
+		ref = test_info(ft.p[who].mm, target);
 		assert_int_equal(avm_migrate(ft.p[who].mm, target, PG, node,
 					     &moved), 0);
 		assert_int_equal(moved, 1);
@@ -263,10 +263,10 @@ static void shared_deep_once(uint64_t seed)
 
 			if (!ft.p[i].mm)
 				continue;
-			pi = ft_info(ft.p[i].mm, target);
+			pi = test_info(ft.p[i].mm, target);
 			assert_int_equal(pi.state, AVM_PTE_PRESENT);
 			assert_int_not_equal(pi.pfn, ref.pfn);
-			assert_int_equal(pi.pfn, ft_info(ft.p[who].mm, target).pfn);
+			assert_int_equal(pi.pfn, test_info(ft.p[who].mm, target).pfn);
 			assert_int_equal(pi.node, node);
 			assert_int_equal(pi.mapcount, live);
 		}
@@ -307,24 +307,22 @@ static void test_migrate_page_state(void **state)
 	unsigned long base = FT_BASE, moved, n;
 	unsigned char x;
 
-	assert_int_equal(avm_mm_create(sys, &p), 0);
-	assert_int_equal(avm_mmap(p, base, 3 * PG, AVM_PROT_READ | AVM_PROT_WRITE,
-				  AVM_MAP_FIXED_NOREPLACE, NULL), 0);
+	p = test_mm_rw(sys, base, 3 * PG);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(avm_fill(p, base + i * PG, 0x10 + i, PG), 0);
 	/* exclusive, writable: stays so, and writes go to the new frame */
-	a = ft_info(p, base);
+	a = test_info(p, base);
 	assert_true(a.exclusive && a.writable);
 	assert_int_equal(avm_migrate(p, base, PG, 1, &moved), 0);
 	assert_int_equal(moved, 1);
-	b = ft_info(p, base);
+	b = test_info(p, base);
 	assert_int_equal(b.node, 1);
 	assert_true(b.exclusive && b.writable);
 	assert_int_equal(b.index, a.index);
 	assert_int_equal(b.mapcount, 1);
 	assert_int_equal(b.refcount, 1);
 	assert_int_equal(avm_fill(p, base, 0x99, 1), 0);
-	assert_int_equal(ft_info(p, base).pfn, b.pfn);	/* no COW */
+	assert_int_equal(test_info(p, base).pfn, b.pfn);	/* no COW */
 	/* migrating to the node it is on does nothing */
 	assert_int_equal(avm_migrate(p, base, PG, 1, &moved), 0);
 	assert_int_equal(moved, 0);
@@ -334,25 +332,25 @@ static void test_migrate_page_state(void **state)
 	/* shared with a child, then swapped and read back by the child */
 	assert_int_equal(avm_fork(p, &c), 0);
 	assert_int_equal(avm_migrate(c, base + PG, PG, 1, &moved), 0);
-	assert_int_equal(ft_info(p, base + PG).pfn, ft_info(c, base + PG).pfn);
-	assert_false(ft_info(p, base + PG).writable);
+	assert_int_equal(test_info(p, base + PG).pfn, test_info(c, base + PG).pfn);
+	assert_false(test_info(p, base + PG).writable);
 	while (avm_reclaim(sys, ULONG_MAX, &n), n)
 		;
 	assert_int_equal(avm_read(c, base + 2 * PG, &x, 1), 0);
 	assert_int_equal(x, 0x12);
 	avm_stats(sys, &st);
 	assert_int_equal(st.swap_cache_pages, 1);
-	a = ft_info(c, base + 2 * PG);
+	a = test_info(c, base + 2 * PG);
 	assert_int_equal(avm_migrate(c, base + 2 * PG, PG, 1, &moved), 0);
 	assert_int_equal(moved, 1);
-	b = ft_info(c, base + 2 * PG);
+	b = test_info(c, base + 2 * PG);
 	assert_int_not_equal(a.pfn, b.pfn);
 	assert_int_equal(b.refcount, 2);	/* PTE + swap cache */
 	assert_check(sys);
 	/* the parent's swap entry now finds the migrated frame in the cache */
 	assert_int_equal(avm_read(p, base + 2 * PG, &x, 1), 0);
 	assert_int_equal(x, 0x12);
-	a = ft_info(p, base + 2 * PG);
+	a = test_info(p, base + 2 * PG);
 	assert_int_equal(a.pfn, b.pfn);
 	assert_int_equal(a.node, 1);
 	assert_int_equal(a.mapcount, 2);

@@ -39,14 +39,6 @@ struct ctx {
 	unsigned long moves, locked;	/* counters at the last look */
 };
 
-static struct avm_page_info info(struct avm_mm *mm, unsigned long addr)
-{
-	struct avm_page_info pi;
-
-	assert_int_equal(avm_page_info(mm, addr, &pi), 0);
-	return pi;
-}
-
 /* mremap, then assert exactly one move and whether it took the lock. */
 static void move(struct ctx *x, unsigned long from, unsigned long len,
 		 unsigned long to, bool want_locked)
@@ -90,28 +82,14 @@ static void layout(struct avm_mm *mm, int n, const unsigned long (*want)[3])
 	}
 }
 
-/* Page with index idx (its original slot) holds byte 0x40 + idx at addr. */
-static void expect_page(struct avm_mm *mm, unsigned long addr, int tag)
-{
-	unsigned char buf[PG];
-
-	assert_int_equal(avm_read(mm, addr, buf, PG), 0);
-	for (size_t k = 0; k < PG; k++)
-		if (buf[k] != (unsigned char)tag) {
-			fprintf(stderr, "mm %lu %#lx: %#x, expected %#x\n",
-				avm_mm_id(mm), addr, buf[k], (unsigned char)tag);
-			fail();
-		}
-}
-
 /* Pages [first, first + n) of the original range now live at addr. */
 static void expect(struct ctx *x, unsigned long addr, int first, int n)
 {
 	for (int i = 0; i < n; i++) {
 		struct avm_page_info pi;
 
-		expect_page(x->p, addr + i * PG, 0x40 + first + i);
-		pi = info(x->p, addr + i * PG);
+		test_expect_page(x->p, addr + i * PG, 0x40 + first + i);
+		pi = test_info(x->p, addr + i * PG);
 		if (!test_design_by_address())	/* there: an address */
 			assert_int_equal(pi.index, (A >> 12) + first + i);
 	}
@@ -130,8 +108,8 @@ static void follow(struct ctx *x, unsigned long paddr, int first, int n)
 		return;
 	assert_int_equal(avm_migrate(x->c, A, 8 * PG, node, &moved), 0);
 	for (int i = 0; i < n; i++) {
-		struct avm_page_info pp = info(x->p, paddr + i * PG);
-		struct avm_page_info cp = info(x->c, A + (first + i) * PG);
+		struct avm_page_info pp = test_info(x->p, paddr + i * PG);
+		struct avm_page_info cp = test_info(x->c, A + (first + i) * PG);
 
 		assert_int_equal(pp.state, AVM_PTE_PRESENT);
 		if (test_design_copies_on_move() && pp.pfn != cp.pfn) {
@@ -168,7 +146,7 @@ static void teardown(struct ctx *x)
 
 	if (x->c) {
 		for (int i = 0; i < 8; i++)
-			expect_page(x->c, A + i * PG, 0x40 + i);
+			test_expect_page(x->c, A + i * PG, 0x40 + i);
 		avm_exit(x->c);
 		assert_check(x->sys);
 	}
@@ -288,7 +266,7 @@ static void test_no_merge(void **state)
 		{ A, A + 8 * PG, P0 }, { B - 4 * PG, B, (B >> 12) - 4 } });
 	expect(&x, A, 0, 8);
 	follow(&x, A, 0, 8);
-	expect_page(x.p, B - 4 * PG, 0x77);
+	test_expect_page(x.p, B - 4 * PG, 0x77);
 	teardown(&x);
 }
 
@@ -316,13 +294,13 @@ static void test_unfaulted(void **state)
 	move(&x, B, 2 * PG, A, true);
 	layout(x.p, 1, (const unsigned long[][3]){
 		{ A - 2 * PG, A + 2 * PG, P0 - 2 } });
-	assert_true(info(x.p, A).zero);
+	assert_true(test_info(x.p, A).zero);
 	/* 2: [A, A+2) -> B+2: a new VMA, pgoff reset to (B>>12)+2 */
 	move(&x, A, 2 * PG, B + 2 * PG, false);
 	layout(x.p, 2, (const unsigned long[][3]){
 		{ A - 2 * PG, A, P0 - 2 },
 		{ B + 2 * PG, B + 4 * PG, (B >> 12) + 2 } });
-	assert_true(info(x.p, B + 2 * PG).zero);
+	assert_true(test_info(x.p, B + 2 * PG).zero);
 	/* 3: a partner above: [B+2, B+4) -> C-2 joins H at C; the merged
 	   VMA's pgoff (C>>12)-2 is larger than the source's: no lock */
 	assert_int_equal(avm_mmap(x.p, C, 2 * PG, RW, AVM_MAP_FIXED_NOREPLACE,
@@ -331,7 +309,7 @@ static void test_unfaulted(void **state)
 	layout(x.p, 2, (const unsigned long[][3]){
 		{ A - 2 * PG, A, P0 - 2 },
 		{ C - 2 * PG, C + 2 * PG, (C >> 12) - 2 } });
-	assert_true(info(x.p, C - 2 * PG).zero);
+	assert_true(test_info(x.p, C - 2 * PG).zero);
 	/* 4: the source is the merge's `next` and disappears into it:
 	   S2 at A+1 -> A joins L and S2 itself; the move then happens
 	   inside one VMA: lock (pgoff <= its own) */
@@ -342,18 +320,18 @@ static void test_unfaulted(void **state)
 	layout(x.p, 2, (const unsigned long[][3]){
 		{ A - 2 * PG, A + PG, P0 - 2 },
 		{ C - 2 * PG, C + 2 * PG, (C >> 12) - 2 } });
-	assert_true(info(x.p, A).zero);
+	assert_true(test_info(x.p, A).zero);
 	/* 5: the source is the merge's `prev` and grows over the
 	   destination: [A, A+1) -> A+1 */
 	move(&x, A, PG, A + PG, true);
 	layout(x.p, 3, (const unsigned long[][3]){
 		{ A - 2 * PG, A, P0 - 2 }, { A + PG, A + 2 * PG, P0 + 1 },
 		{ C - 2 * PG, C + 2 * PG, (C >> 12) - 2 } });
-	assert_true(info(x.p, A + PG).zero);
+	assert_true(test_info(x.p, A + PG).zero);
 	assert_check(x.sys);
 	/* faulting now works as anywhere else */
 	assert_int_equal(avm_fill(x.p, A + PG, 0x31, PG), 0);
-	expect_page(x.p, A + PG, 0x31);
+	test_expect_page(x.p, A + PG, 0x31);
 	assert_check(x.sys);
 	avm_exit(x.p);
 	avm_sys_destroy(x.sys);

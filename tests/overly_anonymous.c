@@ -34,14 +34,6 @@
 
 enum how { GLOBAL_RECLAIM, PAGEOUT_BEFORE_FORK };
 
-static struct avm_page_info info(struct avm_mm *mm, unsigned long addr)
-{
-	struct avm_page_info pi;
-
-	assert_int_equal(avm_page_info(mm, addr, &pi), 0);
-	return pi;
-}
-
 static struct avm_walk_stats walk(struct avm_mm *mm, unsigned long addr)
 {
 	struct avm_walk_stats ws = { 0 };
@@ -49,26 +41,6 @@ static struct avm_walk_stats walk(struct avm_mm *mm, unsigned long addr)
 	assert_int_equal(avm_rmap_walk_addr(mm, addr, &ws), 0);
 	assert_int_equal(ws.walks, 1);
 	return ws;
-}
-
-static void reclaim_all(struct avm_sys *sys)
-{
-	unsigned long n;
-	int passes = 0;
-
-	do {
-		assert_int_equal(avm_reclaim(sys, ULONG_MAX, &n), 0);
-		assert_true(++passes < 100);
-	} while (n);
-}
-
-static void expect(struct avm_mm *mm, unsigned long addr, unsigned char want)
-{
-	unsigned char buf[PG];
-
-	assert_int_equal(avm_read(mm, addr, buf, PG), 0);
-	for (size_t i = 0; i < PG; i++)
-		assert_int_equal(buf[i], want);
 }
 
 /*
@@ -86,9 +58,7 @@ static void scenario(enum how how, int gens, bool child_writes)
 	unsigned long addr = BASE + PG, moved;
 	int expect_hits;
 
-	assert_int_equal(avm_mm_create(sys, &p), 0);
-	assert_int_equal(avm_mmap(p, BASE, NPG * PG, AVM_PROT_READ | AVM_PROT_WRITE,
-				  AVM_MAP_FIXED_NOREPLACE, NULL), 0);
+	p = test_mm_rw(sys, BASE, NPG * PG);
 	assert_int_equal(avm_fill(p, BASE, 0x01, NPG * PG), 0);
 	for (int g = 0; g < gens; g++) {
 		/* the old one stays as an ancestor; the new one is "the
@@ -98,25 +68,25 @@ static void scenario(enum how how, int gens, bool child_writes)
 		assert_int_equal(avm_fill(p, BASE, 0x10 + g, NPG * PG), 0);
 	}
 	assert_int_equal(avm_fill(p, addr, 0x5a, PG), 0);
-	assert_true(info(p, addr).exclusive);
+	assert_true(test_info(p, addr).exclusive);
 
 	if (how == PAGEOUT_BEFORE_FORK) {
 		assert_int_equal(avm_madvise(p, addr, PG, AVM_MADV_PAGEOUT), 0);
-		pi = info(p, addr);
+		pi = test_info(p, addr);
 		assert_int_equal(pi.state, AVM_PTE_SWAP);
 		assert_true(pi.exclusive);
 		assert_int_equal(avm_fork(p, &c), 0);
-		assert_false(info(p, addr).exclusive);	/* shared entry now */
+		assert_false(test_info(p, addr).exclusive);	/* shared entry now */
 	} else {
 		assert_int_equal(avm_fork(p, &c), 0);
 		/* pageout would skip the page: two processes map it */
 		assert_int_equal(avm_madvise(p, addr, PG, AVM_MADV_PAGEOUT), 0);
-		assert_int_equal(info(p, addr).state, AVM_PTE_PRESENT);
-		assert_int_equal(info(p, addr).mapcount, 2);
-		reclaim_all(sys);
+		assert_int_equal(test_info(p, addr).state, AVM_PTE_PRESENT);
+		assert_int_equal(test_info(p, addr).mapcount, 2);
+		test_reclaim_all(sys);
 	}
-	pi = info(p, addr);
-	ci = info(c, addr);
+	pi = test_info(p, addr);
+	ci = test_info(c, addr);
 	assert_int_equal(pi.state, AVM_PTE_SWAP);
 	assert_int_equal(ci.state, AVM_PTE_SWAP);
 	assert_int_equal(pi.swap_slot, ci.swap_slot);
@@ -128,20 +98,20 @@ static void scenario(enum how how, int gens, bool child_writes)
 		   child ends up with its own copy and the cached original */
 		assert_int_equal(avm_fill(c, addr, 0xc1, 1), 0);
 	} else {
-		expect(c, addr, 0x5a);
+		test_expect_page(c, addr, 0x5a);
 	}
-	ci = info(c, addr);
+	ci = test_info(c, addr);
 	assert_int_equal(ci.state, AVM_PTE_PRESENT);
 	assert_false(ci.writable && !child_writes);
 	assert_check(sys);
 
 	/* the parent maps it from the swap cache */
-	expect(p, addr, 0x5a);
-	pi = info(p, addr);
+	test_expect_page(p, addr, 0x5a);
+	pi = test_info(p, addr);
 	assert_int_equal(pi.state, AVM_PTE_PRESENT);
 	avm_stats(sys, &st);
 	if (!child_writes) {
-		assert_int_equal(pi.pfn, info(c, addr).pfn);
+		assert_int_equal(pi.pfn, test_info(c, addr).pfn);
 		assert_int_equal(pi.mapcount, 2);
 		assert_int_equal(st.swap_cache_pages, 1);
 		/* from the page, both mappings: not the child's own anon_vma
@@ -151,7 +121,7 @@ static void scenario(enum how how, int gens, bool child_writes)
 		ws = walk(c, addr);
 		assert_int_equal(ws.hits, 2);
 	} else {
-		assert_int_not_equal(pi.pfn, info(c, addr).pfn);
+		assert_int_not_equal(pi.pfn, test_info(c, addr).pfn);
 		assert_int_equal(pi.mapcount, 1);
 		ws = walk(p, addr);
 		assert_int_equal(ws.hits, 1);
@@ -161,7 +131,7 @@ static void scenario(enum how how, int gens, bool child_writes)
 	/* the child exits */
 	avm_exit(c);
 	assert_check(sys);
-	pi = info(p, addr);
+	pi = test_info(p, addr);
 	assert_int_equal(pi.mapcount, 1);
 	ws = walk(p, addr);
 	assert_int_equal(ws.hits, 1);
@@ -171,25 +141,25 @@ static void scenario(enum how how, int gens, bool child_writes)
 	/* migrate in the parent: the walk finds its mapping */
 	assert_int_equal(avm_migrate(p, addr, PG, 1, &moved), 0);
 	assert_int_equal(moved, 1);
-	pi = info(p, addr);
+	pi = test_info(p, addr);
 	assert_int_equal(pi.state, AVM_PTE_PRESENT);
 	assert_int_equal(pi.node, 1);
 	ws = walk(p, addr);
 	assert_int_equal(ws.hits, expect_hits);
 	assert_check(sys);
-	expect(p, addr, 0x5a);
+	test_expect_page(p, addr, 0x5a);
 
 	/* and reclaim: the page goes to swap, the PTE becomes a swap entry */
-	reclaim_all(sys);
-	pi = info(p, addr);
+	test_reclaim_all(sys);
+	pi = test_info(p, addr);
 	assert_int_equal(pi.state, AVM_PTE_SWAP);
 	avm_stats(sys, &st);
 	assert_int_equal(st.frames_used, 0);
 	assert_check(sys);
-	expect(p, addr, 0x5a);
-	expect(p, BASE, gens ? 0x10 + gens - 1 : 0x01);
+	test_expect_page(p, addr, 0x5a);
+	test_expect_page(p, BASE, gens ? 0x10 + gens - 1 : 0x01);
 	assert_int_equal(avm_fill(p, addr, 0x77, PG), 0);	/* reuse */
-	expect(p, addr, 0x77);
+	test_expect_page(p, addr, 0x77);
 	assert_check(sys);
 
 	/* and once more after the ancestors are gone */
@@ -198,9 +168,9 @@ static void scenario(enum how how, int gens, bool child_writes)
 		assert_check(sys);
 	}
 	assert_int_equal(avm_migrate(p, BASE, NPG * PG, 0, &moved), 0);
-	assert_int_equal(info(p, addr).node, 0);
-	reclaim_all(sys);
-	expect(p, addr, 0x77);
+	assert_int_equal(test_info(p, addr).node, 0);
+	test_reclaim_all(sys);
+	test_expect_page(p, addr, 0x77);
 	assert_check(sys);
 	avm_exit(p);
 	avm_stats(sys, &st);
@@ -255,20 +225,18 @@ static void test_many_children(void **state)
 	int live = 12;
 	unsigned int node = 1;
 
-	assert_int_equal(avm_mm_create(sys, &p), 0);
-	assert_int_equal(avm_mmap(p, BASE, PG, AVM_PROT_READ | AVM_PROT_WRITE,
-				  AVM_MAP_FIXED_NOREPLACE, NULL), 0);
+	p = test_mm_rw(sys, BASE, PG);
 	assert_int_equal(avm_fill(p, addr, 0x5a, PG), 0);
 	for (int i = 0; i < 12; i++)
 		assert_int_equal(avm_fork(p, &c[i]), 0);
-	reclaim_all(sys);
+	test_reclaim_all(sys);
 	for (int i = 0; i < 12; i++) {
 		int k = (int)((unsigned)i * 5 % 12);
 
-		expect(c[k], addr, 0x5a);
+		test_expect_page(c[k], addr, 0x5a);
 	}
-	expect(p, addr, 0x5a);
-	assert_int_equal(info(p, addr).mapcount, 13);
+	test_expect_page(p, addr, 0x5a);
+	assert_int_equal(test_info(p, addr).mapcount, 13);
 	assert_check(sys);
 	while (live) {
 		int k = (int)test_below(&seed, 12);
@@ -282,13 +250,13 @@ static void test_many_children(void **state)
 		assert_int_equal(ws.hits, 1 + live);
 		assert_int_equal(avm_migrate(p, addr, PG, node, &moved), 0);
 		assert_int_equal(moved, 1);
-		assert_int_equal(info(p, addr).node, node);
+		assert_int_equal(test_info(p, addr).node, node);
 		node ^= 1;
 		assert_check(sys);
 	}
-	reclaim_all(sys);
-	assert_int_equal(info(p, addr).state, AVM_PTE_SWAP);
-	expect(p, addr, 0x5a);
+	test_reclaim_all(sys);
+	assert_int_equal(test_info(p, addr).state, AVM_PTE_SWAP);
+	test_expect_page(p, addr, 0x5a);
 	assert_check(sys);
 	avm_exit(p);
 	avm_sys_destroy(sys);

@@ -19,20 +19,6 @@
 #include "lib/forktree.h"
 
 #define PG	AVM_PAGE_SIZE
-/* Reclaim until a pass frees nothing; returns the total freed. */
-static unsigned long reclaim_all(struct avm_sys *sys)
-{
-	unsigned long n, total = 0;
-	int passes = 0;
-
-	do {
-		assert_int_equal(avm_reclaim(sys, ULONG_MAX, &n), 0);
-		total += n;
-		assert_true(++passes < 100);
-	} while (n);
-	return total;
-}
-
 static void reclaim_tree_once(uint64_t seed)
 {
 	struct avm_sys *sys = test_sys(1);
@@ -54,7 +40,7 @@ static void reclaim_tree_once(uint64_t seed)
 	frames0 = st0.frames_used;
 	assert_true(frames0 > 0);
 
-	freed = reclaim_all(sys);
+	freed = test_reclaim_all(sys);
 	avm_stats(sys, &st);
 	assert_int_equal(freed, frames0);
 	assert_int_equal(st.frames_used, 0);
@@ -84,7 +70,7 @@ static void reclaim_tree_once(uint64_t seed)
 	assert_int_equal(st.frames_used, frames0);
 
 	/* once more, with the pages now also in the swap cache */
-	reclaim_all(sys);
+	test_reclaim_all(sys);
 	avm_stats(sys, &st);
 	assert_int_equal(st.frames_used, 0);
 	assert_check(sys);
@@ -189,19 +175,6 @@ static void test_pageout_fork_trees(void **state)
 		pageout_tree_once(test_rand(&s) | 1);
 }
 
-static unsigned char rd(struct avm_mm *mm, unsigned long addr)
-{
-	unsigned char b = 0xee;
-
-	assert_int_equal(avm_read(mm, addr, &b, 1), 0);
-	return b;
-}
-
-static void wr(struct avm_mm *mm, unsigned long addr, unsigned char b)
-{
-	assert_int_equal(avm_write(mm, addr, &b, 1), 0);
-}
-
 /* The Linux rule, step by step: a shared page stays, an exclusive one goes. */
 static void test_pageout_shared_vs_exclusive(void **state)
 {
@@ -210,17 +183,15 @@ static void test_pageout_shared_vs_exclusive(void **state)
 	struct avm_page_info pi, ci;
 	unsigned long base = FT_BASE;
 
-	assert_int_equal(avm_mm_create(sys, &p), 0);
-	assert_int_equal(avm_mmap(p, base, 4 * PG, AVM_PROT_READ | AVM_PROT_WRITE,
-				  AVM_MAP_FIXED_NOREPLACE, NULL), 0);
+	p = test_mm_rw(sys, base, 4 * PG);
 	for (int i = 0; i < 4; i++)
-		wr(p, base + i * PG, (unsigned char)(1 + i));
+		test_wr(p, base + i * PG, (unsigned char)(1 + i));
 	assert_int_equal(avm_fork(p, &c), 0);
-	wr(c, base + PG, 0x21);			/* C copies page 1 */
-	ci = ft_info(c, base);
+	test_wr(c, base + PG, 0x21);			/* C copies page 1 */
+	ci = test_info(c, base);
 	assert_int_equal(avm_madvise(p, base, 4 * PG, AVM_MADV_PAGEOUT), 0);
 	for (int i = 0; i < 4; i++) {
-		pi = ft_info(p, base + i * PG);
+		pi = test_info(p, base + i * PG);
 		if (i == 1) {
 			/* P's original of page 1 is P's alone now */
 			assert_int_equal(pi.state, AVM_PTE_SWAP);
@@ -229,24 +200,24 @@ static void test_pageout_shared_vs_exclusive(void **state)
 			assert_int_equal(pi.mapcount, 2);
 		}
 	}
-	assert_int_equal(ft_info(p, base).pfn, ci.pfn);
+	assert_int_equal(test_info(p, base).pfn, ci.pfn);
 	assert_check(sys);
 	assert_int_equal(avm_madvise(c, base, 4 * PG, AVM_MADV_PAGEOUT), 0);
-	assert_int_equal(ft_info(c, base + PG).state, AVM_PTE_SWAP);
-	assert_int_equal(ft_info(c, base).state, AVM_PTE_PRESENT);
+	assert_int_equal(test_info(c, base + PG).state, AVM_PTE_SWAP);
+	assert_int_equal(test_info(c, base).state, AVM_PTE_PRESENT);
 	assert_check(sys);
 	/* after C breaks COW on page 2, P's page 2 may go */
-	wr(c, base + 2 * PG, 0x22);
+	test_wr(c, base + 2 * PG, 0x22);
 	assert_int_equal(avm_madvise(p, base + 2 * PG, PG, AVM_MADV_PAGEOUT), 0);
-	assert_int_equal(ft_info(p, base + 2 * PG).state, AVM_PTE_SWAP);
-	assert_int_equal(ft_info(c, base + 2 * PG).state, AVM_PTE_PRESENT);
+	assert_int_equal(test_info(p, base + 2 * PG).state, AVM_PTE_SWAP);
+	assert_int_equal(test_info(c, base + 2 * PG).state, AVM_PTE_PRESENT);
 	assert_check(sys);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(rd(p, base + i * PG), 1 + i);
-	assert_int_equal(rd(c, base), 1);
-	assert_int_equal(rd(c, base + PG), 0x21);
-	assert_int_equal(rd(c, base + 2 * PG), 0x22);
-	assert_int_equal(rd(c, base + 3 * PG), 4);
+		assert_int_equal(test_rd(p, base + i * PG), 1 + i);
+	assert_int_equal(test_rd(c, base), 1);
+	assert_int_equal(test_rd(c, base + PG), 0x21);
+	assert_int_equal(test_rd(c, base + 2 * PG), 0x22);
+	assert_int_equal(test_rd(c, base + 3 * PG), 4);
 	assert_check(sys);
 	avm_exit(c);
 	avm_exit(p);
@@ -264,16 +235,14 @@ static void test_swapin_shares_frame(void **state)
 	struct avm_stats st;
 	unsigned long base = FT_BASE, freed;
 
-	assert_int_equal(avm_mm_create(sys, &p), 0);
-	assert_int_equal(avm_mmap(p, base, 2 * PG, AVM_PROT_READ | AVM_PROT_WRITE,
-				  AVM_MAP_FIXED_NOREPLACE, NULL), 0);
-	wr(p, base, 0x5a);
-	wr(p, base + PG, 0x6b);
+	p = test_mm_rw(sys, base, 2 * PG);
+	test_wr(p, base, 0x5a);
+	test_wr(p, base + PG, 0x6b);
 	assert_int_equal(avm_fork(p, &c), 0);
-	freed = reclaim_all(sys);
+	freed = test_reclaim_all(sys);
 	assert_int_equal(freed, 2);
-	pi = ft_info(p, base);
-	ci = ft_info(c, base);
+	pi = test_info(p, base);
+	ci = test_info(c, base);
 	assert_int_equal(pi.state, AVM_PTE_SWAP);
 	assert_int_equal(ci.state, AVM_PTE_SWAP);
 	assert_int_equal(pi.swap_slot, ci.swap_slot);
@@ -283,8 +252,8 @@ static void test_swapin_shares_frame(void **state)
 	assert_int_equal(st.frames_used, 0);
 	assert_check(sys);
 
-	assert_int_equal(rd(c, base), 0x5a);
-	ci = ft_info(c, base);
+	assert_int_equal(test_rd(c, base), 0x5a);
+	ci = test_info(c, base);
 	assert_int_equal(ci.state, AVM_PTE_PRESENT);
 	assert_int_equal(ci.mapcount, 1);
 	assert_false(ci.writable);
@@ -293,9 +262,9 @@ static void test_swapin_shares_frame(void **state)
 	assert_int_equal(st.swap_cache_pages, 1);
 	assert_check(sys);
 
-	assert_int_equal(rd(p, base), 0x5a);
-	pi = ft_info(p, base);
-	ci = ft_info(c, base);
+	assert_int_equal(test_rd(p, base), 0x5a);
+	pi = test_info(p, base);
+	ci = test_info(c, base);
 	assert_int_equal(pi.state, AVM_PTE_PRESENT);
 	assert_int_equal(pi.pfn, ci.pfn);
 	assert_int_equal(pi.mapcount, 2);
@@ -309,20 +278,20 @@ static void test_swapin_shares_frame(void **state)
 	assert_check(sys);
 
 	/* C breaks COW: a copy; then P alone: reuse in place, cache dropped */
-	wr(c, base, 0x11);
-	assert_int_not_equal(ft_info(c, base).pfn, pi.pfn);
-	assert_int_equal(ft_info(p, base).mapcount, 1);
-	wr(p, base, 0x22);
-	assert_int_equal(ft_info(p, base).pfn, pi.pfn);
-	assert_true(ft_info(p, base).exclusive);
+	test_wr(c, base, 0x11);
+	assert_int_not_equal(test_info(c, base).pfn, pi.pfn);
+	assert_int_equal(test_info(p, base).mapcount, 1);
+	test_wr(p, base, 0x22);
+	assert_int_equal(test_info(p, base).pfn, pi.pfn);
+	assert_true(test_info(p, base).exclusive);
 	avm_stats(sys, &st);
 	assert_int_equal(st.swap_cache_pages, 0);
 	assert_int_equal(st.swap_slots_used, 1);	/* page 1 */
 	assert_check(sys);
-	assert_int_equal(rd(p, base + PG), 0x6b);
-	assert_int_equal(rd(c, base + PG), 0x6b);
-	assert_int_equal(rd(c, base), 0x11);
-	assert_int_equal(rd(p, base), 0x22);
+	assert_int_equal(test_rd(p, base + PG), 0x6b);
+	assert_int_equal(test_rd(c, base + PG), 0x6b);
+	assert_int_equal(test_rd(c, base), 0x11);
+	assert_int_equal(test_rd(p, base), 0x22);
 	avm_exit(p);
 	assert_check(sys);
 	avm_exit(c);

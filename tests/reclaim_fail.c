@@ -39,17 +39,6 @@ static const char *const op_name[OP_NR] = {
 	"migrate swap-cached", "fork with swap entries",
 };
 
-static void reclaim_all(struct avm_sys *sys)
-{
-	unsigned long n;
-	int passes = 0;
-
-	do {
-		assert_int_equal(avm_reclaim(sys, ULONG_MAX, &n), 0);
-		assert_true(++passes < 100);
-	} while (n);
-}
-
 /* The state an operation starts from: a small fork tree, part swapped. */
 static void setup(struct forktree *ft, struct avm_sys *sys, uint64_t seed,
 		  enum op op)
@@ -67,11 +56,11 @@ static void setup(struct forktree *ft, struct avm_sys *sys, uint64_t seed,
 	case OP_SWAPIN_READ:
 	case OP_SWAPIN_WRITE:
 	case OP_FORK_SWAPPED:
-		reclaim_all(sys);
+		test_reclaim_all(sys);
 		ft_verify(ft, 3);	/* some pages cached and mapped */
 		break;
 	case OP_MIGRATE_CACHED:
-		reclaim_all(sys);
+		test_reclaim_all(sys);
 		ft_verify_all(ft);	/* every frame in the swap cache */
 		break;
 	default:
@@ -195,7 +184,7 @@ static void fail_every_point(enum op op, uint64_t seed)
 		assert_int_equal(err, 0);
 		assert_check(sys);
 		ft_verify_all(&ft);
-		reclaim_all(sys);
+		test_reclaim_all(sys);
 		avm_stats(sys, &st);
 		assert_int_equal(st.frames_used, 0);
 		assert_check(sys);

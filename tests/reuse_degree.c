@@ -46,15 +46,7 @@
 
 static struct avm_sys *sys_for(const char *design)
 {
-	struct avm_config cfg;
-	struct avm_sys *sys = NULL;
-
-	avm_config_default(&cfg);
-	cfg.node_frames = 1UL << 14;
-	cfg.swap_slots = 0;
-	cfg.design = design;
-	assert_int_equal(avm_sys_create(&cfg, &sys), 0);
-	return sys;
+	return test_sys_for(design, 1, 1UL << 14, 0);
 }
 
 static bool unsafe(const char *design)
@@ -95,10 +87,7 @@ static void fill(struct avm_mm *mm, long page, int byte)
 
 static int rd(struct avm_mm *mm, long page)
 {
-	unsigned char b;
-
-	assert_int_equal(avm_read(mm, A + (unsigned long)page * PG, &b, 1), 0);
-	return b;
+	return test_rd(mm, A + (unsigned long)page * PG);
 }
 
 static long nvmas(struct avm_mm *mm)

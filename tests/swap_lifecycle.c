@@ -21,86 +21,22 @@
 #define PG	AVM_PAGE_SIZE
 #define RW	(AVM_PROT_READ | AVM_PROT_WRITE)
 
-static struct avm_page_info info(struct avm_mm *mm, unsigned long addr)
-{
-	struct avm_page_info pi;
-
-	assert_int_equal(avm_page_info(mm, addr, &pi), 0);
-	return pi;
-}
-
-static struct avm_stats stats(struct avm_sys *sys)
-{
-	struct avm_stats st;
-
-	avm_stats(sys, &st);
-	return st;
-}
-
-static void reclaim_all(struct avm_sys *sys)
-{
-	unsigned long n;
-	int passes = 0;
-
-	do {
-		assert_int_equal(avm_reclaim(sys, ULONG_MAX, &n), 0);
-		assert_true(++passes < 100);
-	} while (n);
-}
-
-/* Page i of a region holds the byte tag + i everywhere. */
-static void fill(struct avm_mm *mm, unsigned long addr, int n, int tag)
-{
-	for (int i = 0; i < n; i++)
-		assert_int_equal(avm_fill(mm, addr + i * PG, tag + i, PG), 0);
-}
-
-static void expect_page(struct avm_mm *mm, unsigned long addr, int byte)
-{
-	unsigned char buf[PG];
-
-	assert_int_equal(avm_read(mm, addr, buf, PG), 0);
-	for (size_t k = 0; k < PG; k++)
-		if (buf[k] != (unsigned char)byte) {
-			fprintf(stderr, "mm %lu %#lx+%zu: %#x, expected %#x\n",
-				avm_mm_id(mm), addr, k, buf[k],
-				(unsigned char)byte);
-			fail();
-		}
-}
-
-static void expect(struct avm_mm *mm, unsigned long addr, int n, int tag)
-{
-	for (int i = 0; i < n; i++)
-		expect_page(mm, addr + i * PG, tag + i);
-}
-
-static struct avm_mm *proc(struct avm_sys *sys, unsigned long len)
-{
-	struct avm_mm *mm;
-
-	assert_int_equal(avm_mm_create(sys, &mm), 0);
-	assert_int_equal(avm_mmap(mm, BASE, len, RW, AVM_MAP_FIXED_NOREPLACE,
-				  NULL), 0);
-	return mm;
-}
-
 /* Fork duplicates swap entries: one slot, two users, until both go. */
 static void test_fork_duplicates_entries(void **state)
 {
 	struct avm_sys *sys = test_sys(1);
-	struct avm_mm *p = proc(sys, 8 * PG), *c, *g;
+	struct avm_mm *p = test_mm_rw(sys, BASE, 8 * PG), *c, *g;
 
-	fill(p, BASE, 8, 0x10);
+	test_fill_pages(p, BASE, 8, 0x10);
 	assert_int_equal(avm_madvise(p, BASE, 8 * PG, AVM_MADV_PAGEOUT), 0);
-	assert_int_equal(stats(sys).swap_slots_used, 8);
-	assert_int_equal(stats(sys).frames_used, 0);
-	assert_true(info(p, BASE).exclusive);
+	assert_int_equal(test_stats(sys).swap_slots_used, 8);
+	assert_int_equal(test_stats(sys).frames_used, 0);
+	assert_true(test_info(p, BASE).exclusive);
 	assert_int_equal(avm_fork(p, &c), 0);
-	assert_int_equal(stats(sys).swap_slots_used, 8);
+	assert_int_equal(test_stats(sys).swap_slots_used, 8);
 	for (int i = 0; i < 8; i++) {
-		struct avm_page_info a = info(p, BASE + i * PG);
-		struct avm_page_info b = info(c, BASE + i * PG);
+		struct avm_page_info a = test_info(p, BASE + i * PG);
+		struct avm_page_info b = test_info(c, BASE + i * PG);
 
 		assert_int_equal(a.state, AVM_PTE_SWAP);
 		assert_int_equal(b.state, AVM_PTE_SWAP);
@@ -113,17 +49,17 @@ static void test_fork_duplicates_entries(void **state)
 	assert_check(sys);
 	/* one user leaves: the slots stay */
 	avm_exit(c);
-	assert_int_equal(stats(sys).swap_slots_used, 8);
+	assert_int_equal(test_stats(sys).swap_slots_used, 8);
 	assert_check(sys);
-	expect(g, BASE, 8, 0x10);
-	assert_int_equal(stats(sys).swap_cache_pages, 8);
+	test_expect_pages(g, BASE, 8, 0x10);
+	assert_int_equal(test_stats(sys).swap_cache_pages, 8);
 	assert_check(sys);
 	/* G alone maps them; P still holds the entries */
 	avm_exit(g);
-	assert_int_equal(stats(sys).swap_cache_pages, 8);
-	assert_int_equal(stats(sys).frames_used, 8);	/* cached for P */
+	assert_int_equal(test_stats(sys).swap_cache_pages, 8);
+	assert_int_equal(test_stats(sys).frames_used, 8);	/* cached for P */
 	assert_check(sys);
-	expect(p, BASE, 8, 0x10);
+	test_expect_pages(p, BASE, 8, 0x10);
 	assert_check(sys);
 	avm_exit(p);
 	assert_all_freed(sys);
@@ -134,35 +70,35 @@ static void test_fork_duplicates_entries(void **state)
 static void test_last_entry_frees_cached_page(void **state)
 {
 	struct avm_sys *sys = test_sys(1);
-	struct avm_mm *p = proc(sys, 4 * PG), *c, *q;
+	struct avm_mm *p = test_mm_rw(sys, BASE, 4 * PG), *c, *q;
 
-	fill(p, BASE, 4, 0x20);
+	test_fill_pages(p, BASE, 4, 0x20);
 	assert_int_equal(avm_fork(p, &c), 0);
-	reclaim_all(sys);
-	assert_int_equal(stats(sys).swap_slots_used, 4);
-	expect(c, BASE, 4, 0x20);		/* cached, P holds entries */
+	test_reclaim_all(sys);
+	assert_int_equal(test_stats(sys).swap_slots_used, 4);
+	test_expect_pages(c, BASE, 4, 0x20);		/* cached, P holds entries */
 	avm_exit(c);
-	assert_int_equal(stats(sys).swap_cache_pages, 4);
-	assert_int_equal(stats(sys).swap_slots_used, 4);
+	assert_int_equal(test_stats(sys).swap_cache_pages, 4);
+	assert_int_equal(test_stats(sys).swap_slots_used, 4);
 	assert_check(sys);
 	/* P's entries go: the slots and the cached frames with them */
 	assert_int_equal(avm_munmap(p, BASE, 2 * PG), 0);
-	assert_int_equal(stats(sys).swap_slots_used, 2);
-	assert_int_equal(stats(sys).swap_cache_pages, 2);
+	assert_int_equal(test_stats(sys).swap_slots_used, 2);
+	assert_int_equal(test_stats(sys).swap_cache_pages, 2);
 	assert_check(sys);
 	avm_exit(p);
 	assert_all_freed(sys);
 	/* freed slots are handed out again, each once */
-	q = proc(sys, 8 * PG);
-	fill(q, BASE, 8, 0x60);
+	q = test_mm_rw(sys, BASE, 8 * PG);
+	test_fill_pages(q, BASE, 8, 0x60);
 	assert_int_equal(avm_madvise(q, BASE, 8 * PG, AVM_MADV_PAGEOUT), 0);
-	assert_int_equal(stats(sys).swap_slots_used, 8);
+	assert_int_equal(test_stats(sys).swap_slots_used, 8);
 	for (int i = 0; i < 8; i++)
 		for (int j = 0; j < i; j++)
-			assert_int_not_equal(info(q, BASE + i * PG).swap_slot,
-					     info(q, BASE + j * PG).swap_slot);
+			assert_int_not_equal(test_info(q, BASE + i * PG).swap_slot,
+					     test_info(q, BASE + j * PG).swap_slot);
 	assert_check(sys);
-	expect(q, BASE, 8, 0x60);
+	test_expect_pages(q, BASE, 8, 0x60);
 	avm_exit(q);
 	assert_all_freed(sys);
 	avm_sys_destroy(sys);
@@ -171,34 +107,34 @@ static void test_last_entry_frees_cached_page(void **state)
 static void test_munmap_and_dontneed(void **state)
 {
 	struct avm_sys *sys = test_sys(1);
-	struct avm_mm *p = proc(sys, 8 * PG), *c;
+	struct avm_mm *p = test_mm_rw(sys, BASE, 8 * PG), *c;
 	unsigned char z[PG];
 
-	fill(p, BASE, 8, 0x30);
+	test_fill_pages(p, BASE, 8, 0x30);
 	assert_int_equal(avm_fork(p, &c), 0);
-	reclaim_all(sys);
-	expect(c, BASE + 4 * PG, 2, 0x34);	/* two cached + mapped */
+	test_reclaim_all(sys);
+	test_expect_pages(c, BASE + 4 * PG, 2, 0x34);	/* two cached + mapped */
 	assert_check(sys);
 	/* DONTNEED in the child: its entries and mappings go, P's stay */
 	assert_int_equal(avm_madvise(c, BASE, 8 * PG, AVM_MADV_DONTNEED), 0);
 	assert_check(sys);
-	assert_int_equal(stats(sys).swap_slots_used, 8);
+	assert_int_equal(test_stats(sys).swap_slots_used, 8);
 	for (int i = 0; i < 8; i++)
-		assert_int_equal(info(c, BASE + i * PG).state, AVM_PTE_NONE);
+		assert_int_equal(test_info(c, BASE + i * PG).state, AVM_PTE_NONE);
 	assert_int_equal(avm_read(c, BASE, z, PG), 0);
 	for (size_t k = 0; k < PG; k++)
 		assert_int_equal(z[k], 0);
 	/* munmap a middle piece of P: splits, frees those entries */
 	assert_int_equal(avm_munmap(p, BASE + 2 * PG, 3 * PG), 0);
-	assert_int_equal(stats(sys).swap_slots_used, 5);
+	assert_int_equal(test_stats(sys).swap_slots_used, 5);
 	assert_check(sys);
 	/* DONTNEED of P's swapped (and one cached) pages */
 	assert_int_equal(avm_madvise(p, BASE + 5 * PG, 3 * PG,
 				     AVM_MADV_DONTNEED), 0);
-	assert_int_equal(stats(sys).swap_slots_used, 2);
-	assert_int_equal(stats(sys).swap_cache_pages, 0);
+	assert_int_equal(test_stats(sys).swap_slots_used, 2);
+	assert_int_equal(test_stats(sys).swap_cache_pages, 0);
 	assert_check(sys);
-	expect(p, BASE, 2, 0x30);
+	test_expect_pages(p, BASE, 2, 0x30);
 	assert_check(sys);
 	avm_exit(c);
 	avm_exit(p);
@@ -210,55 +146,55 @@ static void test_munmap_and_dontneed(void **state)
 static void test_mremap_swapped(void **state)
 {
 	struct avm_sys *sys = test_sys(1);
-	struct avm_mm *p = proc(sys, 8 * PG), *c;
+	struct avm_mm *p = test_mm_rw(sys, BASE, 8 * PG), *c;
 	unsigned long to = BASE + 0x10000000UL, got;
 
-	fill(p, BASE, 8, 0x40);
+	test_fill_pages(p, BASE, 8, 0x40);
 	assert_int_equal(avm_madvise(p, BASE, 8 * PG, AVM_MADV_PAGEOUT), 0);
 	/* move the whole thing */
 	assert_int_equal(avm_mremap(p, BASE, 8 * PG, 8 * PG,
 				    AVM_MREMAP_MAYMOVE | AVM_MREMAP_FIXED, to,
 				    &got), 0);
 	assert_int_equal(got, to);
-	assert_int_equal(info(p, to).state, AVM_PTE_SWAP);
-	assert_true(info(p, to).exclusive);
-	assert_int_equal(stats(sys).swap_slots_used, 8);
+	assert_int_equal(test_info(p, to).state, AVM_PTE_SWAP);
+	assert_true(test_info(p, to).exclusive);
+	assert_int_equal(test_stats(sys).swap_slots_used, 8);
 	assert_check(sys);
-	expect(p, to, 4, 0x40);
+	test_expect_pages(p, to, 4, 0x40);
 	assert_check(sys);
 	/* fork: the child shares entries and cached pages; the parent moves
 	   a middle piece (mixed swapped and present) back */
 	assert_int_equal(avm_fork(p, &c), 0);
-	reclaim_all(sys);
-	expect_page(p, to + 3 * PG, 0x43);	/* cached, mapped twice */
-	expect_page(c, to + 3 * PG, 0x43);
-	assert_int_equal(info(c, to + 3 * PG).mapcount, 2);
+	test_reclaim_all(sys);
+	test_expect_page(p, to + 3 * PG, 0x43);	/* cached, mapped twice */
+	test_expect_page(c, to + 3 * PG, 0x43);
+	assert_int_equal(test_info(c, to + 3 * PG).mapcount, 2);
 	assert_int_equal(avm_mremap(p, to + 2 * PG, 4 * PG, 4 * PG,
 				    AVM_MREMAP_MAYMOVE | AVM_MREMAP_FIXED,
 				    BASE + 2 * PG, &got), 0);
 	assert_check(sys);
 	if (test_design_copies_on_move())	/* the parent got a copy */
-		assert_int_not_equal(info(p, BASE + 3 * PG).pfn,
-				     info(c, to + 3 * PG).pfn);
+		assert_int_not_equal(test_info(p, BASE + 3 * PG).pfn,
+				     test_info(c, to + 3 * PG).pfn);
 	else
-		assert_int_equal(info(p, BASE + 3 * PG).pfn,
-				 info(c, to + 3 * PG).pfn);
-	expect(c, to, 8, 0x40);
-	expect(p, BASE + 2 * PG, 4, 0x42);
-	expect(p, to, 2, 0x40);
-	expect(p, to + 6 * PG, 2, 0x46);
+		assert_int_equal(test_info(p, BASE + 3 * PG).pfn,
+				 test_info(c, to + 3 * PG).pfn);
+	test_expect_pages(c, to, 8, 0x40);
+	test_expect_pages(p, BASE + 2 * PG, 4, 0x42);
+	test_expect_pages(p, to, 2, 0x40);
+	test_expect_pages(p, to + 6 * PG, 2, 0x46);
 	assert_check(sys);
 	/* grow in place and by moving, with swap entries inside */
-	reclaim_all(sys);
+	test_reclaim_all(sys);
 	assert_int_equal(avm_mremap(c, to, 8 * PG, 16 * PG, AVM_MREMAP_MAYMOVE,
 				    0, &got), 0);
 	assert_check(sys);
-	expect(c, got, 8, 0x40);
-	expect(p, BASE + 2 * PG, 4, 0x42);
+	test_expect_pages(c, got, 8, 0x40);
+	test_expect_pages(p, BASE + 2 * PG, 4, 0x42);
 	assert_check(sys);
 	avm_exit(p);
 	assert_check(sys);
-	expect(c, got, 8, 0x40);
+	test_expect_pages(c, got, 8, 0x40);
 	avm_exit(c);
 	assert_all_freed(sys);
 	avm_sys_destroy(sys);
@@ -268,40 +204,40 @@ static void test_mremap_swapped(void **state)
 static void test_migrated_across_fork(void **state)
 {
 	struct avm_sys *sys = test_sys(2);
-	struct avm_mm *p = proc(sys, 6 * PG), *c, *g;
+	struct avm_mm *p = test_mm_rw(sys, BASE, 6 * PG), *c, *g;
 	unsigned long moved;
 
-	fill(p, BASE, 6, 0x50);
+	test_fill_pages(p, BASE, 6, 0x50);
 	assert_int_equal(avm_migrate(p, BASE, 6 * PG, 1, &moved), 0);
 	assert_int_equal(moved, 6);
 	assert_int_equal(avm_fork(p, &c), 0);
-	assert_int_equal(info(c, BASE).node, 1);
+	assert_int_equal(test_info(c, BASE).node, 1);
 	/* swap out, the child brings pages back and migrates them home */
-	reclaim_all(sys);
-	expect(c, BASE, 6, 0x50);		/* swap-in allocates on 0 */
-	assert_int_equal(info(c, BASE).node, 0);
+	test_reclaim_all(sys);
+	test_expect_pages(c, BASE, 6, 0x50);		/* swap-in allocates on 0 */
+	assert_int_equal(test_info(c, BASE).node, 0);
 	assert_int_equal(avm_migrate(c, BASE, 6 * PG, 1, &moved), 0);
 	assert_int_equal(moved, 6);
-	assert_int_equal(stats(sys).swap_cache_pages, 6);
+	assert_int_equal(test_stats(sys).swap_cache_pages, 6);
 	assert_check(sys);
 	/* a grandchild inherits present pages and P's swap entries stay */
 	assert_int_equal(avm_fork(c, &g), 0);
 	assert_check(sys);
-	expect(p, BASE, 3, 0x50);		/* from the cache: node 1 */
-	assert_int_equal(info(p, BASE).node, 1);
-	assert_int_equal(info(p, BASE).mapcount, 3);
-	assert_int_equal(info(p, BASE).pfn, info(g, BASE).pfn);
+	test_expect_pages(p, BASE, 3, 0x50);		/* from the cache: node 1 */
+	assert_int_equal(test_info(p, BASE).node, 1);
+	assert_int_equal(test_info(p, BASE).mapcount, 3);
+	assert_int_equal(test_info(p, BASE).pfn, test_info(g, BASE).pfn);
 	assert_int_equal(avm_migrate(g, BASE, 6 * PG, 0, &moved), 0);
 	assert_int_equal(moved, 6);
-	assert_int_equal(info(p, BASE).node, 0);
-	assert_int_equal(info(p, BASE).pfn, info(c, BASE).pfn);
+	assert_int_equal(test_info(p, BASE).node, 0);
+	assert_int_equal(test_info(p, BASE).pfn, test_info(c, BASE).pfn);
 	assert_check(sys);
 	avm_exit(c);
 	assert_check(sys);
-	expect(g, BASE, 6, 0x50);
+	test_expect_pages(g, BASE, 6, 0x50);
 	avm_exit(g);
 	assert_check(sys);
-	expect(p, BASE, 6, 0x50);
+	test_expect_pages(p, BASE, 6, 0x50);
 	avm_exit(p);
 	assert_all_freed(sys);
 	avm_sys_destroy(sys);

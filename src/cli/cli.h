@@ -8,6 +8,8 @@
 #ifndef AVM_CLI_H
 #define AVM_CLI_H
 
+#include <stdbool.h>
+
 #define EXIT_PROBLEM	1
 #define EXIT_USAGE	2
 #define EXIT_SKIP	77
@@ -22,5 +24,40 @@ int cmd_compare(int argc, char **argv);
 
 /* True when stderr is a terminal: long runs then show progress there. */
 int cli_progress_wanted(void);
+
+/* ---- util.c ---- */
+
+/* Seconds on the monotonic clock. */
+double cli_now(void);
+/* Is name one of avm_designs()? */
+bool cli_design_known(const char *name);
+/*
+ * The value of option `name` at argv[*i], as "--name VALUE" or
+ * "--name=VALUE"; NULL if argv[*i] is another option.  *missing when the
+ * option is there but its value is not.
+ */
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name,
+			  bool *missing);
+/*
+ * The scenario files: argv[i..argc).  -1 after printing "anonvm CMD: no
+ * scenario file given" when there are none.
+ */
+int cli_take_files(const char *cmd, int argc, char **argv, int i,
+		   char ***files, int *nfiles);
+
+struct scenario;
+/* Results of cli_for_each_file(); start from all zero. */
+struct cli_tally {
+	int passed, failed, skipped;
+	int worst;		/* highest exit status but EXIT_SKIP */
+};
+/*
+ * Parse each file and run one(ctx, scenario) on it: it returns 0 (passed),
+ * EXIT_SKIP (skipped) or another exit status (failed).  A file that does
+ * not parse is reported on stderr and fails with EXIT_USAGE.
+ */
+void cli_for_each_file(char **files, int nfiles,
+		       int (*one)(void *ctx, const struct scenario *s),
+		       void *ctx, struct cli_tally *t);
 
 #endif

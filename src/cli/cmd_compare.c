@@ -240,35 +240,6 @@ static int parse_ulong(const char *opt, const char *s, unsigned long lo,
 	return 0;
 }
 
-static bool design_known(const char *name)
-{
-	for (const char *const *d = avm_designs(); *d; d++)
-		if (!strcmp(*d, name))
-			return true;
-	return false;
-}
-
-/* "--opt VALUE" or "--opt=VALUE" at argv[*i]; NULL if another option. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name,
-			     bool *missing)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	*missing = false;
-	if (strncmp(a, name, n))
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n])
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static const struct {
 	const char *opt;
 	size_t off;
@@ -323,7 +294,7 @@ static int compare_args(int argc, char **argv, struct cmp_opts *o)
 			o->check = true;
 			continue;
 		}
-		if ((v = opt_value(argc, argv, &i, "--workload", &missing)) ||
+		if ((v = cli_opt_value(argc, argv, &i, "--workload", &missing)) ||
 		    missing) {
 			int w;
 
@@ -342,9 +313,9 @@ static int compare_args(int argc, char **argv, struct cmp_opts *o)
 			any_workload = true;
 			continue;
 		}
-		if ((v = opt_value(argc, argv, &i, "--design", &missing)) ||
+		if ((v = cli_opt_value(argc, argv, &i, "--design", &missing)) ||
 		    missing) {
-			if (!v || !design_known(v)) {
+			if (!v || !cli_design_known(v)) {
 				fprintf(stderr, "anonvm compare: --design: "
 					"unknown design '%s' (known:", v ? v : "");
 				for (const char *const *d = avm_designs(); *d; d++)
@@ -360,7 +331,7 @@ static int compare_args(int argc, char **argv, struct cmp_opts *o)
 			o->design[o->ndesigns++] = v;
 			continue;
 		}
-		if ((v = opt_value(argc, argv, &i, "--seed", &missing)) ||
+		if ((v = cli_opt_value(argc, argv, &i, "--seed", &missing)) ||
 		    missing) {
 			unsigned long s;
 
@@ -369,7 +340,7 @@ static int compare_args(int argc, char **argv, struct cmp_opts *o)
 			o->tree_seed = s;
 			continue;
 		}
-		if ((v = opt_value(argc, argv, &i, "--walk-budget", &missing)) ||
+		if ((v = cli_opt_value(argc, argv, &i, "--walk-budget", &missing)) ||
 		    missing) {
 			char *end;
 
@@ -384,8 +355,8 @@ static int compare_args(int argc, char **argv, struct cmp_opts *o)
 		}
 		for (size_t k = 0; k < sizeof(size_opts) / sizeof(size_opts[0]);
 		     k++) {
-			if (!(v = opt_value(argc, argv, &i, size_opts[k].opt,
-					    &missing)) && !missing)
+			if (!(v = cli_opt_value(argc, argv, &i, size_opts[k].opt,
+						&missing)) && !missing)
 				continue;
 			if (parse_ulong(size_opts[k].opt, v, size_opts[k].lo,
 					size_opts[k].hi, (unsigned long *)
@@ -412,14 +383,6 @@ static int compare_args(int argc, char **argv, struct cmp_opts *o)
 }
 
 /* ---- a run ----------------------------------------------------------------- */
-
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One simulated process and the range it maps (one mapping each). */
 struct proc {
@@ -467,7 +430,7 @@ static void progress(struct run *r, const char *phase, unsigned long done,
 
 	if (!r->o->progress)
 		return;
-	t = now_sec();
+	t = cli_now();
 	if (phase == r->phase && t - r->last_progress < 0.1 && done < total)
 		return;
 	r->phase = phase;
@@ -545,10 +508,10 @@ static int spawn(struct run *r, unsigned long pages, int byte)
 static int do_fork(struct run *r, size_t i)
 {
 	struct avm_mm *child;
-	double t = now_sec();
+	double t = cli_now();
 	int err = avm_fork(r->p[i].mm, &child);
 
-	r->fork_s += now_sec() - t;
+	r->fork_s += cli_now() - t;
 	if (err)
 		return fail(r, err, "avm_fork (fork %lu)", r->forks + 1);
 	r->forks++;
@@ -562,10 +525,10 @@ static int do_fork(struct run *r, size_t i)
 /* Exit r->p[i]; the last process takes its slot. */
 static void do_exit(struct run *r, size_t i)
 {
-	double t = now_sec();
+	double t = cli_now();
 
 	avm_exit(r->p[i].mm);
-	r->exit_s += now_sec() - t;
+	r->exit_s += cli_now() - t;
 	r->exits++;
 	r->p[i] = r->p[--r->np];
 }
@@ -682,7 +645,7 @@ static int walk_frames(struct run *r)
 	step = n > 2 ? (unsigned long)((double)n * 0.6180339887) : 1;
 	while (n > 2 && gcd(step, n) != 1)
 		step++;
-	t0 = now_sec();
+	t0 = cli_now();
 	for (unsigned long i = 0; i < n; i++) {
 		unsigned long k = (unsigned long)
 				  (((unsigned __int128)i * step) % n);
@@ -694,13 +657,13 @@ static int walk_frames(struct run *r)
 		}
 		done++;
 		if (done % 32 == 0) {
-			spent = now_sec() - t0;
+			spent = cli_now() - t0;
 			progress(r, "walking", done, n);
 			if (r->o->walk_budget > 0 && spent >= r->o->walk_budget)
 				break;
 		}
 	}
-	spent = now_sec() - t0;
+	spent = cli_now() - t0;
 	r->c->all_walked = done == n;
 	r->c->m[M_WALKS] = (double)ws.walks;
 	r->c->m[M_VISITS] = ws.walks ? (double)ws.visits / (double)ws.walks : 0;
@@ -887,7 +850,7 @@ static int run_cell(const struct cmp_opts *o, const char *design,
 		    struct cell *c)
 {
 	struct run r = { .o = o, .design = design, .wname = wname, .c = c };
-	double t0 = now_sec();
+	double t0 = cli_now();
 	int err;
 
 	memset(c, 0, sizeof(*c));
@@ -902,7 +865,7 @@ static int run_cell(const struct cmp_opts *o, const char *design,
 	free(r.p);
 	c->m[M_FORK_NS] = r.forks ? r.fork_s * 1e9 / (double)r.forks : 0;
 	c->m[M_EXIT_NS] = r.exits ? r.exit_s * 1e9 / (double)r.exits : 0;
-	c->m[M_WALL] = now_sec() - t0;
+	c->m[M_WALL] = cli_now() - t0;
 	c->done = true;
 	return err;
 }
@@ -1103,7 +1066,7 @@ int cmd_compare(int argc, char **argv)
 	static struct cell cells[NR_WORKLOADS][MAX_DESIGNS];
 	struct cmp_opts o;
 	int rc = compare_args(argc, argv, &o), failed = 0;
-	double t0 = now_sec();
+	double t0 = cli_now();
 
 	if (rc >= 0)
 		return rc;
@@ -1147,7 +1110,7 @@ int cmd_compare(int argc, char **argv)
 			return EXIT_PROBLEM;
 		}
 	} else {
-		printf("total %.1f s\n", now_sec() - t0);
+		printf("total %.1f s\n", cli_now() - t0);
 	}
 	return failed ? EXIT_PROBLEM : 0;
 }

@@ -104,39 +104,6 @@ static int parse_ulong(const char *opt, const char *s, unsigned long lo,
 	return 0;
 }
 
-static bool design_known(const char *name)
-{
-	for (const char *const *d = avm_designs(); *d; d++)
-		if (!strcmp(*d, name))
-			return true;
-	return false;
-}
-
-/*
- * The value of option `name` at argv[*i], as "--name VALUE" or
- * "--name=VALUE"; NULL if argv[*i] is another option.  *missing when the
- * option is there but its value is not.
- */
-static const char *opt_value(int argc, char **argv, int *i, const char *name,
-			     bool *missing)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	*missing = false;
-	if (strncmp(a, name, n))
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n])
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 /* -1: go on; otherwise the exit status. */
 static int demo_args(int argc, char **argv, struct demo_opts *o)
 {
@@ -155,24 +122,24 @@ static int demo_args(int argc, char **argv, struct demo_opts *o)
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			demo_usage(stdout);
 			return 0;
-		} else if ((v = opt_value(argc, argv, &i, "--children", &missing)) ||
+		} else if ((v = cli_opt_value(argc, argv, &i, "--children", &missing)) ||
 			   missing) {
 			if (parse_ulong("--children", v, 0, DEMO_MAX_CHILDREN,
 					&o->children))
 				return EXIT_USAGE;
-		} else if ((v = opt_value(argc, argv, &i, "--pages", &missing)) ||
+		} else if ((v = cli_opt_value(argc, argv, &i, "--pages", &missing)) ||
 			   missing) {
 			if (parse_ulong("--pages", v, 1, DEMO_MAX_FRAMES,
 					&o->pages))
 				return EXIT_USAGE;
-		} else if ((v = opt_value(argc, argv, &i, "--design", &missing)) ||
+		} else if ((v = cli_opt_value(argc, argv, &i, "--design", &missing)) ||
 			   missing) {
 			if (!v || !*v) {
 				fprintf(stderr, "anonvm demo: --design needs a "
 					"value\n");
 				return EXIT_USAGE;
 			}
-			if (!design_known(v)) {
+			if (!cli_design_known(v)) {
 				fprintf(stderr, "anonvm demo: --design: unknown "
 					"design '%s' (known:", v);
 				for (const char *const *d = avm_designs(); *d; d++)
@@ -181,7 +148,7 @@ static int demo_args(int argc, char **argv, struct demo_opts *o)
 				return EXIT_USAGE;
 			}
 			o->design = v;
-		} else if ((v = opt_value(argc, argv, &i, "--payload", &missing)) ||
+		} else if ((v = cli_opt_value(argc, argv, &i, "--payload", &missing)) ||
 			   missing) {
 			if (!v || !*v) {
 				fprintf(stderr, "anonvm demo: --payload needs a "
@@ -216,14 +183,6 @@ static int demo_args(int argc, char **argv, struct demo_opts *o)
 }
 
 /* ---- timing and progress --------------------------------------------------- */
-
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct progress {
 	bool on;
@@ -488,52 +447,52 @@ static void phase_exit(struct demo_run *r)
 /* Runs every phase; 0, or the first operation's error (r->error says). */
 static int demo_run(struct demo_run *r)
 {
-	double t0 = now_sec(), t;
+	double t0 = cli_now(), t;
 	struct progress p;
 	int err;
 
-	t = now_sec();
+	t = cli_now();
 	err = phase_setup(r);
-	r->t[PH_SETUP] = now_sec() - t;
+	r->t[PH_SETUP] = cli_now() - t;
 	if (err)
 		goto out;
-	t = now_sec();
+	t = cli_now();
 	err = phase_fork(r);
-	r->t[PH_FORK] = now_sec() - t;
+	r->t[PH_FORK] = cli_now() - t;
 	if (err)
 		goto out;
-	t = now_sec();
+	t = cli_now();
 	err = phase_cow(r);
-	r->t[PH_COW] = now_sec() - t;
+	r->t[PH_COW] = cli_now() - t;
 	if (err)
 		goto out;
 	avm_stats(r->sys, &r->peak);
 	avm_sizes(r->sys, &r->sizes);
 
 	progress_note(&p, r->progress, "walk");
-	t = now_sec();
+	t = cli_now();
 	err = avm_rmap_walk_all(r->sys, &r->walk);
-	r->t[PH_WALK] = now_sec() - t;
+	r->t[PH_WALK] = cli_now() - t;
 	progress_end(&p);
 	if (err) {
 		fail(r, err, "avm_rmap_walk_all");
 		goto out;
 	}
-	t = now_sec();
+	t = cli_now();
 	phase_verify(r);
-	r->t[PH_VERIFY] = now_sec() - t;
+	r->t[PH_VERIFY] = cli_now() - t;
 	progress_note(&p, r->progress, "check");
-	t = now_sec();
+	t = cli_now();
 	r->check_rc = avm_check(r->sys, r->check_msg, sizeof(r->check_msg));
-	r->t[PH_CHECK] = now_sec() - t;
+	r->t[PH_CHECK] = cli_now() - t;
 	progress_end(&p);
-	t = now_sec();
+	t = cli_now();
 	phase_exit(r);
-	r->t[PH_EXIT] = now_sec() - t;
+	r->t[PH_EXIT] = cli_now() - t;
 	avm_stats(r->sys, &r->after);
 	r->after_check_rc = avm_check(r->sys, r->after_msg, sizeof(r->after_msg));
 out:
-	r->total = now_sec() - t0;
+	r->total = cli_now() - t0;
 	return err;
 }
 

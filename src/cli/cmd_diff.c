@@ -51,18 +51,15 @@ static int diff_args(int argc, char **argv, struct diff_opts *o)
 			return -EINVAL;
 		}
 	}
-	o->files = argv + i;
-	o->nfiles = argc - i;
-	if (!o->nfiles) {
-		fprintf(stderr, "anonvm diff: no scenario file given\n");
+	if (cli_take_files("diff", argc, argv, i, &o->files, &o->nfiles))
 		return -EINVAL;
-	}
 	return 0;
 }
 
 /* 0 agree, 1 diverge/fail, 77 skip, 2 error. */
-static int diff_one(const struct diff_opts *o, const struct scenario *s)
+static int diff_one(void *ctx, const struct scenario *s)
 {
+	const struct diff_opts *o = ctx;
 	struct scn_lib_opts lo = { .design = o->design };
 	struct scn_trace kt, lt;
 	char err[256], msg[1024];
@@ -106,34 +103,14 @@ static int diff_one(const struct diff_opts *o, const struct scenario *s)
 int cmd_diff(int argc, char **argv)
 {
 	struct diff_opts o = { 0 };
-	int same = 0, bad = 0, skipped = 0, worst = 0;
+	struct cli_tally t = { 0 };
 
 	if (diff_args(argc, argv, &o))
 		return EXIT_USAGE;
-	for (int i = 0; i < o.nfiles; i++) {
-		struct scenario *s;
-		char err[512];
-		int rc;
-
-		if (scn_parse_file(o.files[i], &s, err, sizeof(err))) {
-			fprintf(stderr, "%s\n", err);
-			worst = EXIT_USAGE;
-			bad++;
-			continue;
-		}
-		rc = diff_one(&o, s);
-		scn_free(s);
-		if (rc == EXIT_SKIP)
-			skipped++;
-		else if (rc)
-			bad++;
-		else
-			same++;
-		if (rc != EXIT_SKIP && rc > worst)
-			worst = rc;
-	}
-	printf("diff: %d passed, %d failed, %d skipped\n", same, bad, skipped);
-	if (!worst && skipped && !same)
+	cli_for_each_file(o.files, o.nfiles, diff_one, &o, &t);
+	printf("diff: %d passed, %d failed, %d skipped\n", t.passed, t.failed,
+	       t.skipped);
+	if (!t.worst && t.skipped && !t.passed)
 		return EXIT_SKIP;
-	return worst;
+	return t.worst;
 }

@@ -193,19 +193,11 @@ static uint64_t scenario_seed(uint64_t seed, long i)
 	return z ^ (z >> 31);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int cmd_fuzz(int argc, char **argv)
 {
 	struct fuzz_opts o = { .batch = 200, .ops = -1 };
 	struct oracle or = { .o = &o };
-	double t0 = now_s();
+	double t0 = cli_now();
 	long done = 0, scenarios = 0;
 	int rc = 0;
 
@@ -244,6 +236,6 @@ int cmd_fuzz(int argc, char **argv)
 	if (cli_progress_wanted())
 		fputc('\n', stderr);
 	printf("fuzz: %ld statements in %ld scenarios, %.1f s: %s\n", done,
-	       scenarios, now_s() - t0, rc ? "DIVERGENCE" : "no divergence");
+	       scenarios, cli_now() - t0, rc ? "DIVERGENCE" : "no divergence");
 	return rc;
 }

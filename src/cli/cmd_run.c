@@ -83,12 +83,8 @@ static int run_args(int argc, char **argv, struct run_opts *o)
 			return -EINVAL;
 		}
 	}
-	o->files = argv + i;
-	o->nfiles = argc - i;
-	if (!o->nfiles) {
-		fprintf(stderr, "anonvm run: no scenario file given\n");
+	if (cli_take_files("run", argc, argv, i, &o->files, &o->nfiles))
 		return -EINVAL;
-	}
 	if (o->lib.design && !avm_design_summary(o->lib.design)) {
 		fprintf(stderr, "anonvm run: unknown design '%s' (see `anonvm "
 			"designs`)\n", o->lib.design);
@@ -97,8 +93,9 @@ static int run_args(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-static int run_one(struct run_opts *o, const struct scenario *s)
+static int run_one(void *ctx, const struct scenario *s)
 {
+	struct run_opts *o = ctx;
 	struct scn_trace t;
 	char err[256];
 	int rc = scn_run_lib(s, &o->lib, &t, err, sizeof(err));
@@ -129,33 +126,19 @@ static int run_one(struct run_opts *o, const struct scenario *s)
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
-	int pass = 0, fail = 0, worst = 0;
+	struct cli_tally t = { 0 };
 
 	if (run_args(argc, argv, &o))
 		return EXIT_USAGE;
 	o.out = json_array();
-	for (int i = 0; i < o.nfiles; i++) {
-		struct scenario *s;
-		char err[512];
-		int rc;
-
-		if (scn_parse_file(o.files[i], &s, err, sizeof(err))) {
-			fprintf(stderr, "%s\n", err);
-			worst = EXIT_USAGE;
-			fail++;
-			continue;
-		}
-		rc = run_one(&o, s);
-		scn_free(s);
-		rc ? fail++ : pass++;
-		worst = rc > worst ? rc : worst;
-	}
+	/* run_one never skips: every file passes or fails */
+	cli_for_each_file(o.files, o.nfiles, run_one, &o, &t);
 	if (o.json) {
 		json_dumpf(o.out, stdout, JSON_INDENT(2));
 		putchar('\n');
 	} else {
-		printf("run: %d passed, %d failed\n", pass, fail);
+		printf("run: %d passed, %d failed\n", t.passed, t.failed);
 	}
 	json_decref(o.out);
-	return worst;
+	return t.worst;
 }

@@ -108,7 +108,7 @@ static struct anon_vma_chain *index_next(bool tree, struct anon_vma *av,
 
 /* ---- objects ----------------------------------------------------------- */
 
-static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
+struct anon_vma *anon_vma_new(struct avm_sys *sys)
 {
 	struct anon_vma *av = avm_kmalloc(&sys->alloc, AK_ANON_VMA, sizeof(*av));
 
@@ -119,16 +119,24 @@ static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
 	av->parent = av;
 	pthread_rwlock_init(&av->rwsem, NULL);
 	atomic_store(&av->refcount, 1);
-	index_init(sys, av);
+	return av;
+}
+
+static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
+{
+	struct anon_vma *av = anon_vma_new(sys);
+
+	if (av)
+		index_init(sys, av);
 	return av;
 }
 
 /*
  * Freed at once.  The concurrency work will defer this past an RCU grace
  * period (type-safe-by-RCU, as SLAB_TYPESAFE_BY_RCU in Linux); it is the
- * only place that needs to change.
+ * only place that needs to change, for every anon_vma design.
  */
-static void anon_vma_free(struct avm_sys *sys, struct anon_vma *av)
+void anon_vma_free(struct avm_sys *sys, struct anon_vma *av)
 {
 	pthread_rwlock_destroy(&av->rwsem);
 	avm_kfree(&sys->alloc, AK_ANON_VMA, av, sizeof(*av));

@@ -61,4 +61,12 @@ static inline void anon_vma_unlock_read(struct anon_vma *av)
 	pthread_rwlock_unlock(&av->root->rwsem);
 }
 
+/*
+ * Shared by every anon_vma design (anon_vma.c, anon_vma_2004.c).  A new
+ * anon_vma is its own root and parent with refcount 1; its index (tree or
+ * list) is the caller's to initialise.  NULL when out of memory.
+ */
+struct anon_vma *anon_vma_new(struct avm_sys *sys);
+void anon_vma_free(struct avm_sys *sys, struct anon_vma *av);
+
 #endif

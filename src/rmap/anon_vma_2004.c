@@ -48,25 +48,14 @@ static struct avm_sys *vma_sys(const struct vm_area_struct *vma)
 	return vma->vm_mm->sys;
 }
 
+/* The family's one anon_vma: a list of VMAs. */
 static struct anon_vma *av_alloc(struct avm_sys *sys)
 {
-	struct anon_vma *av = avm_kmalloc(&sys->alloc, AK_ANON_VMA, sizeof(*av));
+	struct anon_vma *av = anon_vma_new(sys);
 
-	if (!av)
-		return NULL;
-	memset(av, 0, sizeof(*av));
-	av->root = av;
-	av->parent = av;
-	pthread_rwlock_init(&av->rwsem, NULL);
-	atomic_store(&av->refcount, 1);
-	INIT_LIST_HEAD(&av->head);
+	if (av)
+		INIT_LIST_HEAD(&av->head);
 	return av;
-}
-
-static void av_free(struct avm_sys *sys, struct anon_vma *av)
-{
-	pthread_rwlock_destroy(&av->rwsem);
-	avm_kfree(&sys->alloc, AK_ANON_VMA, av, sizeof(*av));
 }
 
 /* Put vma on av's list (tail); it becomes one of av's VMAs. */
@@ -150,7 +139,7 @@ static void av2004_unlink(struct vm_area_struct *vma)
 	anon_vma_unlock_write(av);
 	vma->anon_vma = NULL;
 	if (empty)
-		av_free(vma_sys(vma), av);
+		anon_vma_free(vma_sys(vma), av);
 }
 
 /* The list does not depend on the range: only keep walkers out while it

@@ -240,14 +240,6 @@ static inline void assert_all_freed(struct avm_sys *sys)
 	assert_int_equal(st.page_tables, 0);
 }
 
-static inline struct avm_page_info ft_info(struct avm_mm *mm,
-					   unsigned long addr)
-{
-	struct avm_page_info pi;
-
-	assert_int_equal(avm_page_info(mm, addr, &pi), 0);
-	return pi;
-}
 
 #define FT_MAXPG	16
 
@@ -262,8 +254,8 @@ static inline void snapshot(struct forktree *ft, struct snap *s)
 			continue;
 		for (int v = 0; v < ft->nv; v++)
 			for (unsigned long g = 0; g < ft->pages[v]; g++)
-				s->pi[i][v][g] = ft_info(ft->p[i].mm,
-							 ft->start[v] + g * FT_PG);
+				s->pi[i][v][g] = test_info(ft->p[i].mm,
+							   ft->start[v] + g * FT_PG);
 	}
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,4 +74,104 @@ const char *test_design(void)
 	const char *d = getenv("AVM_DESIGN");
 
 	return d && *d ? d : "linux";
+}
+
+struct avm_sys *test_sys_for(const char *design, unsigned int nodes,
+			     unsigned long node_frames,
+			     unsigned long swap_slots)
+{
+	struct avm_config cfg;
+	struct avm_sys *sys = NULL;
+
+	avm_config_default(&cfg);
+	cfg.nodes = nodes;
+	cfg.node_frames = node_frames;
+	cfg.swap_slots = swap_slots;
+	cfg.design = design;
+	assert_int_equal(avm_sys_create(&cfg, &sys), 0);
+	return sys;
+}
+
+struct avm_mm *test_mm_rw(struct avm_sys *sys, unsigned long addr,
+			  unsigned long len)
+{
+	struct avm_mm *mm;
+
+	assert_int_equal(avm_mm_create(sys, &mm), 0);
+	assert_int_equal(avm_mmap(mm, addr, len,
+				  AVM_PROT_READ | AVM_PROT_WRITE,
+				  AVM_MAP_FIXED_NOREPLACE, NULL), 0);
+	return mm;
+}
+
+unsigned char test_rd(struct avm_mm *mm, unsigned long addr)
+{
+	unsigned char b = 0xee;
+
+	assert_int_equal(avm_read(mm, addr, &b, 1), 0);
+	return b;
+}
+
+void test_wr(struct avm_mm *mm, unsigned long addr, unsigned char b)
+{
+	assert_int_equal(avm_write(mm, addr, &b, 1), 0);
+}
+
+struct avm_page_info test_info(struct avm_mm *mm, unsigned long addr)
+{
+	struct avm_page_info pi;
+
+	assert_int_equal(avm_page_info(mm, addr, &pi), 0);
+	return pi;
+}
+
+struct avm_stats test_stats(struct avm_sys *sys)
+{
+	struct avm_stats st;
+
+	avm_stats(sys, &st);
+	return st;
+}
+
+void test_fill_pages(struct avm_mm *mm, unsigned long addr, int n, int byte)
+{
+	for (int i = 0; i < n; i++)
+		assert_int_equal(avm_fill(mm, addr + (unsigned long)i *
+					  AVM_PAGE_SIZE, byte + i,
+					  AVM_PAGE_SIZE), 0);
+}
+
+void test_expect_page(struct avm_mm *mm, unsigned long addr, int byte)
+{
+	unsigned char buf[AVM_PAGE_SIZE];
+
+	assert_int_equal(avm_read(mm, addr, buf, AVM_PAGE_SIZE), 0);
+	for (size_t k = 0; k < AVM_PAGE_SIZE; k++)
+		if (buf[k] != (unsigned char)byte) {
+			fprintf(stderr, "mm %lu %#lx+%zu: %#x, expected %#x\n",
+				avm_mm_id(mm), addr, k, buf[k],
+				(unsigned char)byte);
+			fail();
+		}
+}
+
+void test_expect_pages(struct avm_mm *mm, unsigned long addr, int n,
+		       int byte)
+{
+	for (int i = 0; i < n; i++)
+		test_expect_page(mm, addr + (unsigned long)i * AVM_PAGE_SIZE,
+				 byte + i);
+}
+
+unsigned long test_reclaim_all(struct avm_sys *sys)
+{
+	unsigned long n, total = 0;
+	int passes = 0;
+
+	do {
+		assert_int_equal(avm_reclaim(sys, ULONG_MAX, &n), 0);
+		total += n;
+		assert_true(++passes < 100);
+	} while (n);
+	return total;
 }

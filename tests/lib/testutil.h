@@ -51,6 +51,31 @@ static inline uint64_t test_below(uint64_t *s, uint64_t n)
 /* A system with small pools for tests; design from $AVM_DESIGN if set. */
 struct avm_sys *test_sys(unsigned int nodes);
 /*
+ * A system of the given design (NULL: the default), whatever $AVM_DESIGN
+ * says.  Asserts that it was created.
+ */
+struct avm_sys *test_sys_for(const char *design, unsigned int nodes,
+			     unsigned long node_frames,
+			     unsigned long swap_slots);
+/* A new process with [addr, addr + len) mapped read-write, fixed. */
+struct avm_mm *test_mm_rw(struct avm_sys *sys, unsigned long addr,
+			  unsigned long len);
+
+/* One byte at addr, asserting that the access succeeds. */
+unsigned char test_rd(struct avm_mm *mm, unsigned long addr);
+void test_wr(struct avm_mm *mm, unsigned long addr, unsigned char b);
+/* avm_page_info() of addr, asserting that it succeeds. */
+struct avm_page_info test_info(struct avm_mm *mm, unsigned long addr);
+struct avm_stats test_stats(struct avm_sys *sys);
+/* Page i of the n pages at addr is filled with / must hold byte + i. */
+void test_fill_pages(struct avm_mm *mm, unsigned long addr, int n, int byte);
+void test_expect_pages(struct avm_mm *mm, unsigned long addr, int n,
+		       int byte);
+/* Every byte of the page at addr is byte (else print where, and fail). */
+void test_expect_page(struct avm_mm *mm, unsigned long addr, int byte);
+/* Reclaim until a pass frees nothing (at most 100 passes); the total. */
+unsigned long test_reclaim_all(struct avm_sys *sys);
+/*
  * Does $AVM_DESIGN name a design that finds pages by address (pte-chain,
  * anonmm)?  Those keep no anon_vmas or chains, allow every merge flags and
  * offsets allow, and use page->index for an address: assertions about
