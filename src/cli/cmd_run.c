@@ -15,7 +15,8 @@
 
 struct run_opts {
 	struct scn_lib_opts lib;
-	bool verbose, quiet, json;
+	bool verbose, quiet, json, stats;
+	struct avm_stats st;
 	json_t *out;		/* --json: one object per file */
 	char **files;
 	int nfiles;
@@ -35,6 +36,9 @@ static void run_usage(FILE *f)
 		"  --payload none  metadata-only frames (expect/read see zeroes)\n"
 		"  --verbose       print every statement's result and every state\n"
 		"  --quiet         print only failures and the summary\n"
+		"  --stats         print the library's counters after each scenario\n"
+		"                  (faults, COW, rmap walks and visits, reclaim,\n"
+		"                  swap, migration, mremap lock decisions)\n"
 		"  --json          print one JSON array (an object per file: every\n"
 		"                  result and state) instead of text\n\n"
 		"Exit status: 0 all passed, 1 a scenario failed, 2 usage or parse\n"
@@ -56,6 +60,9 @@ static int run_args(int argc, char **argv, struct run_opts *o)
 			o->verbose = true;
 		} else if (!strcmp(a, "--json")) {
 			o->json = true;
+		} else if (!strcmp(a, "--stats")) {
+			o->stats = true;
+			o->lib.stats = &o->st;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o->quiet = true;
 		} else if (val && !strcmp(a, "--design")) {
@@ -108,7 +115,11 @@ static int run_one(void *ctx, const struct scenario *s)
 	if (o->json) {
 		bool ok = true;
 
-		json_array_append_new(o->out, report_trace_json(s, &t, NULL, &ok));
+		json_t *j = report_trace_json(s, &t, NULL, &ok);
+
+		if (o->stats)
+			json_object_set_new(j, "stats", report_stats_json(&o->st));
+		json_array_append_new(o->out, j);
 	} else {
 		if (o->verbose)
 			report_trace_text(s, &t);
@@ -117,6 +128,8 @@ static int run_one(void *ctx, const struct scenario *s)
 		else if (!o->quiet)
 			printf("PASS %s (%d statements, %d states checked)\n",
 			       s->file, s->nstmts, t.nsnaps);
+		if (o->stats)
+			report_stats_text(&o->st);
 	}
 	rc = t.failure[0] ? EXIT_PROBLEM : 0;
 	scn_trace_free(&t);

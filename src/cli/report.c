@@ -4,9 +4,11 @@
  * by `run`, `native` and `diff`.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <jansson.h>
+#include "anonvm/anonvm.h"
 #include "cli/report.h"
 
 /* ---- text ------------------------------------------------------------------ */
@@ -287,3 +289,45 @@ json_t *report_trace_json(const struct scenario *s, const struct scn_trace *t,
 	return o;
 }
 
+
+/* ---- library counters -------------------------------------------------- */
+
+#define STAT(f) { #f, offsetof(struct avm_stats, f) }
+
+static const struct { const char *name; size_t off; } stat_fields[] = {
+	STAT(mms), STAT(vmas), STAT(anon_vmas), STAT(avcs), STAT(rmap_objects),
+	STAT(rmap_bytes), STAT(frames_used), STAT(page_tables), STAT(forks),
+	STAT(faults), STAT(anon_faults), STAT(zero_faults), STAT(cow_copies),
+	STAT(cow_reuses), STAT(allocs), STAT(rmap_walks), STAT(rmap_visits),
+	STAT(rmap_hits), STAT(mremap_moves), STAT(mremap_rmap_locked),
+	STAT(rmap_copies), STAT(lru_scanned), STAT(referenced),
+	STAT(pte_unmapped), STAT(swap_outs), STAT(swap_ins),
+	STAT(swap_slots_used), STAT(swap_cache_pages), STAT(migrations),
+	STAT(migration_entries_removed),
+};
+
+static unsigned long stat_value(const struct avm_stats *st, size_t i)
+{
+	return *(const unsigned long *)((const char *)st + stat_fields[i].off);
+}
+
+void report_stats_text(const struct avm_stats *st)
+{
+	for (size_t i = 0; i < sizeof(stat_fields) / sizeof(stat_fields[0]); i++)
+		if (stat_value(st, i))
+			printf("  %-26s %lu\n", stat_fields[i].name,
+			       stat_value(st, i));
+	if (st->rmap_walks)
+		printf("  %-26s %.3f\n", "vmas_visited_per_walk",
+		       (double)st->rmap_visits / (double)st->rmap_walks);
+}
+
+json_t *report_stats_json(const struct avm_stats *st)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < sizeof(stat_fields) / sizeof(stat_fields[0]); i++)
+		json_object_set_new(o, stat_fields[i].name,
+				    json_integer((json_int_t)stat_value(st, i)));
+	return o;
+}

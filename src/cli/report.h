@@ -16,4 +16,9 @@ bool report_trace_text(const struct scenario *s, const struct scn_trace *t);
 json_t *report_trace_json(const struct scenario *s, const struct scn_trace *t,
 			  const char *error, bool *ok);
 
+struct avm_stats;
+/* The library's counters, a line per non-zero one / as a JSON object. */
+void report_stats_text(const struct avm_stats *st);
+json_t *report_stats_json(const struct avm_stats *st);
+
 #endif

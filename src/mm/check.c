@@ -102,7 +102,7 @@ static int check_anon_pte(struct mm_census *c, struct vm_area_struct *vma,
 	      "without anon_vma", id, addr);
 	CHECK(c->ctx, !(pte & PTE_WRITE) || page_test(page, PG_anon_exclusive),
 	      "mm %lu %#lx: writable PTE to a page not AnonExclusive", id, addr);
-	rmap_walk(sys, page, &rwc);
+	rmap_walk_quiet(sys, page, &rwc);
 	CHECK(c->ctx, f.hit, "mm %lu %#lx: rmap walk from frame %lu (index "
 	      "%#lx) does not find this mapping", id, addr,
 	      page_to_pfn(sys, page), page->index);

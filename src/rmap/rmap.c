@@ -130,18 +130,26 @@ static bool filter_one(struct page *page, struct vm_area_struct *vma,
 	return true;
 }
 
-int rmap_walk(struct avm_sys *sys, struct page *page,
-	      struct rmap_walk_control *rwc)
+int rmap_walk_quiet(struct avm_sys *sys, struct page *page,
+		    struct rmap_walk_control *rwc)
 {
 	struct walk_filter f = { .sys = sys, .user = rwc };
 	struct rmap_walk_control inner = { .rmap_one = filter_one, .arg = &f };
-	unsigned long hits = rwc->hits;
 	int err;
 
 	err = sys->rmap->walk(page, &inner);
 	rwc->visits += inner.visits;
+	return err;
+}
+
+int rmap_walk(struct avm_sys *sys, struct page *page,
+	      struct rmap_walk_control *rwc)
+{
+	unsigned long hits = rwc->hits, visits = rwc->visits;
+	int err = rmap_walk_quiet(sys, page, rwc);
+
 	atomic_fetch_add(&sys->ctr.rmap_walks, 1);
-	atomic_fetch_add(&sys->ctr.rmap_visits, inner.visits);
+	atomic_fetch_add(&sys->ctr.rmap_visits, rwc->visits - visits);
 	atomic_fetch_add(&sys->ctr.rmap_hits, rwc->hits - hits);
 	return err;
 }

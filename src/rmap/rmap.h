@@ -146,6 +146,10 @@ int rmap_add(struct page *page, struct vm_area_struct *vma,
 	     unsigned long addr);
 void rmap_remove(struct page *page, struct vm_area_struct *vma,
 		 unsigned long addr);
+/* The same without counting into the system's statistics: for the
+   checker, whose walks must not show in what users measure. */
+int rmap_walk_quiet(struct avm_sys *sys, struct page *page,
+		    struct rmap_walk_control *rwc);
 /* Walk page's reverse map; counts into sys counters and rwc. */
 int rmap_walk(struct avm_sys *sys, struct page *page,
 	      struct rmap_walk_control *rwc);

@@ -254,6 +254,8 @@ int scn_run_lib(const struct scenario *s, const struct scn_lib_opts *o,
 	}
 	if (!rc && go)
 		checkpoint(&r, s->nstmts, 0);
+	if (r.sys && r.o->stats)
+		avm_stats(r.sys, r.o->stats);
 	avm_sys_destroy(r.sys);
 	free(r.mm);
 	free(r.buf);

@@ -287,6 +287,8 @@ int scn_shrink(const struct scenario *s,
 
 /* ---- the library executor (runner.c) ---------------------------------- */
 
+struct avm_stats;
+
 struct scn_lib_opts {
 	const char *design;	/* NULL: the default design */
 	unsigned int nodes;	/* memory nodes; 0: 2 (so migrate works) */
@@ -294,6 +296,7 @@ struct scn_lib_opts {
 	bool no_check;		/* skip avm_check at checks and at the end */
 	bool no_expect;		/* generated scenarios: results are compared
 				   with another executor, not expectations */
+	struct avm_stats *stats;	/* if set: the counters at the end */
 };
 
 /*
