@@ -47,7 +47,7 @@
 /* ---- metrics --------------------------------------------------------------- */
 
 enum metric {
-	M_WALKS, M_VISITS, M_HITS, M_VMAS, M_ANON_VMAS, M_AVCS, M_OBJECTS,
+	M_WALKS, M_VISITS, M_EARLY, M_HITS, M_PER_MAP, M_EARLY_PER_MAP, M_VMAS, M_ANON_VMAS, M_AVCS, M_OBJECTS,
 	M_BYTES, M_COPIES, M_NS_WALK, M_FORK_NS, M_EXIT_NS, M_WALL,
 	NR_METRICS
 };
@@ -60,7 +60,11 @@ static const struct {
 } metric[NR_METRICS] = {
 	[M_WALKS]	= { "walks", "walks", 8, -1, false },
 	[M_VISITS]	= { "vmas_visited_per_walk", "visits/walk", 11, 3, false },
+	[M_EARLY]	= { "early_visits_per_walk", "early/walk", 10, 3, false },
 	[M_HITS]	= { "hits_per_walk", "hits/walk", 9, 3, false },
+	[M_PER_MAP]	= { "visits_per_mapping", "visits/map", 10, 3, false },
+	[M_EARLY_PER_MAP] = { "early_visits_per_mapping", "early/map", 9, 3,
+			      false },
 	[M_VMAS]	= { "vmas", "vmas", 7, -1, false },
 	[M_ANON_VMAS]	= { "anon_vmas", "anon_vmas", 9, -1, false },
 	[M_AVCS]	= { "avcs", "avcs", 8, -1, false },
@@ -203,7 +207,12 @@ static void compare_usage(FILE *f)
 "Metrics (per cell; objects and bytes live at the end of the workload):\n"
 "  walks                 frames whose reverse map was walked\n"
 "  vmas_visited_per_walk VMAs (or PTE slots, mms) a walk examined\n"
+"  early_visits_per_walk of those, the ones a kernel walk makes: it stops at\n"
+"                        the mapping that uses up the frame's mapcount\n"
+"                        (folio_referenced, try_to_unmap)\n"
 "  hits_per_walk         of those, mappings of the frame found\n"
+"  visits_per_mapping, early_visits_per_mapping   the same per mapping\n"
+"                        found (1 is exact)\n"
 "  vmas, anon_vmas, avcs live VMAs, anon_vmas, anon_vma_chains\n"
 "  rmap_objects          the design's reverse-map objects\n"
 "  rmap_bytes            their bytes\n"
@@ -668,6 +677,11 @@ static int walk_frames(struct run *r)
 	r->c->m[M_WALKS] = (double)ws.walks;
 	r->c->m[M_VISITS] = ws.walks ? (double)ws.visits / (double)ws.walks : 0;
 	r->c->m[M_HITS] = ws.walks ? (double)ws.hits / (double)ws.walks : 0;
+	r->c->m[M_EARLY] = ws.walks ? (double)ws.early_visits /
+				      (double)ws.walks : 0;
+	r->c->m[M_PER_MAP] = ws.hits ? (double)ws.visits / (double)ws.hits : 0;
+	r->c->m[M_EARLY_PER_MAP] = ws.hits ? (double)ws.early_visits /
+					     (double)ws.hits : 0;
 	r->c->m[M_NS_WALK] = ws.walks ? spent * 1e9 / (double)ws.walks : 0;
 	free(pfn);
 	return err;

@@ -31,6 +31,11 @@ struct rmap_walk_control {
 	void *arg;
 	unsigned long visits;		/* VMAs the design examined */
 	unsigned long hits;		/* of those, where a PTE maps page */
+	/* Of visits, those a kernel walk would make: folio_referenced stops
+	   once it has found mapcount PTEs, try_to_unmap once the folio is
+	   unmapped, i.e. at the hit that uses up the mapcount the walk
+	   began with.  Set by rmap_walk_quiet/rmap_walk. */
+	unsigned long early_visits;
 };
 
 struct rmap_ops {
