@@ -123,6 +123,10 @@ struct rmap_ops {
 	   whose walk order is insertion order (lists).  mmap_lock held for
 	   writing; takes the design's own lock. */
 	void (*move_tail)(struct vm_area_struct *dst);
+	/* A frame whose mapping names a design object is being freed
+	   (refcount 0, nobody maps it); page->mapping is still set.  For
+	   designs that count the pages naming an object (cow-context). */
+	void (*page_free)(struct avm_sys *sys, struct page *page);
 	/* Parameters for designs that share one implementation. */
 	const void *design_data;
 };

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* What cow_context.c shares with its checker (cow_context_check.c). */
+#ifndef AVM_RMAP_COW_CONTEXT_IMPL_H
+#define AVM_RMAP_COW_CONTEXT_IMPL_H
+
+#include "rmap/anon_vma.h"
+#include "rmap/cow_context.h"
+
+struct check_ctx;
+
+extern struct anon_vma cowc_marker;
+
+struct cowc_mm *mm_cowc(const struct avm_mm *mm);
+struct cow_context *page_cowc(const struct page *page);
+/* Are vma's pages elsewhere than at their virtual page offset? */
+bool cowc_vma_remapped(const struct vm_area_struct *vma);
+/* vma's remap entry, or NULL. */
+struct cowc_remap *vma_remap(const struct vm_area_struct *vma);
+int cowc_check(struct avm_sys *sys, struct check_ctx *ctx);
+
+/* n takes old's place in old's list (old is dropped). */
+static inline void cowc_list_replace(struct list_head *old,
+				     struct list_head *n)
+{
+	n->next = old->next;
+	n->next->prev = n;
+	n->prev = old->prev;
+	n->prev->next = n;
+}
+
+#endif
