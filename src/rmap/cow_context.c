@@ -194,6 +194,7 @@ static struct cowc_family *fam_alloc(struct avm_sys *sys)
 
 	if (f) {
 		pthread_mutex_init(&f->lock, NULL);
+		f->sys = sys;
 		f->root = NULL;
 		f->nr = 0;
 	}
@@ -530,6 +531,12 @@ static void cowc_mm_exit(struct avm_mm *mm)
 
 /* ---- page hooks -------------------------------------------------------- */
 
+/* Mappings outside the named context's mm (the foreign_count policy). */
+static bool foreign(const struct page *page, const struct vm_area_struct *vma)
+{
+	return page_cowc(page)->mm != vma->vm_mm;
+}
+
 static void cowc_page_add_new(struct page *page, struct vm_area_struct *vma,
 			      unsigned long addr, bool exclusive)
 {
@@ -540,26 +547,37 @@ static void cowc_page_add_new(struct page *page, struct vm_area_struct *vma,
 
 	if (exclusive) {
 		set_page_ctx(sys, page, c, index);
-		return;
+	} else {
+		/* others may hold its swap entry: the context above them all */
+		f = c->fam;
+		pthread_mutex_lock(&f->lock);
+		set_page_ctx(sys, page, f->root, index);
+		pthread_mutex_unlock(&f->lock);
 	}
-	/* others may hold its swap entry: the one context above them all */
-	f = c->fam;
-	pthread_mutex_lock(&f->lock);
-	set_page_ctx(sys, page, f->root, index);
-	pthread_mutex_unlock(&f->lock);
+	if (policy(sys)->foreign_count)
+		__atomic_store_n(&page->rmap_count, foreign(page, vma),
+				 __ATOMIC_RELAXED);
 }
 
-/* Fork, swap cache, migration: the mapping is below the page's context
-   already (see the header). */
+/*
+ * Fork, swap cache, migration: the mapping is below the page's context
+ * already (see the header).  Foreign counts follow the mapcount: a PTE
+ * turned into a migration entry leaves the count, its restore enters it
+ * again (so a walk with entries out, mapcount 0, does not prune).
+ */
 static int cowc_page_add(struct page *page, struct vm_area_struct *vma,
 			 unsigned long addr)
 {
+	if (policy(vma->vm_mm->sys)->foreign_count && foreign(page, vma))
+		__atomic_fetch_add(&page->rmap_count, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
 static void cowc_page_remove(struct page *page, struct vm_area_struct *vma,
 			     unsigned long addr)
 {
+	if (policy(vma->vm_mm->sys)->foreign_count && foreign(page, vma))
+		__atomic_fetch_sub(&page->rmap_count, 1, __ATOMIC_RELAXED);
 }
 
 /* Reused in place by this mm alone: as low as possible. */
@@ -567,6 +585,7 @@ static void cowc_page_move(struct page *page, struct vm_area_struct *vma)
 {
 	set_page_ctx(vma->vm_mm->sys, page, mm_cowc(vma->vm_mm)->ctx,
 		     page->index);
+	page->rmap_count = 0;
 }
 
 static void cowc_page_free(struct avm_sys *sys, struct page *page)
@@ -581,14 +600,16 @@ static void cowc_page_free(struct avm_sys *sys, struct page *page)
 
 /* ---- the walk ---------------------------------------------------------- */
 
-/* Under the family lock: read-lock the live mms of c's subtree. */
-static int take_subtree(struct mm_walk *w, struct cow_context *top)
+/* Under the family lock: read-lock the live mms of c's subtree (but
+   skip's). */
+static int take_subtree(struct mm_walk *w, struct cow_context *top,
+			const struct avm_mm *skip)
 {
 	struct cow_context *c = top;
 	int err;
 
 	for (;;) {
-		if (c->mm) {
+		if (c->mm && c->mm != skip) {
 			err = mmw_take(w, c->mm);
 			if (err < 0)
 				return err;
@@ -634,6 +655,37 @@ static bool visit_mm(struct avm_mm *mm, struct page *page,
 }
 
 /*
+ * A round's mms, the named context's own first.  With foreign counts, the
+ * subtree is needed only if some mapping is outside that mm.  The count
+ * is read with the owner mm read-locked and the page locked: then nothing
+ * can add the first foreign mapping meanwhile (fork from the owner needs
+ * its mmap_lock for writing, swap-in and migration the page lock); a
+ * busy owner mm or a context without mm take the whole subtree.  So does
+ * a page with no mapping counted (migration entries out: they are not
+ * counted, and fork may have copied them anywhere below).  Known gap: a
+ * migration whose install walk failed half-way (out of memory in the
+ * walk's own bookkeeping) restores with mapcount > 0 and could miss a
+ * foreign entry.
+ */
+static int take_round(struct mm_walk *w, struct cow_context *c,
+		      const struct page *page)
+{
+	int got = 0;
+
+	if (!policy(c->fam->sys)->foreign_count)
+		return take_subtree(w, c, NULL);
+	if (c->mm) {
+		got = mmw_take(w, c->mm);
+		if (got < 0)
+			return got;
+		if (got && page_mapcount(page) &&
+		    !__atomic_load_n(&page->rmap_count, __ATOMIC_RELAXED))
+			return 0;
+	}
+	return take_subtree(w, c, c->mm);
+}
+
+/*
  * The page is locked and names c, so c lives (its page count) and so
  * does the family.  Rounds: collect under the family lock, visit without.
  */
@@ -649,7 +701,7 @@ static int cowc_walk(struct page *page, struct rmap_walk_control *rwc)
 	mmw_init(&w);
 	do {
 		pthread_mutex_lock(&c->fam->lock);
-		err = take_subtree(&w, c);
+		err = take_round(&w, c, page);
 		pthread_mutex_unlock(&c->fam->lock);
 		for (size_t i = 0; i < w.nlocked && !stop && err >= 0; i++)
 			stop = !visit_mm(w.locked[i], page, rwc);
@@ -688,4 +740,26 @@ const struct rmap_ops rmap_cow_context_ops = {
 		   "virtual page offset + remaps (Stoakes 2026)",
 	COWC_OPS,
 	.design_data = &cow_context_policy,
+};
+
+/*
+ * foreign-count, our design: cow-context plus one counter per page (in
+ * struct page's design word, no memory): the page's mappings outside the
+ * mm of the context it names.  Fork increments it for every PTE it copies
+ * (fork already touches the page's mapcount), unmap and COW decrement
+ * it.  A walk visits the named context's mm first, and the rest of the
+ * subtree only while the count is not zero: a page faulted by one process
+ * and since COW-broken by all its children, or a child's private COW copy,
+ * costs one mm probe however large the family is.
+ */
+static const struct cowc_policy foreign_count_policy = {
+	.foreign_count = true,
+};
+
+const struct rmap_ops rmap_foreign_count_ops = {
+	.name = "foreign-count",
+	.summary = "cow-context + per-page count of mappings outside the "
+		   "owner mm: the subtree is walked only when it is not 0",
+	COWC_OPS,
+	.design_data = &foreign_count_policy,
 };

@@ -16,6 +16,7 @@
 
 struct cowc_family {
 	pthread_mutex_t lock;		/* tree shape, ctx->mm, root */
+	struct avm_sys *sys;
 	struct cow_context *root;
 	unsigned long nr;		/* contexts */
 };
@@ -48,6 +49,10 @@ struct cowc_policy {
 	/* fork gives the parent a new leaf context too, so that pages it
 	   faults after the fork are not searched for in its children */
 	bool fork_new_parent_leaf;
+	/* page->rmap_count counts the page's mappings outside the mm of
+	   the context it names ("foreign"); a walk descends the subtree
+	   only when there are some */
+	bool foreign_count;
 };
 
 #endif

@@ -35,7 +35,7 @@ INTERVAL_TREE_DEFINE(struct cowc_remap, rb, unsigned long, subtree_last,
 struct census {
 	struct check_ctx *ctx;
 	struct cow_context *mine;	/* the mm's context */
-	struct vm_area_struct *vma;
+	struct ptrset *foreign;		/* page -> mappings outside its mm */
 };
 
 static bool is_ancestor(const struct cow_context *a,
@@ -67,6 +67,40 @@ static int census_table(struct avm_mm *mm, struct pgtable *pt,
 		      "mm %lu %#lx: page names context %p, not the mm's (%p) "
 		      "or above it", mm->id, a, (void *)page_cowc(page),
 		      (void *)c->mine);
+		if (page_cowc(page)->mm != mm) {
+			long *n = ptrset_slot(c->foreign, page);
+
+			CHECK(c->ctx, n, "checker out of memory");
+			(*n)++;
+		}
+	}
+	return 0;
+}
+
+/* foreign-count: every frame's count is its mappings outside its mm. */
+static int check_foreign(struct check_ctx *ctx, struct avm_sys *sys,
+			 struct ptrset *foreign)
+{
+	const struct cowc_policy *pol = sys->rmap->design_data;
+
+	if (!pol->foreign_count)
+		return 0;
+	for (unsigned int i = 0; i < sys->nr_nodes; i++) {
+		struct mem_node *nd = &sys->nodes[i];
+
+		for (unsigned long f = 0; f < nd->next_unused; f++) {
+			struct page *p = &nd->pages[f];
+			long *n;
+
+			if (p == sys->zero_page || page_test(p, PG_free) ||
+			    !page_cowc(p))
+				continue;
+			n = ptrset_find(foreign, p);
+			CHECK(ctx, p->rmap_count == (unsigned long)(n ? *n : 0),
+			      "frame %lu: foreign count %u, %ld mappings outside "
+			      "mm of its context", page_to_pfn(sys, p),
+			      p->rmap_count, n ? *n : 0);
+		}
 	}
 	return 0;
 }
@@ -197,16 +231,18 @@ static int count_pages(struct check_ctx *ctx, struct avm_sys *sys,
 int cowc_check(struct avm_sys *sys, struct check_ctx *ctx)
 {
 	unsigned long nremaps = 0, ncm = 0, nctx = 0, live, bytes, want;
-	struct ptrset pages, fams;
+	struct ptrset pages, fams, foreign;
 	struct avm_mm *mm;
 	int err = 0;
 
 	ptrset_init(&pages);
 	ptrset_init(&fams);
+	ptrset_init(&foreign);
 	err = count_pages(ctx, sys, &pages, &fams);
 	list_for_each_entry(mm, &sys->mms, mmlist) {
 		struct cowc_mm *cm = mm_cowc(mm);
-		struct census c = { .ctx = ctx, .mine = cm ? cm->ctx : NULL };
+		struct census c = { .ctx = ctx, .mine = cm ? cm->ctx : NULL,
+				    .foreign = &foreign };
 
 		if (!err)
 			err = check_vmas(ctx, mm, &nremaps);
@@ -221,6 +257,8 @@ int cowc_check(struct avm_sys *sys, struct check_ctx *ctx)
 				err = check_fail(ctx, "checker out of memory");
 		}
 	}
+	if (!err)
+		err = check_foreign(ctx, sys, &foreign);
 	ptrset_for_each(&fams, i) {
 		struct cowc_family *f = (void *)fams.keys[i];
 
@@ -245,5 +283,6 @@ int cowc_check(struct avm_sys *sys, struct check_ctx *ctx)
 				 live, bytes, fams.n, ncm, nremaps, want);
 	ptrset_destroy(&pages);
 	ptrset_destroy(&fams);
+	ptrset_destroy(&foreign);
 	return err;
 }
