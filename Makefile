@@ -14,11 +14,23 @@ O       := build
 OPT     := -O2
 endif
 
+# The lock validator and lock statistics (src/lib/lockdep.h): built in
+# unless LOCKDEP=0; every public function is then linked through its
+# API-boundary check (src/lib/api_check.c).
+LOCKDEP ?= 1
+
 PKGS    := jansson
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
            -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Iinclude -Isrc -pthread -MMD -MP $(shell pkg-config --cflags $(PKGS))
 LDFLAGS += $(filter -fsanitize%,$(OPT)) -pthread
+ifeq ($(LOCKDEP),1)
+CFLAGS  += -DCONFIG_LOCKDEP
+AVM_API := $(shell scripts/api-functions.sh)
+LDFLAGS += $(AVM_API:%=-Wl,--wrap=%)
+else
+O       := $(O)-nolockdep
+endif
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 TESTLIBS := -lcmocka
 
