@@ -89,24 +89,45 @@ int64_t nat_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Kill and reap one worker.  Only ever a positive pid: kill(0) or
+ * waitpid(0) would hit the caller's whole process group.
+ */
+static int nat_kill(pid_t pid, int *status)
+{
+	pid_t p;
+
+	if (pid <= 0)
+		return -ESRCH;
+	kill(pid, SIGKILL);
+	do
+		p = waitpid(pid, status, 0);
+	while (p < 0 && errno == EINTR);
+	return p == pid ? 0 : -errno;
+}
+
+/* Forget slot's worker (already reaped or never started). */
+static void nat_forget(struct nat_run *r, int slot)
+{
+	struct nat_worker *w = &r->w[slot];
+
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	w->pid = 0;
+}
+
 /* Describe why slot's worker is gone (it is reaped here). */
 static int nat_died(struct nat_run *r, int slot)
 {
-	struct nat_worker *w = &r->w[slot];
 	int status = 0;
-	pid_t p;
+	bool reaped = !nat_kill(r->w[slot].pid, &status);
 
-	kill(w->pid, SIGKILL);
-	do
-		p = waitpid(w->pid, &status, 0);
-	while (p < 0 && errno == EINTR);
-	w->pid = 0;
-	close(w->fd);
-	w->fd = -1;
-	if (p > 0 && WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+	nat_forget(r, slot);
+	if (reaped && WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 		return nat_fail(r, -EIO, "process %s died of signal %d",
 				nat_name(r, slot), WTERMSIG(status));
-	if (p > 0 && WIFEXITED(status))
+	if (reaped && WIFEXITED(status))
 		return nat_fail(r, -EIO, "process %s exited with status %d",
 				nat_name(r, slot), WEXITSTATUS(status));
 	return nat_fail(r, -EIO, "process %s died", nat_name(r, slot));
@@ -151,6 +172,9 @@ static int nat_send(struct nat_run *r, int slot, const struct nat_cmd *cmd,
 	struct cmsghdr *c;
 	ssize_t n;
 
+	if (r->w[slot].pid <= 0 || r->w[slot].fd < 0)
+		return nat_fail(r, -ESRCH, "process %s is not running",
+				nat_name(r, slot));
 	memset(&mh, 0, sizeof(mh));
 	memset(&u, 0, sizeof(u));
 	mh.msg_iov = &iov;
@@ -221,6 +245,8 @@ static int nat_reap(pid_t pid)
 	struct timespec nap = { 0, 100000 };
 	pid_t p;
 
+	if (pid <= 0)
+		return -ESRCH;
 	for (;;) {
 		p = waitpid(pid, NULL, WNOHANG);
 		if (p == pid || (p < 0 && errno == ECHILD))
@@ -233,9 +259,7 @@ static int nat_reap(pid_t pid)
 		if (nap.tv_nsec < 10000000)
 			nap.tv_nsec *= 2;
 	}
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	nat_kill(pid, NULL);
 	return -ETIMEDOUT;
 }
 
@@ -277,6 +301,11 @@ static int nat_fork(struct nat_run *r, const struct scn_stmt *st,
 		close(sv[0]);
 		return rc;
 	}
+	if (rep.pid <= 0) {
+		close(sv[0]);
+		return nat_fail(r, -EPROTO, "process %s: fork answered pid %d",
+				nat_name(r, st->proc), rep.pid);
+	}
 	r->w[st->child].pid = rep.pid;
 	r->w[st->child].fd = sv[0];
 	return nat_greeted(r, st->child);
@@ -291,9 +320,9 @@ static int nat_exit(struct nat_run *r, const struct scn_stmt *st)
 	if (rc)
 		return rc;
 	close(w->fd);
+	w->fd = -1;
 	rc = nat_reap(w->pid);
 	w->pid = 0;
-	w->fd = -1;
 	if (rc)
 		return nat_fail(r, rc, "process %s did not exit: %s",
 				nat_name(r, st->proc), strerror(-rc));
@@ -304,10 +333,11 @@ static int nat_exit(struct nat_run *r, const struct scn_stmt *st)
 static void nat_kill_all(struct nat_run *r)
 {
 	for (int i = 0; i < r->s->nslots; i++) {
-		if (r->w[i].pid > 0) {
+		if (r->w[i].fd >= 0)
 			close(r->w[i].fd);
+		r->w[i].fd = -1;
+		if (r->w[i].pid > 0)
 			kill(r->w[i].pid, SIGKILL);
-		}
 	}
 	for (int i = 0; i < r->s->nslots; i++) {
 		if (r->w[i].pid > 0)
@@ -496,6 +526,8 @@ static int nat_setup(struct nat_run *r)
 	r->w = calloc(r->s->nslots ? (size_t)r->s->nslots : 1, sizeof(*r->w));
 	if (!rc && !r->w)
 		rc = nat_fail(r, -ENOMEM, "out of memory");
+	for (int i = 0; r->w && i < r->s->nslots; i++)
+		r->w[i].fd = -1;	/* no worker: never descriptor 0 */
 	return rc;
 }
 
@@ -597,6 +629,13 @@ static int nat_stmt(struct nat_run *r, int i, struct scn_result *res)
 	struct nat_reply rep;
 	int rc;
 
+	/* A process whose spawn or fork failed does not exist (as in the
+	   library): nothing it does runs. */
+	if (st->op != SCN_SPAWN && st->op != SCN_CHECK &&
+	    (st->proc < 0 || r->w[st->proc].pid <= 0)) {
+		res->err = ESRCH;
+		return 0;
+	}
 	switch (st->op) {
 	case SCN_SPAWN:
 		return nat_spawn(r, st->child, res);
