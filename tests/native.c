@@ -452,6 +452,58 @@ static void test_two_runs_compare_equal(void **state)
 	run_free(&r2);
 }
 
+/*
+ * Many VMAs (smaps read with a hand parser, hashes batched over VMAs):
+ * 1500 one-page VMAs, each written with its own byte, every 100th advised
+ * wipeonfork and every 100th + 1 dontfork, with prot alternating rw / r.
+ */
+static void test_many_vmas(void **state)
+{
+	enum { N = 1500 };
+	size_t cap = N * 160, len = 0;
+	char *text = malloc(cap);
+	const struct scn_proc_snap *p;
+	unsigned char page[SCN_PAGE_SIZE];
+	struct run r;
+
+	(void)state;
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "spawn A\n");
+	for (int i = 0; i < N; i++) {
+		unsigned long long a = X + (unsigned long long)i * 2 * PG;
+
+		len += (size_t)snprintf(text + len, cap - len,
+					"A mmap 0x%llx 1 rw\nA write 0x%llx %d\n",
+					a, a, i % 251 + 1);
+		if (i % 100 == 0)
+			len += (size_t)snprintf(text + len, cap - len,
+						"A madvise 0x%llx 1 wipeonfork\n", a);
+		if (i % 100 == 1)
+			len += (size_t)snprintf(text + len, cap - len,
+						"A madvise 0x%llx 1 dontfork\n", a);
+		if (i % 2)
+			len += (size_t)snprintf(text + len, cap - len,
+						"A mprotect 0x%llx 1 r\n", a);
+	}
+	snprintf(text + len, cap - len, "check\n");
+	run_text(&r, text);
+	free(text);
+	p = proc_at(&r, 0, "A");
+	assert_int_equal(p->nvmas, N);
+	assert_int_equal(p->npages, N);
+	for (int i = 0; i < N; i++) {
+		assert_vma(&p->vmas[i], X + (uint64_t)i * 2 * PG, 1,
+			   i % 2 ? SCN_PROT_R : SCN_PROT_RW);
+		assert_int_equal(p->vmas[i].wipeonfork, i % 100 == 0);
+		assert_int_equal(p->vmas[i].dontcopy, i % 100 == 1);
+		memset(page, 0, sizeof(page));
+		page[0] = (unsigned char)(i % 251 + 1);
+		assert_true(p->pages[i].has_hash);
+		assert_int_equal(p->pages[i].hash, scn_hash_page(page));
+	}
+	run_free(&r);
+}
+
 /* The start of the window is ASan's shadow memory in sanitizer builds. */
 static void test_window_start(void **state)
 {
@@ -494,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_unsupported),
 		cmocka_unit_test(test_two_runs_compare_equal),
 		cmocka_unit_test(test_window_start),
+		cmocka_unit_test(test_many_vmas),
 	};
 
 	if (geteuid() != 0) {

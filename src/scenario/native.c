@@ -352,42 +352,56 @@ static void nat_kill_all(struct nat_run *r)
  * ====================================================================== */
 
 
-/*
- * Contents of the present pages of a readable VMA, whose pages start at
- * p->pages[first]: the worker hashes them itself (see nat_hash_pages).
- * Present pages of PROT_NONE VMAs and swapped pages get no hash.
- */
-static int nat_hash_vma(struct nat_run *r, int slot, struct scn_proc_snap *p,
-			size_t first)
+/* Ask slot's worker for the hashes of the pages of cmd (see below). */
+static int nat_hash_batch(struct nat_run *r, int slot, struct nat_cmd *cmd,
+			  struct scn_page **pg)
 {
 	struct nat_reply rep;
-	struct nat_cmd cmd;
 	int rc;
 
-	for (size_t k = first; k < p->npages; k += NAT_HASH_PAGES) {
-		size_t n = p->npages - k < NAT_HASH_PAGES ? p->npages - k :
-			   NAT_HASH_PAGES;
-
-		memset(&cmd, 0, sizeof(cmd));
-		cmd.kind = NAT_CMD_HASH;
-		cmd.st.addr = p->pages[k].addr;
-		for (size_t i = 0; i < n; i++)
-			if (p->pages[k + i].state == SCN_PTE_PRESENT &&
-			    !p->pages[k + i].zero)
-				cmd.mask |= 1ULL << i;
-		if (!cmd.mask)
-			continue;
-		rc = nat_call(r, slot, &cmd, -1, &rep);
-		if (rc)
-			return rc;
-		for (size_t i = 0; i < n; i++) {
-			if (rep.hashed & (1ULL << i)) {
-				p->pages[k + i].has_hash = true;
-				p->pages[k + i].hash = rep.hash[i];
-			}
+	if (!cmd->npages)
+		return 0;
+	rc = nat_call(r, slot, cmd, -1, &rep);
+	for (int i = 0; !rc && i < cmd->npages; i++) {
+		if (rep.hashed & (1ULL << i)) {
+			pg[i]->has_hash = true;
+			pg[i]->hash = rep.hash[i];
 		}
 	}
-	return 0;
+	cmd->npages = 0;
+	return rc;
+}
+
+/*
+ * Contents of the present pages of readable VMAs: the worker hashes them
+ * itself (see nat_hash_pages), up to NAT_HASH_PAGES pages of any VMAs per
+ * command.  Present pages of PROT_NONE VMAs and swapped pages get no hash.
+ * p->pages holds every page of each VMA in turn.
+ */
+static int nat_hash_proc(struct nat_run *r, int slot, struct scn_proc_snap *p)
+{
+	struct scn_page *pg[NAT_HASH_PAGES];
+	struct nat_cmd cmd;
+	size_t k = 0;
+	int rc = 0;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.kind = NAT_CMD_HASH;
+	for (int i = 0; i < p->nvmas && !rc; i++) {
+		const struct scn_vma *v = &p->vmas[i];
+		size_t end = k + (v->end - v->start) / SCN_PAGE_SIZE;
+
+		for (; k < end && !rc; k++) {
+			if (v->prot == SCN_PROT_NONE ||
+			    p->pages[k].state != SCN_PTE_PRESENT || p->pages[k].zero)
+				continue;
+			pg[cmd.npages] = &p->pages[k];
+			cmd.page[cmd.npages++] = p->pages[k].addr;
+			if (cmd.npages == NAT_HASH_PAGES)
+				rc = nat_hash_batch(r, slot, &cmd, pg);
+		}
+	}
+	return rc ? rc : nat_hash_batch(r, slot, &cmd, pg);
 }
 
 static int nat_read_pages(struct nat_run *r, int slot, struct scn_proc_snap *p)
@@ -399,15 +413,10 @@ static int nat_read_pages(struct nat_run *r, int slot, struct scn_proc_snap *p)
 	pmfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pmfd < 0)
 		return nat_fail(r, -errno, "%s: %s", path, strerror(errno));
-	for (int i = 0; i < p->nvmas && !rc; i++) {
-		size_t first = p->npages;
-
+	for (int i = 0; i < p->nvmas && !rc; i++)
 		rc = nat_read_vma_pages(r, pmfd, &p->vmas[i], p);
-		if (!rc && p->vmas[i].prot != SCN_PROT_NONE)
-			rc = nat_hash_vma(r, slot, p, first);
-	}
 	close(pmfd);
-	return rc;
+	return rc ? rc : nat_hash_proc(r, slot, p);
 }
 
 /* Record the state of every live process (stmt: index, or nstmts). */

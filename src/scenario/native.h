@@ -24,14 +24,15 @@
 #define NAT_CHUNK		512	/* pagemap entries per read */
 #define NAT_MAX_RESERVED	16
 
-/* A command: perform a statement, or hash some of 64 pages. */
+/* A command: perform a statement, or hash up to 64 pages (anywhere). */
 enum { NAT_CMD_STMT, NAT_CMD_HASH };
 #define NAT_HASH_PAGES	64
 
 struct nat_cmd {
 	int kind;
-	struct scn_stmt st;	/* hash: st.addr is the first page */
-	uint64_t mask;		/* hash: bit i asks for page st.addr + i pages */
+	struct scn_stmt st;
+	int npages;		/* hash: the pages are page[0..npages) */
+	uint64_t page[NAT_HASH_PAGES];
 };
 
 /* A worker's answer to a command (also its greeting). */
@@ -40,7 +41,7 @@ struct nat_reply {
 	int value;		/* read/expect: the byte; else -1 */
 	int pid;		/* greeting, fork: the (new) process */
 	char note[64];
-	uint64_t hashed;	/* hash: the pages of mask that could be read */
+	uint64_t hashed;	/* hash: bit i: page[i] could be read */
 	uint64_t hash[NAT_HASH_PAGES];
 };
 

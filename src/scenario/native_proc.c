@@ -76,20 +76,64 @@ bool nat_reserved(const struct nat_run *r, uint64_t start, uint64_t end)
 	return false;
 }
 
-/* VmFlags of the last VMA added to p. */
+/* VmFlags of the last VMA added to p (line: one NUL-terminated line). */
 static void nat_vmflags(struct scn_proc_snap *p, const char *line)
 {
 	struct scn_vma *v = &p->vmas[p->nvmas - 1];
 	const char *f = line + strlen("VmFlags:");
 
-	for (; *f && *f != '\n'; f++) {
+	for (; *f; f++) {
 		if (f[0] == ' ' && f[1] == 'd' && f[2] == 'c' &&
-		    (f[3] == ' ' || f[3] == '\n' || !f[3]))
+		    (f[3] == ' ' || !f[3]))
 			v->dontcopy = true;
 		if (f[0] == ' ' && f[1] == 'w' && f[2] == 'f' &&
-		    (f[3] == ' ' || f[3] == '\n' || !f[3]))
+		    (f[3] == ' ' || !f[3]))
 			v->wipeonfork = true;
 	}
+}
+
+/* A lower-case hex number of at most 16 digits at *s; advances *s. */
+static bool nat_hex(const char **s, uint64_t *v)
+{
+	const char *c = *s;
+	uint64_t x = 0;
+	int n = 0;
+
+	for (;; c++, n++) {
+		int d = *c >= '0' && *c <= '9' ? *c - '0' :
+			*c >= 'a' && *c <= 'f' ? *c - 'a' + 10 : -1;
+
+		if (d < 0)
+			break;
+		x = x << 4 | (uint64_t)d;
+	}
+	if (n == 0 || n > 16)
+		return false;
+	*s = c;
+	*v = x;
+	return true;
+}
+
+/*
+ * A VMA header line of smaps ("start-end perms offset dev inode [path]");
+ * false for the other lines.  A hand parser looking only at the start of
+ * the line: sscanf() would first measure the rest of the whole buffer,
+ * which made reading smaps quadratic in the number of VMAs.
+ */
+static bool nat_vma_header(const char *line, uint64_t *start, uint64_t *end,
+			   char perms[4])
+{
+	const char *c = line;
+
+	if (!nat_hex(&c, start) || *c++ != '-' || !nat_hex(&c, end) ||
+	    *c++ != ' ')
+		return false;
+	for (int i = 0; i < 4; i++, c++) {
+		if (!*c || *c == ' ')
+			return false;
+		perms[i] = *c;
+	}
+	return *c == ' ';
 }
 
 /* One line of smaps: a VMA header (added if in the window) or VmFlags. */
@@ -98,9 +142,9 @@ static int nat_smaps_line(const struct nat_run *r, struct scn_proc_snap *p,
 {
 	struct scn_vma v;
 	uint64_t start, end;
-	char perms[8];
+	char perms[4];
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s", &start, &end, perms) == 3) {
+	if (nat_vma_header(line, &start, &end, perms)) {
 		*cur = start >= SCN_WINDOW_START && end <= SCN_WINDOW_END &&
 		       !nat_reserved(r, start, end);
 		if (!*cur)
@@ -117,6 +161,7 @@ static int nat_smaps_line(const struct nat_run *r, struct scn_proc_snap *p,
 	return 0;
 }
 
+/* The VMAs in the window of slot's process, from its smaps; linear. */
 int nat_read_vmas(struct nat_run *r, int slot, struct scn_proc_snap *p)
 {
 	char path[64], *buf, *line, *nl;
@@ -127,8 +172,10 @@ int nat_read_vmas(struct nat_run *r, int slot, struct scn_proc_snap *p)
 	rc = nat_slurp(path, &buf);
 	if (rc)
 		return nat_fail(r, rc, "%s: %s", path, strerror(-rc));
-	for (line = buf; *line && !rc; line = nl ? nl + 1 : line + strlen(line)) {
+	for (line = buf; line && *line && !rc; line = nl) {
 		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
 		rc = nat_smaps_line(r, p, line, &cur);
 	}
 	free(buf);

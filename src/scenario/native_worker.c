@@ -131,9 +131,8 @@ static void nat_hash_pages(const struct nat_cmd *c, struct nat_reply *rep)
 {
 	uint64_t buf[SCN_PAGE_SIZE / 8];
 
-	for (int i = 0; i < NAT_HASH_PAGES; i++) {
-		if (!(c->mask & (1ULL << i)) ||
-		    nat_read_page(c->st.addr + (uint64_t)i * SCN_PAGE_SIZE, buf))
+	for (int i = 0; i < c->npages && i < NAT_HASH_PAGES; i++) {
+		if (nat_read_page(c->page[i], buf))
 			continue;
 		rep->hash[i] = scn_hash_page(buf);
 		rep->hashed |= 1ULL << i;
