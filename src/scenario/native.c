@@ -117,13 +117,42 @@ static void nat_forget(struct nat_run *r, int slot)
 	w->pid = 0;
 }
 
-/* Describe why slot's worker is gone (it is reaped here). */
+/*
+ * Reap pid if it ends by itself within ms (its socket's end of file comes
+ * just before it becomes a zombie); 0 when it did.
+ */
+static int nat_wait_exit(pid_t pid, int *status, int ms)
+{
+	struct timespec nap = { 0, 1000000 };
+	pid_t p;
+
+	for (int i = 0; pid > 0 && i <= ms; i++) {
+		p = waitpid(pid, status, WNOHANG);
+		if (p == pid)
+			return 0;
+		if (p < 0 && errno != EINTR)
+			return -errno;
+		nanosleep(&nap, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * Describe why slot's worker is gone (it is reaped here).  A SIGKILL not
+ * ours is most likely the kernel's OOM killer.
+ */
 static int nat_died(struct nat_run *r, int slot)
 {
 	int status = 0;
-	bool reaped = !nat_kill(r->w[slot].pid, &status);
+	bool own = false, reaped = !nat_wait_exit(r->w[slot].pid, &status, 100);
 
+	if (!reaped)
+		own = reaped = !nat_kill(r->w[slot].pid, &status);
 	nat_forget(r, slot);
+	if (reaped && !own && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		return nat_fail(r, -EIO, "process %s was killed by SIGKILL (the "
+				"kernel's OOM killer? see dmesg)",
+				nat_name(r, slot));
 	if (reaped && WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 		return nat_fail(r, -EIO, "process %s died of signal %d",
 				nat_name(r, slot), WTERMSIG(status));
@@ -273,7 +302,7 @@ static int nat_spawn(struct nat_run *r, int slot, struct scn_result *res)
 		return nat_fail(r, -errno, "socketpair: %s", strerror(errno));
 	pid = fork();
 	if (pid == 0)
-		nat_spawned(sv[1], r->ctl, r->cpu);
+		nat_spawned(sv[1], &r->wc);
 	close(sv[1]);
 	if (pid < 0) {
 		res->err = errno;
@@ -531,7 +560,7 @@ static int nat_setup(struct nat_run *r)
 	if (!rc)
 		rc = nat_check_reserved(r);
 	r->swap = nat_swap_active();
-	r->cpu = nat_pick_cpu();
+	r->wc.cpu = nat_pick_cpu();
 	r->w = calloc(r->s->nslots ? (size_t)r->s->nslots : 1, sizeof(*r->w));
 	if (!rc && !r->w)
 		rc = nat_fail(r, -ENOMEM, "out of memory");
@@ -710,18 +739,37 @@ static int nat_run_all(struct nat_run *r)
 	return rc ? rc : nat_snapshot(r, r->s->nstmts);
 }
 
+void scn_native_opts_init(struct scn_native_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->worker_mem_limit = SCN_NATIVE_MEM_LIMIT_DEFAULT;
+}
+
 int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
 		   size_t errlen)
 {
+	return scn_run_native_opts(s, NULL, out, err, errlen);
+}
+
+int scn_run_native_opts(const struct scenario *s,
+			const struct scn_native_opts *o, struct scn_trace *out,
+			char *err, size_t errlen)
+{
+	struct scn_native_opts def;
 	struct nat_run r;
 	int rc;
 
+	if (!o) {
+		scn_native_opts_init(&def);
+		o = &def;
+	}
 	memset(&r, 0, sizeof(r));
 	r.s = s;
 	r.t = out;
-	r.ctl = getpid();
+	r.wc.ctl = getpid();
 	r.kpc = -1;
-	r.cpu = -1;
+	r.wc.cpu = -1;
+	r.wc.mem_limit = o->worker_mem_limit;
 	r.zero_pfn = NAT_NO_PFN;
 	r.err = err;
 	r.errlen = errlen;

@@ -50,6 +50,14 @@ struct nat_worker {
 	int fd;			/* controller's end of its socket */
 };
 
+/* What a worker is told at its start (a copy lives in every worker). */
+struct nat_wcfg {
+	pid_t ctl;		/* the controller */
+	int cpu;		/* where the workers run (-1: anywhere) */
+	uint64_t mem_limit;	/* bytes of address space a spawned worker may
+				   add to what it inherits (0: no limit) */
+};
+
 struct nat_range {
 	uint64_t start, end;
 };
@@ -58,8 +66,7 @@ struct nat_run {
 	const struct scenario *s;
 	struct scn_trace *t;
 	struct nat_worker *w;	/* one per slot */
-	pid_t ctl;
-	int cpu;		/* where the workers run (-1: anywhere) */
+	struct nat_wcfg wc;
 	int kpc;		/* /proc/kpagecount */
 	uint64_t zero_pfn;
 	uint64_t zero_hash;
@@ -78,7 +85,7 @@ int64_t nat_now_ms(void);
 
 /* native_worker.c: the body of a spawned worker (fd: its socket). */
 __attribute__((noreturn))
-void nat_spawned(int fd, pid_t ctl, int cpu);
+void nat_spawned(int fd, const struct nat_wcfg *wc);
 
 /* native_proc.c: reading /proc; 0 or a negative errno (and nat_fail). */
 int nat_slurp(const char *path, char **buf);

@@ -9,15 +9,18 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include "scenario/native.h"
@@ -139,6 +142,57 @@ static void nat_hash_pages(const struct nat_cmd *c, struct nat_reply *rep)
 	}
 }
 
+/*
+ * The memory bound of a worker: RLIMIT_AS at what the spawned worker
+ * already maps (inherited from the controller, and so counting e.g. ASan's
+ * shadow reservations) plus the configured limit.  Workers only ever hold
+ * private anonymous memory, so this also bounds what a scenario can fill.
+ * Past it the kernel itself refuses: mmap and mremap fail with ENOMEM.
+ */
+static uint64_t nat_as_limit;	/* bytes; 0: none */
+
+/* This process's address space size (VmSize), in bytes; 0 if unknown. */
+static uint64_t nat_vm_size(void)
+{
+	char buf[4096], *v;
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	v = strstr(buf, "\nVmSize:");
+	return v ? strtoull(v + strlen("\nVmSize:"), NULL, 10) * 1024 : 0;
+}
+
+static int nat_set_mem_limit(uint64_t limit)
+{
+	uint64_t base = nat_vm_size();
+	struct rlimit rl;
+
+	if (!base)
+		return EIO;
+	rl.rlim_cur = rl.rlim_max = base + limit < base ? RLIM_INFINITY :
+				    base + limit;
+	if (setrlimit(RLIMIT_AS, &rl))
+		return errno;
+	nat_as_limit = rl.rlim_cur;
+	return 0;
+}
+
+/* After ENOMEM from a mapping of len bytes more: was it our limit? */
+static void nat_note_limit(uint64_t len, char *note, size_t n)
+{
+	uint64_t size = nat_vm_size();
+
+	if (nat_as_limit && size && size + len > nat_as_limit)
+		snprintf(note, n, "over the worker memory limit, RLIMIT_AS");
+}
+
 static int nat_prot(enum scn_prot p)
 {
 	return p == SCN_PROT_RW ? PROT_READ | PROT_WRITE :
@@ -252,6 +306,8 @@ static void nat_exec(const struct scn_stmt *st, struct nat_reply *rep)
 	switch (st->op) {
 	case SCN_MMAP:
 		rep->err = nat_mmap(st);
+		if (rep->err == ENOMEM)
+			nat_note_limit(len, rep->note, sizeof(rep->note));
 		break;
 	case SCN_MUNMAP:
 		rep->err = munmap(addr, len) ? errno : 0;
@@ -261,6 +317,11 @@ static void nat_exec(const struct scn_stmt *st, struct nat_reply *rep)
 		break;
 	case SCN_MREMAP:
 		rep->err = nat_mremap(st);
+		if (rep->err == ENOMEM)
+			nat_note_limit(st->new_pages > st->pages || st->dontunmap ?
+				       (st->new_pages - (st->dontunmap ? 0 :
+							 st->pages)) * SCN_PAGE_SIZE
+				       : 0, rep->note, sizeof(rep->note));
 		break;
 	case SCN_MADVISE:
 		rep->err = nat_madvise(st);
@@ -289,18 +350,28 @@ static void nat_exec(const struct scn_stmt *st, struct nat_reply *rep)
  * only its own batches, so workers spread over CPUs would make the kernel's
  * "reuse or copy" vary from run to run.
  */
-static int nat_worker_setup(pid_t ctl, int cpu, char *note, size_t len)
+static int nat_worker_setup(const struct nat_wcfg *wc, bool spawned,
+			    char *note, size_t len)
 {
 	struct sigaction sa;
 	cpu_set_t cpus;
 	sigset_t set;
+	int err;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != ctl)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != wc->ctl)
 		_exit(127);	/* the controller is gone already */
-	if (cpu >= 0 && cpu < CPU_SETSIZE) {
+	if (wc->cpu >= 0 && wc->cpu < CPU_SETSIZE) {
 		CPU_ZERO(&cpus);
-		CPU_SET(cpu, &cpus);
+		CPU_SET(wc->cpu, &cpus);
 		sched_setaffinity(0, sizeof(cpus), &cpus);	/* best effort */
+	}
+	/* a forked worker inherits its parent's limit (and mappings) */
+	if (spawned && wc->mem_limit) {
+		err = nat_set_mem_limit(wc->mem_limit);
+		if (err) {
+			snprintf(note, len, "setrlimit(RLIMIT_AS)");
+			return err;
+		}
 	}
 	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)) {
 		snprintf(note, len, "prctl(PR_SET_THP_DISABLE)");
@@ -321,12 +392,12 @@ static int nat_worker_setup(pid_t ctl, int cpu, char *note, size_t len)
 }
 
 /* Set up and greet the controller; a worker that cannot start exits. */
-static void nat_hello(int fd, pid_t ctl, int cpu)
+static void nat_hello(int fd, const struct nat_wcfg *wc, bool spawned)
 {
 	struct nat_reply rep;
 
 	memset(&rep, 0, sizeof(rep));
-	rep.err = nat_worker_setup(ctl, cpu, rep.note, sizeof(rep.note));
+	rep.err = nat_worker_setup(wc, spawned, rep.note, sizeof(rep.note));
 	rep.value = -1;
 	rep.pid = getpid();
 	if (send(fd, &rep, sizeof(rep), MSG_NOSIGNAL) != sizeof(rep) || rep.err)
@@ -371,14 +442,14 @@ static pid_t nat_clone(void)
 }
 
 __attribute__((noreturn))
-static void nat_worker(int fd, pid_t ctl, int cpu)
+static void nat_worker(int fd, const struct nat_wcfg *wc)
 {
 	struct nat_reply rep;
 	struct nat_cmd cmd;
 	int passed;
 	pid_t pid;
 
-	nat_hello(fd, ctl, cpu);
+	nat_hello(fd, wc, true);
 	for (;;) {
 		if (nat_worker_recv(fd, &cmd, &passed) <= 0)
 			_exit(0);
@@ -391,7 +462,7 @@ static void nat_worker(int fd, pid_t ctl, int cpu)
 			if (pid == 0) {
 				close(fd);
 				fd = passed;
-				nat_hello(fd, ctl, cpu);
+				nat_hello(fd, wc, false);
 				continue;
 			}
 			rep.err = passed < 0 ? EBADF : pid < 0 ? errno : 0;
@@ -408,10 +479,10 @@ static void nat_worker(int fd, pid_t ctl, int cpu)
 }
 
 /* The spawned worker: keep only our end of the socket, then serve. */
-void nat_spawned(int fd, pid_t ctl, int cpu)
+void nat_spawned(int fd, const struct nat_wcfg *wc)
 {
 	if (fd > 3)
 		close_range(3, (unsigned)fd - 1, 0);
 	close_range((unsigned)fd + 1, ~0U, 0);
-	nat_worker(fd, ctl, cpu);
+	nat_worker(fd, wc);
 }
