@@ -136,9 +136,11 @@ int avm_peek(struct avm_mm *mm, unsigned long addr, void *buf, size_t len);
 int avm_reclaim(struct avm_sys *sys, unsigned long nr,
 		unsigned long *reclaimed);
 /*
- * Move the frames of the present anonymous pages in [addr, addr + len) to
- * memory node `node`, updating every mapping through the reverse map (as
- * move_pages(2)).  *moved (may be NULL) gets the number of pages moved.
+ * Move the frames of the present anonymous pages holding addr, addr +
+ * AVM_PAGE_SIZE, ... (len rounded up to pages; no alignment needed, len 0
+ * does nothing) to memory node `node`, updating every mapping through the
+ * reverse map, as move_pages(2) with those addresses.  Pages that are not
+ * there are skipped.  *moved (may be NULL) gets the number of pages moved.
  */
 int avm_migrate(struct avm_mm *mm, unsigned long addr, unsigned long len,
 		unsigned int node, unsigned long *moved);
