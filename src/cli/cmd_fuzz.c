@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,20 +43,6 @@ static void fuzz_usage(FILE *f)
 		"  --batch K   statements per scenario (default 200)\n");
 }
 
-static int parse_num(const char *opt, const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-') {
-		fprintf(stderr, "anonvm fuzz: %s needs a number, got '%s'\n",
-			opt, s);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int fuzz_args(int argc, char **argv, struct fuzz_opts *o)
 {
 	uint64_t v;
@@ -72,28 +59,25 @@ static int fuzz_args(int argc, char **argv, struct fuzz_opts *o)
 			o->design = argv[++i];
 		} else if (val && !strcmp(a, "--out")) {
 			o->out = argv[++i];
-		} else if (val && (!strcmp(a, "--seed") || !strcmp(a, "--ops") ||
-				   !strcmp(a, "--batch"))) {
-			if (parse_num(a, argv[++i], &v))
+		} else if (val && !strcmp(a, "--seed")) {
+			if (cli_parse_u64("fuzz", a, argv[++i], 0, UINT64_MAX,
+					  &o->seed))
 				return -EINVAL;
-			if (!strcmp(a, "--seed"))
-				o->seed = v;
-			else if (!strcmp(a, "--ops"))
-				o->ops = (long)v;
-			else
-				o->batch = (int)v;
+		} else if (val && !strcmp(a, "--ops")) {
+			if (cli_parse_u64("fuzz", a, argv[++i], 1, LONG_MAX, &v))
+				return -EINVAL;
+			o->ops = (long)v;
+		} else if (val && !strcmp(a, "--batch")) {
+			if (cli_parse_u64("fuzz", a, argv[++i], 1, 100000, &v))
+				return -EINVAL;
+			o->batch = (int)v;
 		} else {
 			fprintf(stderr, "anonvm fuzz: unknown option or missing "
 				"value: '%s'\n", a);
 			return -EINVAL;
 		}
 	}
-	if (o->batch < 1 || o->batch > 100000 || o->ops < 1) {
-		fprintf(stderr, "anonvm fuzz: --batch must be 1..100000 and "
-			"--ops at least 1\n");
-		return -EINVAL;
-	}
-	return 0;
+	return cli_check_design("fuzz", o->design);
 }
 
 struct oracle {

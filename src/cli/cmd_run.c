@@ -92,12 +92,7 @@ static int run_args(int argc, char **argv, struct run_opts *o)
 	}
 	if (cli_take_files("run", argc, argv, i, &o->files, &o->nfiles))
 		return -EINVAL;
-	if (o->lib.design && !avm_design_summary(o->lib.design)) {
-		fprintf(stderr, "anonvm run: unknown design '%s' (see `anonvm "
-			"designs`)\n", o->lib.design);
-		return -EINVAL;
-	}
-	return 0;
+	return cli_check_design("run", o->lib.design);
 }
 
 static int run_one(void *ctx, const struct scenario *s)
