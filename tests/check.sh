@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything `make check` runs, for the release build and the ASan+UBSan
-# build: the unit tests, the scenario corpus (run, and diff against the
+# Everything `make check` runs, for the release build, the ASan+UBSan
+# build (gcc) and the ASan+UBSan build of clang (unit tests and corpus
+# only): the unit tests, the scenario corpus (run, and diff against the
 # host kernel where it can be observed), and the fuzzer against the
 # reference model (and the kernel).  Ends with one closing line:
 #   check: N passed, N failed, N skipped
@@ -40,12 +41,14 @@ step() {	# step NAME COMMAND...: run, echo, tally its summary line
 }
 
 fuzz_seed=${AVM_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-for O in build build-asan; do
+for O in build build-asan build-clang; do
 	step "$O: unit tests" tests/run-tests.sh "$O"
 	if [ -x tests/corpus.sh ]; then
 		step "$O: scenario corpus" tests/corpus.sh "$O"
 	fi
-	if [ "$O" = build ]; then
+	if [ "$O" = build-clang ]; then
+		continue	# clang's sanitizers: unit tests and corpus only
+	elif [ "$O" = build ]; then
 		step "$O: fuzz vs model (seed $fuzz_seed)" "$O/anonvm" fuzz --seed "$fuzz_seed" --ops 100000
 		if [ "$(id -u)" -eq 0 ] && [ -r /proc/kpagecount ]; then
 			step "$O: fuzz vs kernel (seed $fuzz_seed)" "$O/anonvm" fuzz --native --seed "$fuzz_seed" --ops 10000
