@@ -69,8 +69,11 @@ static int run_cli(const char *first, ...)
 
 static const char *scn_file(const char *text)
 {
-	static char path[] = "/tmp/anonvm-cli-usage-XXXXXX";
-	int fd = mkstemp(path);
+	static char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/anonvm-cli-usage-XXXXXX");
+	fd = mkstemp(path);
 
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
@@ -107,6 +110,31 @@ static void test_numbers(void **state)
 		     "x.scn");
 }
 
+/* --fail-rate: a probability; at 1 every allocation fails and the run
+   still ends cleanly, judged by the checker alone. */
+static void test_fail_rate(void **state)
+{
+	const char *f = scn_file("spawn P\nP mmap 0x140000000000 1 rw\n"
+				 "P write 0x140000000000 1\nP expect "
+				 "0x140000000000 1\ncheck\n");
+
+	assert_usage("--fail-rate must be a probability in 0..1, not '2'",
+		     "run", "--fail-rate", "2", f);
+	assert_usage("--fail-rate must be", "run", "--fail-rate", "x", f);
+	assert_usage("--fail-rate must be", "fuzz", "--fail-rate", "-0.1");
+	assert_usage("--seed must be", "run", "--fail-rate", "0.1", "--seed",
+		     "y", f);
+	assert_int_equal(run_cli("run", "--fail-rate", "1", "--seed", "7", f,
+				 (const char *)NULL), 0);
+	assert_non_null(strstr(out, "seed 7"));
+	assert_non_null(strstr(out, "allocation failures hit 1 statements, "
+			       "the first at line 1"));
+	assert_int_equal(run_cli("fuzz", "--fail-rate", "0.05", "--ops", "2000",
+				 "--seed", "3", (const char *)NULL), 0);
+	assert_non_null(strstr(out, "no divergence"));
+	unlink(f);
+}
+
 static void test_unknown_options(void **state)
 {
 	assert_usage("'--bogus'", "fuzz", "--bogus");
@@ -124,6 +152,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unknown_design),
 		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_fail_rate),
 		cmocka_unit_test(test_unknown_options),
 	};
 	ssize_t n = readlink("/proc/self/exe", bin, sizeof(bin) - 16);

@@ -242,6 +242,8 @@ void avm_fail_nth(struct avm_sys *sys, unsigned long n);
 void avm_fail_random(struct avm_sys *sys, double p, uint64_t seed);
 /* Allocations attempted so far (for iterating over failure points). */
 unsigned long avm_alloc_count(struct avm_sys *sys);
+/* Allocations that failed so far (injected or out of frames). */
+unsigned long avm_alloc_failures(struct avm_sys *sys);
 
 #ifdef __cplusplus
 }
