@@ -550,11 +550,11 @@ int cmd_compare(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	o.progress = cli_progress_wanted();
-	if (o.nsweep)
-		return cmp_sweep(&o);
-	if (!o.json)
+	if (!o.json && !o.nsweep)
 		print_header(&o);
 	warm_up(&o);
+	if (o.nsweep)
+		return cmp_sweep(&o);
 	for (int w = 0; w < o.nworkloads; w++) {
 		if (!o.want[w])
 			continue;

@@ -38,6 +38,9 @@ json_t *cmp_json_unsafe(const struct cmp_opts *o);
 /* Print top (indented) on stdout and drop it; -1 if it cannot. */
 int cmp_json_dump(json_t *top);
 
+/* Slope k of log v against log n over the points with v > 0: v ~ n^k. */
+int cmp_fit_exponent(const unsigned long *n, const double *v, int k,
+		     double *slope);
 /* --sweep: the exit status. */
 int cmp_sweep(const struct cmp_opts *o);
 /* --plot, after the cells ran: 0, or -1 after saying why. */

@@ -9,9 +9,3 @@ int cmp_plot(const struct cmp_opts *o, struct wl_result (*cells)[CMP_MAX_DESIGNS
 	fprintf(stderr, "anonvm compare: --plot is not implemented yet\n");
 	return -1;
 }
-
-int cmp_sweep(const struct cmp_opts *o)
-{
-	fprintf(stderr, "anonvm compare: --sweep is not implemented yet\n");
-	return EXIT_USAGE;
-}
