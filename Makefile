@@ -39,7 +39,8 @@ endif
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 TESTLIBS := -lcmocka
 
-LIB_SRC   := $(sort $(wildcard src/lib/*.c src/mm/*.c src/rmap/*.c src/scenario/*.c))
+LIB_SRC   := $(sort $(wildcard src/lib/*.c src/mm/*.c src/rmap/*.c src/scenario/*.c \
+                              src/workload/*.c))
 CLI_SRC   := $(sort $(wildcard src/cli/*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
