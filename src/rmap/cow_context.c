@@ -98,7 +98,7 @@
 struct anon_vma cowc_marker = {
 	.root = &cowc_marker,
 	.parent = &cowc_marker,
-	.rwsem = PTHREAD_RWLOCK_INITIALIZER,
+	.rwsem = { PTHREAD_RWLOCK_INITIALIZER },
 };
 
 static unsigned long remap_start(const struct cowc_remap *r)
@@ -315,12 +315,12 @@ static int new_family(struct avm_mm *mm)
 	cm->ctx = c;
 	/* faults run under mmap_lock for reading: the page-table lock
 	   decides between two of them, as in anon_vma_prepare */
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	if (!mm->rmap_data) {
 		mm->rmap_data = cm;
 		cm = NULL;
 	}
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (cm) {
 		cm_free(sys, cm);
 		ctx_free(sys, c);
@@ -441,7 +441,7 @@ static int cowc_prepare(struct vm_area_struct *vma)
 		if (!r)
 			return -ENOMEM;
 	}
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	if (!vma->anon_vma) {
 		vma->anon_vma = &cowc_marker;
 		if (r && !vma_remap(vma)) {
@@ -450,7 +450,7 @@ static int cowc_prepare(struct vm_area_struct *vma)
 			r = NULL;
 		}
 	}
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (r)
 		avm_kfree(&mm->sys->alloc, AK_RMAP_OTHER, r, sizeof(*r));
 	return 0;
@@ -521,8 +521,8 @@ static void cowc_mm_exit(struct avm_mm *mm)
 	empty = ctx_reap(sys, cm->ctx);
 	pthread_mutex_unlock(&f->lock);
 	/* a walker that took this mm from the tree may still be in it */
-	pthread_rwlock_wrlock(&mm->mmap_lock);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
+	mmap_write_unlock(mm);
 	mm->rmap_data = NULL;
 	cm_free(sys, cm);
 	if (empty)
