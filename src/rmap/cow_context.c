@@ -94,6 +94,9 @@
 #include "rmap/mm_walk.h"
 #include "rmap/rmap.h"
 
+static DEFINE_LOCK_CLASS(cowc_family_class, "cow-context family lock");
+static DEFINE_LOCK_CLASS(cowc_remap_class, "cow-context remap tree lock");
+
 /* The anon_vma the mm code sees in vma->anon_vma ("has pages"). */
 struct anon_vma cowc_marker = {
 	.root = &cowc_marker,
@@ -175,7 +178,7 @@ static struct cowc_mm *cm_alloc(struct avm_sys *sys)
 
 	if (cm) {
 		cm->ctx = NULL;
-		pthread_mutex_init(&cm->lock, NULL);
+		avm_mutex_init(&cm->lock);
 		cm->remaps = RB_ROOT;
 	}
 	return cm;
@@ -183,7 +186,7 @@ static struct cowc_mm *cm_alloc(struct avm_sys *sys)
 
 static void cm_free(struct avm_sys *sys, struct cowc_mm *cm)
 {
-	pthread_mutex_destroy(&cm->lock);
+	avm_mutex_destroy(&cm->lock);
 	avm_kfree(&sys->alloc, AK_RMAP_OTHER, cm, sizeof(*cm));
 }
 
@@ -193,7 +196,7 @@ static struct cowc_family *fam_alloc(struct avm_sys *sys)
 					    sizeof(*f));
 
 	if (f) {
-		pthread_mutex_init(&f->lock, NULL);
+		avm_mutex_init(&f->lock);
 		f->sys = sys;
 		f->root = NULL;
 		f->nr = 0;
@@ -203,7 +206,7 @@ static struct cowc_family *fam_alloc(struct avm_sys *sys)
 
 static void fam_free(struct avm_sys *sys, struct cowc_family *f)
 {
-	pthread_mutex_destroy(&f->lock);
+	avm_mutex_destroy(&f->lock);
 	avm_kfree(&sys->alloc, AK_RMAP_OTHER, f, sizeof(*f));
 }
 
@@ -272,27 +275,38 @@ static void ctx_put_page(struct avm_sys *sys, struct cow_context *c)
 			return;
 	/* ours may be the last: c cannot go while we hold it */
 	f = c->fam;
-	pthread_mutex_lock(&f->lock);
+	avm_mutex_lock(&f->lock, &cowc_family_class);
 	atomic_fetch_sub(&c->pages, 1);
 	empty = ctx_reap(sys, c);
-	pthread_mutex_unlock(&f->lock);
+	avm_mutex_unlock(&f->lock);
 	if (empty)
 		fam_free(sys, f);
 }
 
-/* page (locked, or not yet visible) names c from now on. */
-static void set_page_ctx(struct avm_sys *sys, struct page *page,
-			 struct cow_context *c, unsigned long index)
+/* page (locked, or not yet visible) names c from now on; ref: the caller
+   took c's page reference already. */
+static void __set_page_ctx(struct avm_sys *sys, struct page *page,
+			   struct cow_context *c, unsigned long index, bool ref)
 {
 	struct cow_context *old = page_cowc(page);
 
 	page->index = index;
-	if (old == c)
+	if (old == c) {
+		if (ref)
+			ctx_put_page(sys, c);
 		return;
-	ctx_get_page(c);
+	}
+	if (!ref)
+		ctx_get_page(c);
 	page->mapping = (uintptr_t)c | PAGE_MAPPING_ANON;
 	if (old)
 		ctx_put_page(sys, old);
+}
+
+static void set_page_ctx(struct avm_sys *sys, struct page *page,
+			 struct cow_context *c, unsigned long index)
+{
+	__set_page_ctx(sys, page, c, index, false);
 }
 
 /* A new family with mm's context as its root; -ENOMEM. */
@@ -351,7 +365,7 @@ static int fork_context(struct avm_mm *child, struct avm_mm *parent)
 			cm_free(sys, cm);
 		return -ENOMEM;
 	}
-	pthread_mutex_lock(&f->lock);
+	avm_mutex_lock(&f->lock, &cowc_family_class);
 	ctx_link(c, pcm->ctx);
 	if (pc) {
 		struct cow_context *old = pcm->ctx;
@@ -360,7 +374,7 @@ static int fork_context(struct avm_mm *child, struct avm_mm *parent)
 		old->mm = NULL;		/* keeps the pages of before */
 		pcm->ctx = pc;
 	}
-	pthread_mutex_unlock(&f->lock);
+	avm_mutex_unlock(&f->lock);
 	cm->ctx = c;
 	child->rmap_data = cm;
 	return 0;
@@ -383,16 +397,16 @@ static struct cowc_remap *remap_alloc(struct avm_sys *sys,
 
 static void remap_insert(struct cowc_mm *cm, struct cowc_remap *r)
 {
-	pthread_mutex_lock(&cm->lock);
+	avm_mutex_lock(&cm->lock, &cowc_remap_class);
 	remap_tree_insert(r, &cm->remaps);
-	pthread_mutex_unlock(&cm->lock);
+	avm_mutex_unlock(&cm->lock);
 }
 
 static void remap_remove(struct cowc_mm *cm, struct cowc_remap *r)
 {
-	pthread_mutex_lock(&cm->lock);
+	avm_mutex_lock(&cm->lock, &cowc_remap_class);
 	remap_tree_remove(r, &cm->remaps);
-	pthread_mutex_unlock(&cm->lock);
+	avm_mutex_unlock(&cm->lock);
 }
 
 /* vma has pages (anon_vma set): track it if it is remapped.  -ENOMEM. */
@@ -435,22 +449,30 @@ static int cowc_prepare(struct vm_area_struct *vma)
 		if (err)
 			return err;
 	}
-	/* a remapped VMA without pages: DONTUNMAP's emptied source */
-	if (cowc_vma_remapped(vma) && !vma_remap(vma)) {
-		r = remap_alloc(mm->sys, vma);
-		if (!r)
-			return -ENOMEM;
-	}
+	/*
+	 * A linear VMA is marked by its first page (page_add_new), as anonmm
+	 * does, so that a fault failing after this leaves the VMA as it was.
+	 * A remapped VMA without pages (DONTUNMAP's emptied source) needs its
+	 * remap entry, which may fail, now.
+	 */
+	if (!cowc_vma_remapped(vma) || vma_remap(vma))
+		return 0;
+	r = remap_alloc(mm->sys, vma);
+	if (!r)
+		return -ENOMEM;
+	/* remap lock before the page-table lock, as a walk takes them */
+	avm_mutex_lock(&mm_cowc(mm)->lock, &cowc_remap_class);
 	ptl_lock(mm);
 	if (!vma->anon_vma) {
 		vma->anon_vma = &cowc_marker;
-		if (r && !vma_remap(vma)) {
+		if (!vma_remap(vma)) {
 			list_add(&r->link, &vma->anon_vma_chain);
-			remap_insert(mm_cowc(mm), r);
+			remap_tree_insert(r, &mm_cowc(mm)->remaps);
 			r = NULL;
 		}
 	}
 	ptl_unlock(mm);
+	avm_mutex_unlock(&mm_cowc(mm)->lock);
 	if (r)
 		avm_kfree(&mm->sys->alloc, AK_RMAP_OTHER, r, sizeof(*r));
 	return 0;
@@ -516,10 +538,10 @@ static void cowc_mm_exit(struct avm_mm *mm)
 	if (!cm)
 		return;
 	f = cm->ctx->fam;
-	pthread_mutex_lock(&f->lock);
+	avm_mutex_lock(&f->lock, &cowc_family_class);
 	cm->ctx->mm = NULL;
 	empty = ctx_reap(sys, cm->ctx);
-	pthread_mutex_unlock(&f->lock);
+	avm_mutex_unlock(&f->lock);
 	/* a walker that took this mm from the tree may still be in it */
 	mmap_write_lock(mm);
 	mmap_write_unlock(mm);
@@ -545,14 +567,19 @@ static void cowc_page_add_new(struct page *page, struct vm_area_struct *vma,
 	unsigned long index = linear_page_index(vma, addr);
 	struct cowc_family *f;
 
+	if (!vma->anon_vma)		/* its first page (see prepare) */
+		vma->anon_vma = &cowc_marker;
 	if (exclusive) {
 		set_page_ctx(sys, page, c, index);
 	} else {
-		/* others may hold its swap entry: the context above them all */
+		/* others may hold its swap entry: the context above them all
+		   (referenced under the lock: splicing may replace the root) */
 		f = c->fam;
-		pthread_mutex_lock(&f->lock);
-		set_page_ctx(sys, page, f->root, index);
-		pthread_mutex_unlock(&f->lock);
+		avm_mutex_lock(&f->lock, &cowc_family_class);
+		c = f->root;
+		ctx_get_page(c);
+		avm_mutex_unlock(&f->lock);
+		__set_page_ctx(sys, page, c, index, true);
 	}
 	if (policy(sys)->foreign_count)
 		__atomic_store_n(&page->rmap_count, foreign(page, vma),
@@ -643,14 +670,14 @@ static bool visit_mm(struct avm_mm *mm, struct page *page,
 		go = rwc->rmap_one(page, vma, addr, rwc->arg);
 	if (!cm || !go)
 		return go;
-	pthread_mutex_lock(&cm->lock);
+	avm_mutex_lock(&cm->lock, &cowc_remap_class);
 	for (r = remap_tree_iter_first(&cm->remaps, pgoff, pgoff); r && go;
 	     r = remap_tree_iter_next(r, pgoff, pgoff)) {
 		rwc->visits++;
 		go = rwc->rmap_one(page, r->vma, vma_address(r->vma, pgoff),
 				   rwc->arg);
 	}
-	pthread_mutex_unlock(&cm->lock);
+	avm_mutex_unlock(&cm->lock);
 	return go;
 }
 
@@ -700,9 +727,9 @@ static int cowc_walk(struct page *page, struct rmap_walk_control *rwc)
 		return 0;
 	mmw_init(&w);
 	do {
-		pthread_mutex_lock(&c->fam->lock);
+		avm_mutex_lock(&c->fam->lock, &cowc_family_class);
 		err = take_round(&w, c, page);
-		pthread_mutex_unlock(&c->fam->lock);
+		avm_mutex_unlock(&c->fam->lock);
 		for (size_t i = 0; i < w.nlocked && !stop && err >= 0; i++)
 			stop = !visit_mm(w.locked[i], page, rwc);
 	} while (mmw_end_round(&w, stop || err < 0));

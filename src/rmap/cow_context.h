@@ -11,11 +11,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include "lib/list.h"
+#include "lib/lockdep.h"
 #include "lib/rbtree.h"
 #include "mm/mm_types.h"
 
 struct cowc_family {
-	pthread_mutex_t lock;		/* tree shape, ctx->mm, root */
+	struct avm_mutex lock;		/* tree shape, ctx->mm, root */
 	struct avm_sys *sys;
 	struct cow_context *root;
 	unsigned long nr;		/* contexts */
@@ -33,7 +34,7 @@ struct cow_context {
 /* avm_mm->rmap_data: the mm's context and its remapped VMAs. */
 struct cowc_mm {
 	struct cow_context *ctx;	/* where the mm's new pages go */
-	pthread_mutex_t lock;		/* remaps (prepare runs read-locked) */
+	struct avm_mutex lock;		/* remaps (prepare runs read-locked) */
 	struct rb_root remaps;		/* struct cowc_remap by pgoff range */
 };
 
