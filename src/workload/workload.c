@@ -45,9 +45,12 @@ const struct wl_metric_info wl_metrics[WL_NR_METRICS] = {
 static const struct workload *const workloads[] = {
 	&wl_forking_server,
 	&wl_fork_chain,
+	&wl_fork_chain_exit,
 	&wl_mprotect_split,
 	&wl_mremap_after_fork,
 	&wl_fork_tree,
+	&wl_prefork,
+	&wl_snapshot,
 	NULL
 };
 
