@@ -581,9 +581,14 @@ static void cowc_page_add_new(struct page *page, struct vm_area_struct *vma,
 		avm_mutex_unlock(&f->lock);
 		__set_page_ctx(sys, page, c, index, true);
 	}
-	if (policy(sys)->foreign_count)
+	if (policy(sys)->mapper_list) {
+		cowc_mappers_clear(sys, page);
+		if (foreign(page, vma))
+			cowc_mappers_add(sys, page, mm_cowc(vma->vm_mm)->ctx);
+	} else if (policy(sys)->foreign_count) {
 		__atomic_store_n(&page->rmap_count, foreign(page, vma),
 				 __ATOMIC_RELAXED);
+	}
 }
 
 /*
@@ -595,7 +600,13 @@ static void cowc_page_add_new(struct page *page, struct vm_area_struct *vma,
 static int cowc_page_add(struct page *page, struct vm_area_struct *vma,
 			 unsigned long addr)
 {
-	if (policy(vma->vm_mm->sys)->foreign_count && foreign(page, vma))
+	struct avm_sys *sys = vma->vm_mm->sys;
+
+	if (!policy(sys)->foreign_count || !foreign(page, vma))
+		return 0;
+	if (policy(sys)->mapper_list)
+		cowc_mappers_add(sys, page, mm_cowc(vma->vm_mm)->ctx);
+	else
 		__atomic_fetch_add(&page->rmap_count, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -603,15 +614,24 @@ static int cowc_page_add(struct page *page, struct vm_area_struct *vma,
 static void cowc_page_remove(struct page *page, struct vm_area_struct *vma,
 			     unsigned long addr)
 {
-	if (policy(vma->vm_mm->sys)->foreign_count && foreign(page, vma))
+	struct avm_sys *sys = vma->vm_mm->sys;
+
+	if (!policy(sys)->foreign_count || !foreign(page, vma))
+		return;
+	if (policy(sys)->mapper_list)
+		cowc_mappers_del(sys, page, mm_cowc(vma->vm_mm)->ctx);
+	else
 		__atomic_fetch_sub(&page->rmap_count, 1, __ATOMIC_RELAXED);
 }
 
 /* Reused in place by this mm alone: as low as possible. */
 static void cowc_page_move(struct page *page, struct vm_area_struct *vma)
 {
-	set_page_ctx(vma->vm_mm->sys, page, mm_cowc(vma->vm_mm)->ctx,
-		     page->index);
+	struct avm_sys *sys = vma->vm_mm->sys;
+
+	set_page_ctx(sys, page, mm_cowc(vma->vm_mm)->ctx, page->index);
+	if (policy(sys)->mapper_list)
+		cowc_mappers_clear(sys, page);
 	page->rmap_count = 0;
 }
 
@@ -619,6 +639,8 @@ static void cowc_page_free(struct avm_sys *sys, struct page *page)
 {
 	struct cow_context *c = page_cowc(page);
 
+	if (policy(sys)->mapper_list)
+		cowc_mappers_clear(sys, page);
 	if (c) {
 		page->mapping = 0;
 		ctx_put_page(sys, c);
@@ -709,6 +731,11 @@ static int take_round(struct mm_walk *w, struct cow_context *c,
 		    !__atomic_load_n(&page->rmap_count, __ATOMIC_RELAXED))
 			return 0;
 	}
+	if (policy(c->fam->sys)->mapper_list && page_mapcount(page)) {
+		got = cowc_mappers_take(w, page, c->mm);
+		if (got)
+			return got < 0 ? got : 0;
+	}
 	return take_subtree(w, c, c->mm);
 }
 
@@ -789,4 +816,25 @@ const struct rmap_ops rmap_foreign_count_ops = {
 		   "owner mm: the subtree is walked only when it is not 0",
 	COWC_OPS,
 	.design_data = &foreign_count_policy,
+};
+
+/*
+ * mapper-list, our design's exact variant: foreign-count plus, per page
+ * with foreign mappings, an array of their contexts (8 bytes a mapping,
+ * grown by doubling; cow_context_mappers.c).  A walk visits the owner mm
+ * and the mms the array names, the subtree only when the array is short
+ * (an allocation failed) or in flux.  The price: fork writes a slot for
+ * every PTE it shares.
+ */
+static const struct cowc_policy mapper_list_policy = {
+	.foreign_count = true,
+	.mapper_list = true,
+};
+
+const struct rmap_ops rmap_mapper_list_ops = {
+	.name = "mapper-list",
+	.summary = "foreign-count + per-page array of the foreign mappers' "
+		   "contexts: exact walks, 8 bytes per shared mapping",
+	COWC_OPS,
+	.design_data = &mapper_list_policy,
 };

@@ -54,6 +54,16 @@ struct cowc_policy {
 	   the context it names ("foreign"); a walk descends the subtree
 	   only when there are some */
 	bool foreign_count;
+	/* with foreign_count: page->rmap_data lists the contexts of the
+	   foreign mappings (cow_context_mappers.c); a walk visits just those
+	   when the list is complete */
+	bool mapper_list;
+};
+
+/* page->rmap_data of the mapper-list design: a slot per foreign mapping. */
+struct cowc_mappers {
+	unsigned int len, cap;
+	struct cow_context *ctx[];
 };
 
 #endif

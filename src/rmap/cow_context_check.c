@@ -96,6 +96,11 @@ static int check_foreign(struct check_ctx *ctx, struct avm_sys *sys,
 			    !page_cowc(p))
 				continue;
 			n = ptrset_find(foreign, p);
+			CHECK(ctx, !pol->mapper_list || !page_mappers(p) ||
+			      page_mappers(p)->len <= p->rmap_count,
+			      "frame %lu: %u mapper slots for %u foreign "
+			      "mappings", page_to_pfn(sys, p),
+			      page_mappers(p)->len, p->rmap_count);
 			CHECK(ctx, p->rmap_count == (unsigned long)(n ? *n : 0),
 			      "frame %lu: foreign count %u, %ld mappings outside "
 			      "mm of its context", page_to_pfn(sys, p),
@@ -206,8 +211,11 @@ static int check_family(struct check_ctx *ctx, struct cowc_family *f,
 
 /* Frames naming each context; families seen from pages. */
 static int count_pages(struct check_ctx *ctx, struct avm_sys *sys,
-		       struct ptrset *pages, struct ptrset *fams)
+		       struct ptrset *pages, struct ptrset *fams,
+		       unsigned long *narr, unsigned long *arr_bytes)
 {
+	const struct cowc_policy *pol = sys->rmap->design_data;
+
 	for (unsigned int i = 0; i < sys->nr_nodes; i++) {
 		struct mem_node *nd = &sys->nodes[i];
 
@@ -216,8 +224,25 @@ static int count_pages(struct check_ctx *ctx, struct avm_sys *sys,
 			struct cow_context *c;
 			long *slot;
 
-			if (p == sys->zero_page || page_test(p, PG_free) ||
-			    !(c = page_cowc(p)))
+			if (p == sys->zero_page || page_test(p, PG_free))
+				continue;
+			if (pol->mapper_list && page_mappers(p)) {
+				struct cowc_mappers *a = page_mappers(p);
+
+				CHECK(ctx, page_cowc(p) && a->len &&
+				      a->len <= a->cap, "frame %lu: mapper "
+				      "array %u/%u", page_to_pfn(sys, p),
+				      a->len, a->cap);
+				for (unsigned int k = 0; k < a->len; k++)
+					CHECK(ctx, a->ctx[k]->mm &&
+					      a->ctx[k]->mm != page_cowc(p)->mm,
+					      "frame %lu: slot %u names no "
+					      "foreign mm", page_to_pfn(sys, p),
+					      k);
+				(*narr)++;
+				*arr_bytes += cowc_mappers_bytes(a);
+			}
+			if (!(c = page_cowc(p)))
 				continue;
 			slot = ptrset_slot(pages, c);
 			CHECK(ctx, slot && ptrset_slot(fams, c->fam),
@@ -231,6 +256,7 @@ static int count_pages(struct check_ctx *ctx, struct avm_sys *sys,
 int cowc_check(struct avm_sys *sys, struct check_ctx *ctx)
 {
 	unsigned long nremaps = 0, ncm = 0, nctx = 0, live, bytes, want;
+	unsigned long narr = 0, arr_bytes = 0;
 	struct ptrset pages, fams, foreign;
 	struct avm_mm *mm;
 	int err = 0;
@@ -238,7 +264,7 @@ int cowc_check(struct avm_sys *sys, struct check_ctx *ctx)
 	ptrset_init(&pages);
 	ptrset_init(&fams);
 	ptrset_init(&foreign);
-	err = count_pages(ctx, sys, &pages, &fams);
+	err = count_pages(ctx, sys, &pages, &fams, &narr, &arr_bytes);
 	list_for_each_entry(mm, &sys->mms, mmlist) {
 		struct cowc_mm *cm = mm_cowc(mm);
 		struct census c = { .ctx = ctx, .mine = cm ? cm->ctx : NULL,
@@ -276,11 +302,12 @@ int cowc_check(struct avm_sys *sys, struct check_ctx *ctx)
 	bytes = atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]);
 	want = fams.n * sizeof(struct cowc_family) +
 	       ncm * sizeof(struct cowc_mm) +
-	       nremaps * sizeof(struct cowc_remap);
-	if (!err && (live != fams.n + ncm + nremaps || bytes != want))
+	       nremaps * sizeof(struct cowc_remap) + arr_bytes;
+	if (!err && (live != fams.n + ncm + nremaps + narr || bytes != want))
 		err = check_fail(ctx, "%lu objects live (%lu bytes); reachable "
-				 "%zu families, %lu mms, %lu remaps (%lu bytes)",
-				 live, bytes, fams.n, ncm, nremaps, want);
+				 "%zu families, %lu mms, %lu remaps, %lu mapper "
+				 "arrays (%lu bytes)", live, bytes, fams.n, ncm,
+				 nremaps, narr, want);
 	ptrset_destroy(&pages);
 	ptrset_destroy(&fams);
 	ptrset_destroy(&foreign);

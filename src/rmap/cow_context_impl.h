@@ -18,6 +18,18 @@ bool cowc_vma_remapped(const struct vm_area_struct *vma);
 struct cowc_remap *vma_remap(const struct vm_area_struct *vma);
 int cowc_check(struct avm_sys *sys, struct check_ctx *ctx);
 
+struct mm_walk;
+/* cow_context_mappers.c (the mapper-list design) */
+struct cowc_mappers *page_mappers(const struct page *page);
+void cowc_mappers_add(struct avm_sys *sys, struct page *page,
+		      struct cow_context *c);
+void cowc_mappers_del(struct avm_sys *sys, struct page *page,
+		      struct cow_context *c);
+void cowc_mappers_clear(struct avm_sys *sys, struct page *page);
+int cowc_mappers_take(struct mm_walk *w, const struct page *page,
+		      const struct avm_mm *owner);
+size_t cowc_mappers_bytes(const struct cowc_mappers *a);
+
 /* n takes old's place in old's list (old is dropped). */
 static inline void cowc_list_replace(struct list_head *old,
 				     struct list_head *n)

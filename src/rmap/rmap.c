@@ -18,6 +18,7 @@ extern const struct rmap_ops rmap_reuse_degree_ops;
 extern const struct rmap_ops rmap_single_descendant_ops;
 extern const struct rmap_ops rmap_cow_context_ops;
 extern const struct rmap_ops rmap_foreign_count_ops;
+extern const struct rmap_ops rmap_mapper_list_ops;
 
 static const struct rmap_ops *const designs[] = {
 	&rmap_linux_ops,
@@ -30,6 +31,7 @@ static const struct rmap_ops *const designs[] = {
 	&rmap_single_descendant_ops,
 	&rmap_cow_context_ops,
 	&rmap_foreign_count_ops,
+	&rmap_mapper_list_ops,
 };
 
 static const char *design_names[ARRAY_SIZE(designs) + 1];
