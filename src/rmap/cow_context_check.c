@@ -96,11 +96,11 @@ static int check_foreign(struct check_ctx *ctx, struct avm_sys *sys,
 			    !page_cowc(p))
 				continue;
 			n = ptrset_find(foreign, p);
-			CHECK(ctx, !pol->mapper_list || !page_mappers(p) ||
-			      page_mappers(p)->len <= p->rmap_count,
+			CHECK(ctx, !pol->mapper_list ||
+			      cowc_mappers_len(p) <= p->rmap_count,
 			      "frame %lu: %u mapper slots for %u foreign "
 			      "mappings", page_to_pfn(sys, p),
-			      page_mappers(p)->len, p->rmap_count);
+			      cowc_mappers_len(p), p->rmap_count);
 			CHECK(ctx, p->rmap_count == (unsigned long)(n ? *n : 0),
 			      "frame %lu: foreign count %u, %ld mappings outside "
 			      "mm of its context", page_to_pfn(sys, p),
@@ -226,21 +226,27 @@ static int count_pages(struct check_ctx *ctx, struct avm_sys *sys,
 
 			if (p == sys->zero_page || page_test(p, PG_free))
 				continue;
-			if (pol->mapper_list && page_mappers(p)) {
+			if (pol->mapper_list && cowc_mappers_len(p)) {
 				struct cowc_mappers *a = page_mappers(p);
 
-				CHECK(ctx, page_cowc(p) && a->len &&
-				      a->len <= a->cap, "frame %lu: mapper "
-				      "array %u/%u", page_to_pfn(sys, p),
-				      a->len, a->cap);
-				for (unsigned int k = 0; k < a->len; k++)
-					CHECK(ctx, a->ctx[k]->mm &&
-					      a->ctx[k]->mm != page_cowc(p)->mm,
-					      "frame %lu: slot %u names no "
-					      "foreign mm", page_to_pfn(sys, p),
-					      k);
-				(*narr)++;
-				*arr_bytes += cowc_mappers_bytes(a);
+				CHECK(ctx, page_cowc(p) && (!a || (a->len >= 2
+				      && a->len <= a->cap)), "frame %lu: "
+				      "mapper array %u/%u", page_to_pfn(sys, p),
+				      a ? a->len : 1, a ? a->cap : 1);
+				for (unsigned int k = 0; k < cowc_mappers_len(p);
+				     k++) {
+					struct cow_context *m =
+						cowc_mappers_at(p, k);
+
+					CHECK(ctx, m->mm && m->mm !=
+					      page_cowc(p)->mm, "frame %lu: "
+					      "slot %u names no foreign mm",
+					      page_to_pfn(sys, p), k);
+				}
+				if (a) {
+					(*narr)++;
+					*arr_bytes += cowc_mappers_bytes(a);
+				}
 			}
 			if (!(c = page_cowc(p)))
 				continue;

@@ -21,6 +21,8 @@ int cowc_check(struct avm_sys *sys, struct check_ctx *ctx);
 struct mm_walk;
 /* cow_context_mappers.c (the mapper-list design) */
 struct cowc_mappers *page_mappers(const struct page *page);
+unsigned int cowc_mappers_len(const struct page *page);
+struct cow_context *cowc_mappers_at(const struct page *page, unsigned int i);
 void cowc_mappers_add(struct avm_sys *sys, struct page *page,
 		      struct cow_context *c);
 void cowc_mappers_del(struct avm_sys *sys, struct page *page,

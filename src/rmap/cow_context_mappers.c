@@ -50,35 +50,90 @@ static size_t arr_bytes(unsigned int cap)
 	return sizeof(struct cowc_mappers) + cap * sizeof(struct cow_context *);
 }
 
+/* One foreign mapping is kept inline: rmap_data = its context | 1. */
+#define MAPPER_ONE	1UL
+
+static bool mapper_one(const struct page *page)
+{
+	return (uintptr_t)page->rmap_data & MAPPER_ONE;
+}
+
+static void set_one(struct page *page, struct cow_context *c)
+{
+	page->rmap_data = (void *)((uintptr_t)c | MAPPER_ONE);
+}
+
+/* The array, or NULL (none, or the one slot inline). */
 struct cowc_mappers *page_mappers(const struct page *page)
 {
-	return page->rmap_data;
+	return mapper_one(page) ? NULL : page->rmap_data;
+}
+
+unsigned int cowc_mappers_len(const struct page *page)
+{
+	if (mapper_one(page))
+		return 1;
+	return page->rmap_data ? page_mappers(page)->len : 0;
+}
+
+struct cow_context *cowc_mappers_at(const struct page *page, unsigned int i)
+{
+	if (mapper_one(page))
+		return (void *)((uintptr_t)page->rmap_data & ~MAPPER_ONE);
+	return page_mappers(page)->ctx[i];
+}
+
+/* page's array with room for cap (>= len) slots; false: unchanged. */
+static bool arr_resize(struct avm_sys *sys, struct page *page,
+		       unsigned int cap)
+{
+	struct cowc_mappers *a = page_mappers(page), *n;
+
+	n = avm_kmalloc(&sys->alloc, AK_RMAP_OTHER, arr_bytes(cap));
+	if (!n)
+		return false;
+	n->cap = cap;
+	n->len = a ? a->len : 0;
+	if (a) {
+		memcpy(n->ctx, a->ctx, a->len * sizeof(a->ctx[0]));
+		avm_kfree(&sys->alloc, AK_RMAP_OTHER, a, arr_bytes(a->cap));
+	}
+	page->rmap_data = n;
+	return true;
 }
 
 /* One more slot for c; false if out of memory (the array stays short). */
 static bool arr_add(struct avm_sys *sys, struct page *page,
 		    struct cow_context *c)
 {
-	struct cowc_mappers *a = page_mappers(page), *n;
+	struct cowc_mappers *a = page_mappers(page);
 	unsigned int cap;
 
-	if (a && a->len < a->cap) {
-		a->ctx[a->len++] = c;
+	if (!page->rmap_data) {
+		set_one(page, c);
 		return true;
 	}
-	cap = a ? 2 * a->cap : 2;
-	n = avm_kmalloc(&sys->alloc, AK_RMAP_OTHER, arr_bytes(cap));
-	if (!n)
-		return false;
-	n->cap = cap;
-	n->len = 0;
-	if (a) {
-		memcpy(n->ctx, a->ctx, a->len * sizeof(a->ctx[0]));
-		n->len = a->len;
-		avm_kfree(&sys->alloc, AK_RMAP_OTHER, a, arr_bytes(a->cap));
+	if (mapper_one(page)) {
+		struct cow_context *first = cowc_mappers_at(page, 0);
+		struct cowc_mappers *n = avm_kmalloc(&sys->alloc, AK_RMAP_OTHER,
+						     arr_bytes(2));
+
+		if (!n)
+			return false;
+		n->cap = 2;
+		n->len = 2;
+		n->ctx[0] = first;
+		n->ctx[1] = c;
+		page->rmap_data = n;
+		return true;
 	}
-	n->ctx[n->len++] = c;
-	page->rmap_data = n;
+	if (a->len == a->cap) {
+		cap = 2 * a->cap;
+		if (!arr_resize(sys, page, cap))
+			return false;
+		a = page_mappers(page);
+	}
+	a->ctx[a->len++] = c;
 	return true;
 }
 
@@ -87,6 +142,11 @@ static void arr_del(struct avm_sys *sys, struct page *page,
 {
 	struct cowc_mappers *a = page_mappers(page);
 
+	if (mapper_one(page)) {
+		if (cowc_mappers_at(page, 0) == c)
+			page->rmap_data = NULL;
+		return;
+	}
 	if (!a)
 		return;
 	for (unsigned int i = 0; i < a->len; i++) {
@@ -95,9 +155,14 @@ static void arr_del(struct avm_sys *sys, struct page *page,
 		a->ctx[i] = a->ctx[--a->len];
 		break;
 	}
-	if (!a->len) {
-		page->rmap_data = NULL;
+	if (a->len <= 1) {
+		if (a->len)
+			set_one(page, a->ctx[0]);
+		else
+			page->rmap_data = NULL;
 		avm_kfree(&sys->alloc, AK_RMAP_OTHER, a, arr_bytes(a->cap));
+	} else if (a->cap > 2 && a->len <= a->cap / 4) {
+		arr_resize(sys, page, a->cap / 2);	/* may keep the old */
 	}
 }
 
@@ -130,7 +195,7 @@ void cowc_mappers_clear(struct avm_sys *sys, struct page *page)
 	struct cowc_mappers *a;
 
 	avm_mutex_lock(l, &stripe_class);
-	a = page_mappers(page);
+	a = page_mappers(page);		/* NULL for the inline slot */
 	page->rmap_data = NULL;
 	page->rmap_count = 0;
 	avm_mutex_unlock(l);
@@ -153,8 +218,7 @@ int cowc_mappers_take(struct mm_walk *w, const struct page *page,
 	int err = 0;
 
 	avm_mutex_lock(l, &stripe_class);
-	a = page_mappers(page);
-	len = a ? a->len : 0;
+	len = cowc_mappers_len(page);
 	if (len != __atomic_load_n(&page->rmap_count, __ATOMIC_RELAXED)) {
 		avm_mutex_unlock(l);
 		return 0;
@@ -162,11 +226,11 @@ int cowc_mappers_take(struct mm_walk *w, const struct page *page,
 	/* one visit per mm, however many of its mappings */
 	if (len <= 16) {
 		for (unsigned int i = 0; i < len && err >= 0; i++) {
-			struct avm_mm *mm = a->ctx[i]->mm;
+			struct avm_mm *mm = cowc_mappers_at(page, i)->mm;
 			bool dup = !mm || mm == owner;
 
 			for (unsigned int j = 0; j < i && !dup; j++)
-				dup = a->ctx[j]->mm == mm;
+				dup = cowc_mappers_at(page, j)->mm == mm;
 			if (!dup)
 				err = mmw_take(w, mm);
 		}
@@ -174,6 +238,7 @@ int cowc_mappers_take(struct mm_walk *w, const struct page *page,
 		return err < 0 ? err : 1;
 	}
 	/* a long array: a set first (out of memory: walk the subtree) */
+	a = page_mappers(page);
 	ptrset_init(&seen);
 	for (unsigned int i = 0; i < len; i++)
 		if (a->ctx[i]->mm && !ptrset_slot(&seen, a->ctx[i]->mm)) {
