@@ -190,11 +190,13 @@ bool scn_result_ok(const struct scenario *s, const struct scn_stmt *st,
  *   -EBUSY   the scenario uses addresses that this process already maps
  *            (e.g. ASan's shadow memory covers 0x100000000000-0x10007fff8000
  *            in sanitizer builds): also a reason to skip;
- *   -ETIMEDOUT, -EIO, -ENOMEM, ...: the run broke (a worker did not answer
- *            within SCN_NATIVE_TIMEOUT_MS, died, or a resource ran out); the
- *            trace holds what ran before.
+ *   -ETIMEDOUT, -EIO, -ENOMEM, ...: the run broke (a worker did not answer:
+ *            asleep for SCN_NATIVE_TIMEOUT_MS, or held in the kernel or
+ *            running for SCN_NATIVE_TIMEOUT_MAX_MS; or it died, or a
+ *            resource ran out); the trace holds what ran before.
  */
-#define SCN_NATIVE_TIMEOUT_MS	10000
+#define SCN_NATIVE_TIMEOUT_MS		10000
+#define SCN_NATIVE_TIMEOUT_MAX_MS	120000
 int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
 		   size_t errlen);
 
