@@ -569,8 +569,12 @@ static int nat_run_all(struct nat_run *r)
 
 void scn_native_opts_init(struct scn_native_opts *o)
 {
+	uint64_t ram = nat_mem_total();
+
 	memset(o, 0, sizeof(*o));
 	o->worker_mem_limit = SCN_NATIVE_MEM_LIMIT_DEFAULT;
+	if (ram && ram / 4 < o->worker_mem_limit)
+		o->worker_mem_limit = ram / 4;
 }
 
 int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,

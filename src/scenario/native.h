@@ -111,6 +111,7 @@ size_t nat_range_pfns(struct nat_run *r, int slot, const struct scn_stmt *st,
 int nat_find_zero_pfn(struct nat_run *r);
 bool nat_swap_active(void);
 bool nat_node_exists(int node);
+uint64_t nat_mem_total(void);
 int nat_find_reserved(struct nat_run *r);
 char nat_proc_state(pid_t pid, char *wchan, size_t len);
 

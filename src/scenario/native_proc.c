@@ -313,6 +313,21 @@ bool nat_swap_active(void)
 	return on;
 }
 
+/* The host's RAM (MemTotal of /proc/meminfo) in bytes; 0 if unknown. */
+uint64_t nat_mem_total(void)
+{
+	char *buf, *v;
+	uint64_t kib = 0;
+
+	if (nat_slurp("/proc/meminfo", &buf))
+		return 0;
+	v = strstr(buf, "MemTotal:");
+	if (v)
+		kib = strtoull(v + strlen("MemTotal:"), NULL, 10);
+	free(buf);
+	return kib * 1024;
+}
+
 bool nat_node_exists(int node)
 {
 	char path[64];

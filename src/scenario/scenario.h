@@ -206,9 +206,12 @@ int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
  * beyond what it inherits from the caller (RLIMIT_AS; a forked worker
  * inherits its parent's limit), so that a scenario cannot fill more than
  * that per process: past it the kernel refuses mmap and mremap with ENOMEM
- * (the result's note says so).  0: no limit.
+ * (the result's note says so).  0: no limit.  Default: a quarter of the
+ * host's RAM, at most SCN_NATIVE_MEM_LIMIT_DEFAULT (more than the library
+ * runner's memory and swap together, so that the limit does not change
+ * the kernel's answers on what the library can run).
  */
-#define SCN_NATIVE_MEM_LIMIT_DEFAULT	(1ULL << 30)
+#define SCN_NATIVE_MEM_LIMIT_DEFAULT	(4ULL << 30)
 struct scn_native_opts {
 	uint64_t worker_mem_limit;
 };
