@@ -567,6 +567,15 @@ static void test_mem_limit_option(void **state)
 	run_free(&r);
 }
 
+/* gcc says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 /* The start of the window is ASan's shadow memory in sanitizer builds. */
 static void test_window_start(void **state)
 {
@@ -581,7 +590,7 @@ static void test_window_start(void **state)
 					  "A write 0x100000000000 1\n",
 					  &s, err, sizeof(err)), 0);
 	rc = scn_run_native(s, &t, err, sizeof(err));
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef UNDER_ASAN
 	assert_int_equal(rc, -EBUSY);
 	assert_non_null(strstr(err, "0x100000000000"));
 #else

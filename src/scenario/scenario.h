@@ -151,6 +151,10 @@ struct scn_trace {
 	struct scn_snapshot *snaps;
 	int nsnaps;
 	char failure[256];	/* first unmet expectation / failed check */
+	/* anonvm with scn_lib_opts.fail_rate: statements during which an
+	   allocation failed, and the first of them (-1: none) */
+	int injected;
+	int first_injected;
 };
 
 void scn_trace_init(struct scn_trace *t, const char *executor);
@@ -319,6 +323,12 @@ struct scn_lib_opts {
 	bool no_expect;		/* generated scenarios: results are compared
 				   with another executor, not expectations */
 	struct avm_stats *stats;	/* if set: the counters at the end */
+	double fail_rate;	/* > 0: fail each allocation with this
+				   probability (avm_fail_random), run the
+				   checker after every statement, and judge
+				   expectations only before the first
+				   statement an allocation failure hit */
+	uint64_t fail_seed;
 };
 
 /*
