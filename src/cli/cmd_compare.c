@@ -545,6 +545,7 @@ int cmd_compare(int argc, char **argv)
 	static struct wl_result cells[CMP_MAX_WORKLOADS][CMP_MAX_DESIGNS];
 	struct cmp_opts o;
 	int rc = compare_args(argc, argv, &o), failed = 0;
+	bool skipped = false;
 	double t0 = cli_now();
 
 	if (rc >= 0)
@@ -572,12 +573,18 @@ int cmd_compare(int argc, char **argv)
 		fprintf(stderr, "anonvm compare: cannot write the JSON output\n");
 		failed++;
 	}
-	if (o.plot_dir && cmp_plot(&o, cells))
-		failed++;
+	if (o.plot_dir) {
+		int prc = cmp_plot(&o, cells);
+
+		if (prc < 0)
+			failed++;
+		else if (prc > 0 && !failed)
+			skipped = true;		/* no gnuplot: exit 77 */
+	}
 	if (!o.json)
 		printf("total %.1f s\n", cli_now() - t0);
 	for (int w = 0; w < o.nworkloads; w++)
 		for (int d = 0; d < o.ndesigns; d++)
 			wl_result_free(&cells[w][d]);
-	return failed ? EXIT_PROBLEM : 0;
+	return failed ? EXIT_PROBLEM : skipped ? EXIT_SKIP : 0;
 }
