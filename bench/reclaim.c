@@ -169,7 +169,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->payload = AVM_PAYLOAD_NONE;	/* full: ~2 min at the default size */
 	o->design = NULL;
 	o->reps = 5;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!v)
@@ -188,7 +188,6 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->reps = atoi(v);
 		else
 			usage();
-		i++;
 	}
 	if (!o->pages || o->reps < 1)
 		usage();
