@@ -90,6 +90,7 @@ done
 # the tutorial's design and listing (docs/new-design.md).
 step "install into a DESTDIR, build against it" tests/install.sh
 step "man pages" tests/man.sh build
+step "growth exponents (compare --sweep)" tests/sweep.sh build
 step "figures (compare --plot)" tests/plot.sh build
 step "the new-design tutorial" tests/new_design.sh build
 
