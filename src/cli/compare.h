@@ -22,6 +22,7 @@ struct cmp_opts {
 	int nsweep;
 	const char *plot_dir;				/* --plot */
 	double walk_budget;		/* seconds per cell, 0: unlimited */
+	double walk_min;		/* walk again until this is spent */
 	bool json, check, progress;
 };
 

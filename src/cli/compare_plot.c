@@ -19,7 +19,9 @@
  *
  * The forking-server figures need more than the one size of the table: the
  * server runs again at N = 1, 3, 10, ... below the table's N, with a
- * shorter walk budget (the per-walk numbers are averages either way).
+ * shorter walk budget (the per-walk numbers are averages either way), and
+ * small sizes walk their frames repeatedly for 50 ms so that one
+ * preemption does not make a point.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +37,7 @@
 #include "cli/compare.h"
 
 #define SWEEP_BUDGET	0.25	/* walk seconds per extra server cell */
+#define SWEEP_MIN_WALK	0.05	/* and at least this much (repeated passes) */
 #define MAX_POINTS	16
 
 struct plot {
@@ -330,6 +333,7 @@ static int run_server_sweep(const struct cmp_opts *o, int w,
 
 	if (so.walk_budget == 0 || so.walk_budget > SWEEP_BUDGET)
 		so.walk_budget = SWEEP_BUDGET;
+	so.walk_min = SWEEP_MIN_WALK;
 	s->k = 0;
 	/* 1, 3, 10, 30, 100, ... below the table's N */
 	for (unsigned long dec = 1, n = 1; n < top && s->k < MAX_POINTS - 1;
