@@ -53,18 +53,23 @@ static void compare_usage(FILE *f)
 "  --check               run the invariant checker at the end of each cell\n"
 "  --json                one JSON object instead of the tables:\n"
 "                        {\"workloads\": {W: {D: {METRIC: number}}}, ...}\n"
-"  --sweep N1,N2,...     run each workload with its size parameter (the\n"
-"                        first of its sizes above, e.g. --children for\n"
-"                        forking-server) set to each N in turn, and print\n"
-"                        every metric per design per size and its fitted\n"
-"                        growth exponent k (metric ~ N^k, least squares on\n"
-"                        log-log); with --json: {\"sweep\": ...}\n"
+"  --sweep N1,N2,...     run each workload with its size parameter (below)\n"
+"                        set to each N in turn, and print every metric per\n"
+"                        design per size and its fitted growth exponent k\n"
+"                        (metric ~ N^k, least squares on log-log); with\n"
+"                        --json: {\"sweep\": ...}\n"
 "  --plot DIR            also write figures (SVG and PNG, with gnuplot)\n"
 "                        and their data into DIR: anon_vmas per generation\n"
 "                        (fork-chain), visits per walk and rmap bytes\n"
 "                        against children (forking-server, log-log), walk\n"
 "                        cost against rmap bytes per design\n"
 "  --help                this text\n"
+"\n"
+"Size parameters (--sweep):");
+	for (w = wl_all(); *w; w++)
+		fprintf(f, " %s%s", (*w)->params[(*w)->size_param].option,
+			w[1] ? "," : "\n");
+	fprintf(f,
 "\n"
 "Metrics (per cell; objects and bytes live at the end of the workload):\n"
 "  walks                 frames whose reverse map was walked\n"
