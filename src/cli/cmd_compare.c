@@ -38,6 +38,7 @@
 #include <malloc.h>
 #include "anonvm/anonvm.h"
 #include "cli/cli.h"
+#include "cli/lockstat_report.h"
 
 #define PG		AVM_PAGE_SIZE
 #define RW		(AVM_PROT_READ | AVM_PROT_WRITE)
@@ -93,7 +94,7 @@ struct cmp_opts {
 	unsigned long tree_ops, tree_pages, tree_procs;
 	uint64_t tree_seed;
 	double walk_budget;		/* seconds per cell, 0: unlimited */
-	bool json, check, progress;
+	bool json, check, progress, lockstat;
 };
 
 struct workload;
@@ -198,6 +199,9 @@ static void compare_usage(FILE *f)
 "  --check               run the invariant checker at the end of each cell\n"
 "  --json                one JSON object instead of the tables:\n"
 "                        {\"workloads\": {W: {D: {METRIC: number}}}, ...}\n"
+"  --lockstat            lock statistics of the whole run, per lock class:\n"
+"                        acquisitions, contentions, total and longest wait\n"
+"                        and hold times (timing every lock slows the run)\n"
 "  --help                this text\n"
 "\n"
 "Metrics (per cell; objects and bytes live at the end of the workload):\n"
@@ -292,6 +296,10 @@ static int compare_args(int argc, char **argv, struct cmp_opts *o)
 		}
 		if (!strcmp(argv[i], "--check")) {
 			o->check = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--lockstat")) {
+			o->lockstat = true;
 			continue;
 		}
 		if ((v = cli_opt_value(argc, argv, &i, "--workload", &missing)) ||
@@ -1024,6 +1032,8 @@ static int print_json(const struct cmp_opts *o, struct cell (*cells)[MAX_DESIGNS
 	json_object_set_new(top, "workloads", ws);
 	json_object_set_new(top, "parameters", params);
 	json_object_set_new(top, "unsafe_designs", unsafe);
+	if (o->lockstat)
+		json_object_set_new(top, "lockstat", lockstat_report_json());
 	if (json_object_size(errs))
 		json_object_set_new(top, "errors", errs);
 	else
@@ -1083,6 +1093,8 @@ int cmd_compare(int argc, char **argv)
 		fflush(stdout);
 	}
 	warm_up(&o);
+	if (o.lockstat && lockstat_report_start("compare"))
+		return EXIT_USAGE;
 	for (int w = 0; w < NR_WORKLOADS; w++) {
 		if (!o.want[w])
 			continue;
@@ -1110,6 +1122,8 @@ int cmd_compare(int argc, char **argv)
 			return EXIT_PROBLEM;
 		}
 	} else {
+		if (o.lockstat)
+			lockstat_report_text(stdout);
 		printf("total %.1f s\n", cli_now() - t0);
 	}
 	return failed ? EXIT_PROBLEM : 0;

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include "anonvm/anonvm.h"
 #include "cli/cli.h"
+#include "cli/lockstat_report.h"
 
 #define DEMO_MAX_CHILDREN	1000000UL
 #define DEMO_MAX_FRAMES		(1UL << 32)	/* avm_sys_create's limit */
@@ -53,6 +54,9 @@ static void demo_usage(FILE *f)
 		"  --payload none      metadata only: writes are dropped and reads\n"
 		"                      return zeroes; about 100 bytes per frame\n"
 		"  --json              print one JSON object instead of the tables\n"
+		"  --lockstat          lock statistics of the run, per lock class:\n"
+		"                      acquisitions, contentions, total and longest\n"
+		"                      wait and hold times\n"
 		"  --help              this text\n"
 		"\n"
 		"(N + 1) * M may not exceed 2^32 frames, and a run that would need\n"
@@ -72,7 +76,7 @@ struct demo_opts {
 	unsigned long children, pages;
 	const char *design;
 	enum avm_payload payload;
-	bool json;
+	bool json, lockstat;
 };
 
 /* A whole decimal number in [lo, hi]; 0 or -1 after printing why not. */
@@ -119,6 +123,8 @@ static int demo_args(int argc, char **argv, struct demo_opts *o)
 
 		if (!strcmp(argv[i], "--json")) {
 			o->json = true;
+		} else if (!strcmp(argv[i], "--lockstat")) {
+			o->lockstat = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			demo_usage(stdout);
 			return 0;
@@ -695,6 +701,8 @@ static int print_json(const struct demo_run *r)
 	if (r->after_check_rc)
 		json_object_set_new(json_object_get(top, "after_exit"), "message",
 				    json_string(r->after_msg));
+	if (o->lockstat)
+		json_object_set_new(top, "lockstat", lockstat_report_json());
 	json_object_set_new(top, "ok", json_boolean(run_ok(r)));
 	if (json_dumpf(top, stdout, JSON_INDENT(2)) == 0)
 		putchar('\n');
@@ -748,6 +756,10 @@ int cmd_demo(int argc, char **argv)
 		fprintf(stderr, "anonvm demo: out of memory\n");
 		return EXIT_PROBLEM;
 	}
+	if (o.lockstat && lockstat_report_start("demo")) {
+		free(r.child);
+		return EXIT_USAGE;
+	}
 	err = demo_run(&r);
 	if (err) {
 		fprintf(stderr, "anonvm demo: %s\n", r.error);
@@ -758,10 +770,14 @@ int cmd_demo(int argc, char **argv)
 	}
 	avm_sys_destroy(r.sys);
 	free(r.child);
+	if (o.lockstat)
+		avm_lockstat_enable(false);	/* what the run took */
 	if (o.json ? print_json(&r) : (print_text(&r), 0)) {
 		fprintf(stderr, "anonvm demo: cannot write the JSON output\n");
 		return EXIT_PROBLEM;
 	}
+	if (o.lockstat && !o.json)
+		lockstat_report_text(stdout);
 	if (!run_ok(&r)) {
 		fprintf(stderr, "anonvm demo: the run found a problem (see above)\n");
 		return EXIT_PROBLEM;
