@@ -1,13 +1,18 @@
 # anonvm build.  `make` builds the library, the command, the tests and the
 # benchmarks; `make check` runs every test in a normal and an ASan+UBSan build.
 #
-# One object directory per configuration: build/ (release, -O2) and
-# build-asan/ (sanitizers).  Select with `make BUILD=asan`.
+# One object directory per configuration: build/ (release, -O2),
+# build-asan/ (gcc, ASan+UBSan) and build-clang/ (clang, ASan+UBSan).
+# Select with `make BUILD=asan` or `make BUILD=clang-asan`.
 
 BUILD   ?= release
 CC      ?= cc
 ifeq ($(BUILD),asan)
 O       := build-asan
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else ifeq ($(BUILD),clang-asan)
+O       := build-clang
+CC      := clang
 OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 else
 O       := build
@@ -34,7 +39,8 @@ endif
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 TESTLIBS := -lcmocka
 
-LIB_SRC   := $(sort $(wildcard src/lib/*.c src/mm/*.c src/rmap/*.c src/scenario/*.c))
+LIB_SRC   := $(sort $(wildcard src/lib/*.c src/mm/*.c src/rmap/*.c src/scenario/*.c \
+                              src/workload/*.c))
 CLI_SRC   := $(sort $(wildcard src/cli/*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
@@ -72,10 +78,11 @@ test: all
 check:
 	$(MAKE) BUILD=release all
 	$(MAKE) BUILD=asan all
+	$(MAKE) BUILD=clang-asan all
 	tests/check.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-clang
 
 .PHONY: all test check clean
 .SECONDARY:

@@ -136,9 +136,11 @@ int avm_peek(struct avm_mm *mm, unsigned long addr, void *buf, size_t len);
 int avm_reclaim(struct avm_sys *sys, unsigned long nr,
 		unsigned long *reclaimed);
 /*
- * Move the frames of the present anonymous pages in [addr, addr + len) to
- * memory node `node`, updating every mapping through the reverse map (as
- * move_pages(2)).  *moved (may be NULL) gets the number of pages moved.
+ * Move the frames of the present anonymous pages holding addr, addr +
+ * AVM_PAGE_SIZE, ... (len rounded up to pages; no alignment needed, len 0
+ * does nothing) to memory node `node`, updating every mapping through the
+ * reverse map, as move_pages(2) with those addresses.  Pages that are not
+ * there are skipped.  *moved (may be NULL) gets the number of pages moved.
  */
 int avm_migrate(struct avm_mm *mm, unsigned long addr, unsigned long len,
 		unsigned int node, unsigned long *moved);
@@ -240,6 +242,8 @@ void avm_fail_nth(struct avm_sys *sys, unsigned long n);
 void avm_fail_random(struct avm_sys *sys, double p, uint64_t seed);
 /* Allocations attempted so far (for iterating over failure points). */
 unsigned long avm_alloc_count(struct avm_sys *sys);
+/* Allocations that failed so far (injected or out of frames). */
+unsigned long avm_alloc_failures(struct avm_sys *sys);
 
 /* ---- locks ------------------------------------------------------------ */
 

@@ -95,6 +95,7 @@ API_VOID(avm_fail_nth, (struct avm_sys *sys, unsigned long n), (sys, n))
 API_VOID(avm_fail_random, (struct avm_sys *sys, double p, uint64_t seed),
 	 (sys, p, seed))
 API(unsigned long, avm_alloc_count, (struct avm_sys *sys), (sys))
+API(unsigned long, avm_alloc_failures, (struct avm_sys *sys), (sys))
 API(int, avm_lockstat_enable, (bool on), (on))
 API(long, avm_lockstat, (struct avm_lockstat *buf, size_t n), (buf, n))
 API(bool, avm_lockdep_enabled, (void), ())

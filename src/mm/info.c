@@ -27,10 +27,11 @@ long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n)
 	for (node = rb_first(&mm->mm_rb); node; node = rb_next(node), i++) {
 		struct vm_area_struct *v =
 			rb_entry(node, struct vm_area_struct, vm_rb);
-		struct avm_vma_info *vi = &buf[i];
+		struct avm_vma_info *vi;
 
 		if ((size_t)i >= n)
-			continue;
+			continue;	/* only counting: buf may be NULL */
+		vi = &buf[i];
 		vi->start = v->vm_start;
 		vi->end = v->vm_end;
 		vi->pgoff = v->vm_pgoff;

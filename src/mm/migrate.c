@@ -213,20 +213,29 @@ static int migrate_addr(struct avm_mm *mm, unsigned long addr,
 	return err == -EAGAIN ? 0 : err;
 }
 
+/*
+ * As move_pages(2) with the addresses addr, addr + PAGE_SIZE, ... (one per
+ * page of len, rounded up): each names the page that holds it, so neither
+ * alignment nor a length is required, and no pages is no work.  Addresses
+ * past the end of user space are pages that are not there.
+ */
 int avm_migrate(struct avm_mm *mm, unsigned long addr, unsigned long len,
 		unsigned int node, unsigned long *moved)
 {
-	unsigned long n = 0, end = addr + PAGE_ALIGN(len);
+	unsigned long n = 0, start = addr & PAGE_MASK, end;
 	int err = 0;
 
 	if (moved)
 		*moved = 0;
-	if (!PAGE_ALIGNED(addr) || !len || end <= addr || end > TASK_SIZE)
-		return -EINVAL;
+	if (!len)
+		return 0;
 	if (node >= mm->sys->nr_nodes)
 		return -ENODEV;
+	end = len > TASK_SIZE ? TASK_SIZE : start + PAGE_ALIGN(len);
+	if (end > TASK_SIZE || end < start)
+		end = TASK_SIZE;
 	mmap_read_lock(mm);
-	for (unsigned long a = addr; a < end && !err; a += PAGE_SIZE) {
+	for (unsigned long a = start; a < end && !err; a += PAGE_SIZE) {
 		/* As move_pages(2): a page that is not there is skipped
 		   (its status would say -EFAULT / -ENOENT). */
 		if (vma_lookup(mm, a))

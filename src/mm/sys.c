@@ -142,6 +142,11 @@ unsigned long avm_alloc_count(struct avm_sys *sys)
 	return atomic_load(&sys->alloc.attempts);
 }
 
+unsigned long avm_alloc_failures(struct avm_sys *sys)
+{
+	return atomic_load(&sys->alloc.failures);
+}
+
 /* ---- statistics -------------------------------------------------------- */
 
 void avm_stats(struct avm_sys *sys, struct avm_stats *st)
