@@ -198,8 +198,8 @@ static void test_deadlock(void **state)
 	explore_ok(&b, &o);
 	assert_true(res->failed);
 	assert_int_equal(res->first.outcome, EX_DEADLOCK);
-	assert_non_null(strstr(res->first.msg, "T0 waits for toy lock"));
-	assert_non_null(strstr(res->first.msg, "T1 waits for toy lock"));
+	assert_non_null(strstr(res->first.msg, "thread 1 waits for toy lock"));
+	assert_non_null(strstr(res->first.msg, "thread 2 waits for toy lock"));
 	assert_int_equal(res->shrunk.outcome, EX_DEADLOCK);
 	assert_int_equal(explore_preemptions(&res->shrunk.rec), 1);
 }
@@ -229,16 +229,17 @@ static void test_choices_text(void **state)
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
 
 	assert_non_null(r);
-	assert_int_equal(explore_parse_choices("0:3,1:2,0:1", v, 16), 6);
+	assert_int_equal(explore_parse_choices("1:3,2:2,1:1", v, 16), 6);
 	assert_memory_equal(v, ((uint8_t[]){ 0, 0, 0, 1, 1, 0 }), 6);
 	r->steps = 6;
 	memcpy(r->choice, v, 6);
 	explore_print_choices(f, r);
 	fclose(f);
-	assert_string_equal(buf, "0:3,1:2,0:1");
-	assert_int_equal(explore_parse_choices("0:3,", v, 16), -1);
+	assert_string_equal(buf, "1:3,2:2,1:1");
+	assert_int_equal(explore_parse_choices("1:3,", v, 16), -1);
+	assert_int_equal(explore_parse_choices("0:1", v, 16), -1);
 	assert_int_equal(explore_parse_choices("9:1", v, 16), -1);
-	assert_int_equal(explore_parse_choices("0:17", v, 16), -1);
+	assert_int_equal(explore_parse_choices("1:17", v, 16), -1);
 	assert_int_equal(explore_parse_choices("", v, 16), -1);
 	free(r);
 }

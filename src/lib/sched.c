@@ -57,7 +57,8 @@ static void give_up(const char *why)
 	for (unsigned int i = 0; i < S.n && len < sizeof(r->msg); i++)
 		if (S.t[i].st == T_WAIT)
 			len += snprintf(r->msg + len, sizeof(r->msg) - len,
-					"; T%u waits for %s", i, S.t[i].what);
+					"; thread %u waits for %s", i + 1,
+					S.t[i].what);
 	S.over = true;
 	pthread_cond_broadcast(&S.cv);
 }

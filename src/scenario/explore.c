@@ -346,10 +346,11 @@ void explore_print_schedule(FILE *f, const struct sched_record *rec)
 		if (rec->kind[i] != SK_START && rec->choice[i] == rec->from[i])
 			continue;
 		if (rec->kind[i] == SK_START)
-			fprintf(f, "  step %u: T%u starts\n", i, rec->choice[i]);
+			fprintf(f, "  step %u: thread %u starts\n", i,
+				rec->choice[i] + 1);
 		else
-			fprintf(f, "  step %u: T%u -> T%u at %s %s%s\n", i,
-				rec->from[i], rec->choice[i],
+			fprintf(f, "  step %u: thread %u -> %u at %s %s%s\n", i,
+				rec->from[i] + 1, rec->choice[i] + 1,
 				kind_name[rec->kind[i]], rec->what[i],
 				rec->preempt[i] ? " (preempted)" : "");
 	}
@@ -362,7 +363,7 @@ void explore_print_choices(FILE *f, const struct sched_record *rec)
 
 		while (j < rec->steps && rec->choice[j] == rec->choice[i])
 			j++;
-		fprintf(f, "%s%u:%u", i ? "," : "", rec->choice[i], j - i);
+		fprintf(f, "%s%u:%u", i ? "," : "", rec->choice[i] + 1, j - i);
 		i = j;
 	}
 }
@@ -375,14 +376,14 @@ int explore_parse_choices(const char *s, uint8_t *v, unsigned int max)
 		char *end;
 		unsigned long t = strtoul(s, &end, 10), k;
 
-		if (end == s || *end != ':' || t >= SCHED_MAX_THREADS)
+		if (end == s || *end != ':' || !t || t > SCHED_MAX_THREADS)
 			return -1;
 		s = end + 1;
 		k = strtoul(s, &end, 10);
 		if (end == s || !k || k > max - n || (*end && *end != ','))
 			return -1;
 		while (k--)
-			v[n++] = (uint8_t)t;
+			v[n++] = (uint8_t)(t - 1);
 		s = end;
 		if (*s == ',' && !*++s)
 			return -1;	/* a trailing comma */

@@ -68,11 +68,24 @@ int explore(const struct explore_body *body, const struct explore_opts *o,
 
 const char *explore_outcome_name(enum explore_outcome o);
 unsigned int explore_preemptions(const struct sched_record *rec);
-/* The switches of a schedule, one line each, indented. */
+/* The switches of a schedule, one line each, indented.  Threads are
+   numbered from 1 (a scenario's thread blocks in their order). */
 void explore_print_schedule(FILE *f, const struct sched_record *rec);
-/* Its choices as "T:N,T:N,..." (thread T for N steps), for --replay. */
+/* Its choices as "T:N,T:N,..." (thread T, from 1, for N steps). */
 void explore_print_choices(FILE *f, const struct sched_record *rec);
 /* Parse that form; the number of choices, or -1 (bad text). */
 int explore_parse_choices(const char *s, uint8_t *v, unsigned int max);
+
+struct scenario;
+struct scn_lib_opts;
+/*
+ * Explore a scenario with one group of thread blocks (explore_scn.c): a
+ * run fails when an expectation or the checker fails, on a deadlock or a
+ * crash.  -EINVAL with the reason in err when s has no thread group or
+ * more than one.
+ */
+int scn_explore(const struct scenario *s, const struct scn_lib_opts *lo,
+		const struct explore_opts *o, struct explore_result *res,
+		char *err, size_t errlen);
 
 #endif
