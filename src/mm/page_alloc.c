@@ -213,6 +213,13 @@ void __lock_page(struct page *page, unsigned int sub, const char *file,
 	if (track)
 		lock_acquire(&page->flags, &page_lock_class, sub, 0, file,
 			     line);
+	if (sched_controlled()) {
+		sched_point(SK_ACQUIRE, page_lock_class.name);
+		while (!page_trylock_bit(page))
+			sched_wait(&page->flags, page_lock_class.name);
+		lock_acquired(&page->flags, false, 0);
+		return;
+	}
 	if (page_trylock_bit(page)) {
 		if (track)
 			lock_acquired(&page->flags, false, 0);
@@ -227,6 +234,8 @@ void __lock_page(struct page *page, unsigned int sub, const char *file,
 
 bool __trylock_page(struct page *page, const char *file, int line)
 {
+	if (sched_controlled())
+		sched_point(SK_ACQUIRE, page_lock_class.name);
 	if (!page_trylock_bit(page)) {
 		lock_try_failed(&page_lock_class);
 		return false;
@@ -244,4 +253,8 @@ void __unlock_page(struct page *page, const char *file, int line)
 	if (atomic_load_explicit(&lock_tracking, memory_order_relaxed))
 		lock_release(&page->flags, file, line);
 	atomic_fetch_and(&page->flags, ~(uint32_t)PG_locked);
+	if (sched_controlled()) {
+		sched_wake(&page->flags);
+		sched_point(SK_RELEASE, page_lock_class.name);
+	}
 }

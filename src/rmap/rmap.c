@@ -121,6 +121,7 @@ static bool filter_one(struct page *page, struct vm_area_struct *vma,
 {
 	struct walk_filter *f = arg;
 
+	avm_preempt_point("rmap walk: between VMAs");
 	if (!page_mapped_at(f->sys, page, vma, addr))
 		return true;
 	f->user->hits++;
