@@ -12,8 +12,6 @@ void node_pools_destroy(struct avm_sys *sys);
 /* A zeroed frame with refcount 1, or NULL (pool empty or injected failure). */
 struct page *alloc_page(struct avm_sys *sys, unsigned int node);
 void put_page(struct avm_sys *sys, struct page *page);
-unsigned long page_to_pfn(struct avm_sys *sys, const struct page *page);
-struct page *pfn_to_page(struct avm_sys *sys, unsigned long pfn);
 /* Payload of a frame, NULL in metadata-only mode. */
 unsigned char *page_address(struct avm_sys *sys, const struct page *page);
 void copy_page_payload(struct avm_sys *sys, struct page *dst,
@@ -24,6 +22,27 @@ unsigned long frames_in_use(struct avm_sys *sys);
 static inline unsigned int page_node(const struct page *p)
 {
 	return atomic_load(&p->flags) >> PG_NODE_SHIFT;
+}
+static inline unsigned long pfn_node_mask(const struct avm_sys *sys)
+{
+	return (1UL << sys->pfn_shift) - 1;
+}
+static inline unsigned long page_to_pfn(struct avm_sys *sys,
+					const struct page *page)
+{
+	const struct mem_node *n = &sys->nodes[page_node(page)];
+
+	return n->base_pfn + (unsigned long)(page - n->pages);
+}
+/* Shifts and masks only: this is on every fault, fork and unmap path. */
+static inline struct page *pfn_to_page(struct avm_sys *sys, unsigned long pfn)
+{
+	unsigned long node = pfn >> sys->pfn_shift;
+	unsigned long i = pfn & pfn_node_mask(sys);
+
+	if (node >= sys->nr_nodes || i >= sys->nodes[node].nr_frames)
+		return NULL;
+	return &sys->nodes[node].pages[i];
 }
 static inline bool page_test(const struct page *p, uint32_t f)
 {

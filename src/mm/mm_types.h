@@ -183,6 +183,7 @@ struct avm_sys {
 	pthread_mutex_t lock;
 	struct mem_node *nodes;
 	unsigned int nr_nodes;
+	unsigned int pfn_shift;		/* pfn = node << pfn_shift | frame */
 	struct page *zero_page;		/* node 0, frame 0 */
 	struct list_head mms;
 	unsigned long next_mm_id;

@@ -23,7 +23,7 @@ static int node_init(struct avm_sys *sys, struct mem_node *n, unsigned int id)
 {
 	n->id = id;
 	n->nr_frames = sys->cfg.node_frames;
-	n->base_pfn = (unsigned long)id * n->nr_frames;
+	n->base_pfn = (unsigned long)id << sys->pfn_shift;
 	INIT_LIST_HEAD(&n->free_list);
 	INIT_LIST_HEAD(&n->lru_active);
 	INIT_LIST_HEAD(&n->lru_inactive);
@@ -51,6 +51,10 @@ int node_pools_init(struct avm_sys *sys)
 	struct page *zero;
 
 	sys->nr_nodes = sys->cfg.nodes;
+	/* pfn = node << pfn_shift | frame: pfn_to_page needs no division */
+	sys->pfn_shift = 0;
+	while ((1UL << sys->pfn_shift) < sys->cfg.node_frames)
+		sys->pfn_shift++;
 	sys->nodes = calloc(sys->nr_nodes, sizeof(*sys->nodes));
 	if (!sys->nodes)
 		return -ENOMEM;
@@ -142,23 +146,6 @@ void put_page(struct avm_sys *sys, struct page *page)
 		return;
 	if (atomic_fetch_sub(&page->_refcount, 1) == 1)
 		free_frame(sys, page);
-}
-
-unsigned long page_to_pfn(struct avm_sys *sys, const struct page *page)
-{
-	const struct mem_node *n = &sys->nodes[page_node(page)];
-
-	return n->base_pfn + (unsigned long)(page - n->pages);
-}
-
-struct page *pfn_to_page(struct avm_sys *sys, unsigned long pfn)
-{
-	unsigned long per = sys->cfg.node_frames;
-	unsigned long node = pfn / per;
-
-	if (node >= sys->nr_nodes)
-		return NULL;
-	return &sys->nodes[node].pages[pfn % per];
 }
 
 unsigned char *page_address(struct avm_sys *sys, const struct page *page)

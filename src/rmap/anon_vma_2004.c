@@ -296,6 +296,7 @@ static int check_list(struct check_ctx *ctx, struct anon_vma *av, long users,
 		      (void *)av, v->vm_mm->id, v->vm_start);
 		*slot = 1;
 		n++;
+		ctx->steps++;
 	}
 	CHECK(ctx, n == users, "anon_vma %p: %ld VMAs on its list, %ld name "
 	      "it", (void *)av, n, users);

@@ -522,6 +522,7 @@ static int check_entry(struct check_ctx *ctx, struct ptrset *mms,
 	      "which does not exist", pfn, (void *)mm);
 	CHECK(ctx, PAGE_ALIGNED(addr), "frame %lu: chain entry mm %lu %#lx "
 	      "not page aligned", pfn, mm->id, addr);
+	ctx->steps++;
 	vma = vma_lookup(mm, addr);
 	CHECK(ctx, vma && vma->anon_vma == &ptc_marker, "frame %lu: chain "
 	      "entry mm %lu %#lx outside every anonymous VMA", pfn, mm->id,
