@@ -108,6 +108,8 @@ struct pgtable {
 	uint64_t e[PT_ENTRIES];
 	uint32_t used;			/* non-zero entries */
 	uint32_t level;			/* 0: PTE table ... 3: top */
+	void **rmap_slots;		/* PTE tables of a design with
+					   pte_slots: one word per entry */
 };
 
 /* ---- VMAs ------------------------------------------------------------ */

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include "mm/internal.h"
+#include "rmap/rmap.h"
 
 static unsigned int level_index(unsigned long addr, unsigned int level)
 {
@@ -20,22 +21,39 @@ static unsigned long entry_span(unsigned int level)
 	return 1UL << (PAGE_SHIFT + PT_SHIFT * level);
 }
 
+/* A PTE table of a design with pte_slots has its slots right after it. */
+static bool has_slots(struct avm_mm *mm, unsigned int level)
+{
+	return level == 0 && mm->sys->rmap->pte_slots;
+}
+
+static size_t table_size(struct avm_mm *mm, unsigned int level)
+{
+	return sizeof(struct pgtable) +
+	       (has_slots(mm, level) ? PT_ENTRIES * sizeof(void *) : 0);
+}
+
 static struct pgtable *table_alloc(struct avm_mm *mm, unsigned int level)
 {
 	struct pgtable *pt = avm_kmalloc(mm_alloc_ctx(mm), AK_PGTABLE,
-					 sizeof(*pt));
+					 table_size(mm, level));
 
 	if (!pt)
 		return NULL;
 	memset(pt->e, 0, sizeof(pt->e));
 	pt->used = 0;
 	pt->level = level;
+	pt->rmap_slots = NULL;
+	if (has_slots(mm, level)) {
+		pt->rmap_slots = (void **)(pt + 1);
+		memset(pt->rmap_slots, 0, PT_ENTRIES * sizeof(void *));
+	}
 	return pt;
 }
 
 static void table_free(struct avm_mm *mm, struct pgtable *pt)
 {
-	avm_kfree(mm_alloc_ctx(mm), AK_PGTABLE, pt, sizeof(*pt));
+	avm_kfree(mm_alloc_ctx(mm), AK_PGTABLE, pt, table_size(mm, pt->level));
 }
 
 int pgd_alloc(struct avm_mm *mm)
