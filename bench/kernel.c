@@ -366,7 +366,7 @@ static int baselines(struct bench *b, double *t)
 	t[B_MEMSET] = (now_ns() - t0) / (double)b->pages;
 	t0 = now_ns();
 	for (unsigned long i = 0; i < b->pages; i++) {
-		dst[i] = alloc_page(sys, 0);
+		dst[i] = alloc_page_nozero(sys, 0);	/* as a COW fault */
 		if (!dst[i]) {
 			rc = die("alloc_page", -ENOMEM);
 			break;

@@ -378,12 +378,12 @@ static int check_totals(struct check_ctx *ctx, struct mm_census *c,
 		return err;
 	list_for_each_entry(mm, &ctx->sys->mms, mmlist)
 		tables += pt_count_tables(mm);
-	CHECK(ctx, atomic_load(&a->live[AK_MM]) == nmms, "%lu mms live, %lu "
-	      "listed", atomic_load(&a->live[AK_MM]), nmms);
-	CHECK(ctx, atomic_load(&a->live[AK_VMA]) == c->vmas, "%lu VMAs live, "
-	      "%lu in trees", atomic_load(&a->live[AK_VMA]), c->vmas);
-	CHECK(ctx, atomic_load(&a->live[AK_PGTABLE]) == tables, "%lu page "
-	      "tables live, %lu reachable", atomic_load(&a->live[AK_PGTABLE]),
+	CHECK(ctx, avm_alloc_live(a, AK_MM) == nmms, "%lu mms live, %lu "
+	      "listed", avm_alloc_live(a, AK_MM), nmms);
+	CHECK(ctx, avm_alloc_live(a, AK_VMA) == c->vmas, "%lu VMAs live, "
+	      "%lu in trees", avm_alloc_live(a, AK_VMA), c->vmas);
+	CHECK(ctx, avm_alloc_live(a, AK_PGTABLE) == tables, "%lu page "
+	      "tables live, %lu reachable", avm_alloc_live(a, AK_PGTABLE),
 	      tables);
 	return check_swap(ctx->sys, ctx, &c->slots, c->maps.frames,
 			  cached_mapped);

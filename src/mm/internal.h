@@ -11,6 +11,9 @@ int node_pools_init(struct avm_sys *sys);
 void node_pools_destroy(struct avm_sys *sys);
 /* A zeroed frame with refcount 1, or NULL (pool empty or injected failure). */
 struct page *alloc_page(struct avm_sys *sys, unsigned int node);
+/* The same, payload left as it was: for a caller that overwrites all of
+   it before anyone can read it (COW copy, migration). */
+struct page *alloc_page_nozero(struct avm_sys *sys, unsigned int node);
 void put_page(struct avm_sys *sys, struct page *page);
 /* Payload of a frame, NULL in metadata-only mode. */
 unsigned char *page_address(struct avm_sys *sys, const struct page *page);

@@ -96,7 +96,7 @@ static struct page *take_frame(struct mem_node *n)
 	return NULL;
 }
 
-struct page *alloc_page(struct avm_sys *sys, unsigned int node)
+struct page *alloc_page_nozero(struct avm_sys *sys, unsigned int node)
 {
 	struct mem_node *n = &sys->nodes[node];
 	struct page *p;
@@ -112,9 +112,17 @@ struct page *alloc_page(struct avm_sys *sys, unsigned int node)
 	atomic_store(&p->flags, (uint32_t)node << PG_NODE_SHIFT);
 	atomic_store(&p->_refcount, 1);
 	INIT_LIST_HEAD(&p->lru);
-	if (n->payload)
-		memset(page_address(sys, p), 0, PAGE_SIZE);
 	avm_alloc_account(&sys->alloc, AK_FRAME, 1, PAGE_SIZE);
+	return p;
+}
+
+struct page *alloc_page(struct avm_sys *sys, unsigned int node)
+{
+	struct page *p = alloc_page_nozero(sys, node);
+	unsigned char *addr = p ? page_address(sys, p) : NULL;
+
+	if (addr)
+		memset(addr, 0, PAGE_SIZE);
 	return p;
 }
 
@@ -182,7 +190,7 @@ void lru_add(struct avm_sys *sys, struct page *page)
 
 unsigned long frames_in_use(struct avm_sys *sys)
 {
-	return atomic_load(&sys->alloc.live[AK_FRAME]);
+	return avm_alloc_live(&sys->alloc, AK_FRAME);
 }
 
 void lock_page(struct page *page)

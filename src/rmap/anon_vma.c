@@ -524,8 +524,8 @@ int av_walk_list(struct page *page, struct rmap_walk_control *rwc)
 void av_usage(struct avm_sys *sys, unsigned long *objects,
 	      unsigned long *bytes)
 {
-	unsigned long nav = atomic_load(&sys->alloc.live[AK_ANON_VMA]);
-	unsigned long navc = atomic_load(&sys->alloc.live[AK_AVC]);
+	unsigned long nav = avm_alloc_live(&sys->alloc, AK_ANON_VMA);
+	unsigned long navc = avm_alloc_live(&sys->alloc, AK_AVC);
 
 	*objects = nav + navc;
 	*bytes = nav * sizeof(struct anon_vma) +
@@ -856,8 +856,8 @@ static int check_counts(struct check_ctx *ctx, struct av_census *c)
 
 static int census_leaks(struct check_ctx *ctx, struct av_census *c)
 {
-	unsigned long nav = atomic_load(&ctx->sys->alloc.live[AK_ANON_VMA]);
-	unsigned long navc = atomic_load(&ctx->sys->alloc.live[AK_AVC]);
+	unsigned long nav = avm_alloc_live(&ctx->sys->alloc, AK_ANON_VMA);
+	unsigned long navc = avm_alloc_live(&ctx->sys->alloc, AK_AVC);
 
 	CHECK(ctx, nav == c->avs.n, "%lu anon_vmas live, %zu reachable "
 	      "(leak or premature free)", nav, c->avs.n);

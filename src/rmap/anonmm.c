@@ -452,8 +452,8 @@ static void amm_move_pte(struct page *page, struct vm_area_struct *old_vma,
 static void amm_usage(struct avm_sys *sys, unsigned long *objects,
 		      unsigned long *bytes)
 {
-	*objects = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]);
-	*bytes = atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]);
+	*objects = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER);
+	*bytes = avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER);
 }
 
 struct pte_census {
@@ -574,8 +574,8 @@ static int amm_check(struct avm_sys *sys, struct check_ctx *ctx)
 	}
 	if (!err)
 		err = check_families(ctx, &fams, &anonmms);
-	live = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]);
-	bytes = atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]);
+	live = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER);
+	bytes = avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER);
 	want = nanonmm * sizeof(struct anonmm) +
 	       fams.n * sizeof(struct anonmm_family);
 	if (!err && (live != nanonmm + fams.n || bytes != want))

@@ -553,8 +553,8 @@ static int ptc_walk(struct page *page, struct rmap_walk_control *rwc)
 static void ptc_usage(struct avm_sys *sys, unsigned long *objects,
 		      unsigned long *bytes)
 {
-	*objects = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]);
-	*bytes = atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]);
+	*objects = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER);
+	*bytes = avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER);
 }
 
 /* Does entry (mm, addr) stand for a present PTE mapping page? */
@@ -748,12 +748,12 @@ static int ptc_check(struct avm_sys *sys, struct check_ctx *ctx)
 		err = check_slots(ctx, entries);
 	if (err)
 		return err;
-	live = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]);
+	live = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER);
 	CHECK(ctx, live == blocks, "%lu pte_chain blocks live, %lu reachable",
 	      live, blocks);
-	CHECK(ctx, atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]) ==
+	CHECK(ctx, avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER) ==
 	      blocks * sizeof(struct pte_chain), "pte_chain bytes %lu, "
-	      "expected %lu", atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]),
+	      "expected %lu", avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER),
 	      blocks * sizeof(struct pte_chain));
 	return 0;
 }
