@@ -14,7 +14,8 @@
 
 #define CHUNK_BYTES	(64UL << 10)
 #define CHUNK_MIN_OBJS	16
-#define CHUNK_HEADER	16		/* the chunk link, kept aligned */
+#define CHUNK_HEADER	64		/* the chunk link: objects of 64
+					   bytes then sit in one cache line */
 
 static void **link_of(void *obj)
 {
@@ -69,7 +70,7 @@ static int carve(struct slab_cache *c, struct slab_local *l)
 
 	if (n < CHUNK_MIN_OBJS)
 		n = CHUNK_MIN_OBJS;
-	ch = malloc(CHUNK_HEADER + n * c->stride);
+	ch = aligned_alloc(64, (CHUNK_HEADER + n * c->stride + 63) & ~63UL);
 	if (!ch)
 		return -1;
 	pthread_mutex_lock(&c->lock);

@@ -105,6 +105,8 @@ void pgd_free(struct avm_mm *mm);
 /* The PTE table covering addr: NULL if absent / on allocation failure. */
 struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr);
 struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr);
+/* pt_lookup for addr inside vma, through the VMA's cached PTE table. */
+struct pgtable *vma_pte_table(struct vm_area_struct *vma, unsigned long addr);
 typedef int (*pt_table_fn)(struct avm_mm *mm, struct pgtable *pt,
 			   unsigned long start, unsigned long end, void *arg);
 /* fn for every existing PTE table overlapping [start, end); stops on != 0. */

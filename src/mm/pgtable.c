@@ -43,6 +43,7 @@ static struct pgtable *table_alloc(struct avm_mm *mm, unsigned int level)
 	memset(pt->e, 0, sizeof(pt->e));
 	pt->used = 0;
 	pt->level = level;
+	pt->base = 0;
 	pt->rmap_slots = NULL;
 	if (has_slots(mm, level)) {
 		pt->rmap_slots = (void **)(pt + 1);
@@ -88,6 +89,25 @@ struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr)
 	return pt;
 }
 
+/*
+ * The PTE table of addr in vma for an rmap walk, from the VMA's one-entry
+ * cache when it covers addr: consecutive frames of a walk over many
+ * processes then cost one table entry per visit, not the four levels of
+ * each process's tree (cache misses, at scale).
+ */
+struct pgtable *vma_pte_table(struct vm_area_struct *vma, unsigned long addr)
+{
+	struct pgtable *pt = atomic_load_explicit(&vma->pt_cache,
+						  memory_order_relaxed);
+
+	if (pt && pt->base == (addr & ~(entry_span(1) - 1)))
+		return pt;
+	pt = pt_lookup(vma->vm_mm, addr);
+	if (pt)
+		atomic_store_explicit(&vma->pt_cache, pt, memory_order_relaxed);
+	return pt;
+}
+
 struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr)
 {
 	struct pgtable *pt = mm->pgd;
@@ -100,6 +120,7 @@ struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr)
 			next = table_alloc(mm, level - 1);
 			if (!next)
 				return NULL;
+			next->base = addr & ~(entry_span(level) - 1);
 			pt_set(pt, i, (uint64_t)next);
 		}
 		pt = next;

@@ -472,19 +472,59 @@ void av_page_move(struct page *page, struct vm_area_struct *vma)
 	page->mapping = (uintptr_t)vma->anon_vma | PAGE_MAPPING_ANON;
 }
 
+/*
+ * A walk over many processes' VMAs misses the cache at every step: the
+ * avc, its VMA, the PTE table.  So it runs WALK_AHEAD avcs ahead of its
+ * visits, in two stages: the VMA of an avc is fetched when the tree
+ * iteration reaches it, its cached PTE table (header and entry) half-way
+ * to its visit, when the VMA has arrived.
+ */
+#define WALK_AHEAD	8		/* a power of two */
+
+static void prefetch_pte(const struct vm_area_struct *vma, unsigned long idx)
+{
+	const struct pgtable *pt = atomic_load_explicit(&vma->pt_cache,
+							memory_order_relaxed);
+	unsigned long addr = vma_address(vma, idx);
+
+	if (pt && addr != ~0UL) {
+		__builtin_prefetch(pt);
+		__builtin_prefetch(&pt->e[pte_index(addr)]);
+	}
+}
+
 int av_walk_tree(struct page *page, struct rmap_walk_control *rwc)
 {
 	struct anon_vma *av = page_anon_vma(page);
-	struct anon_vma_chain *avc;
+	struct anon_vma_chain *ring[WALK_AHEAD], *last;
 	unsigned long idx = page->index;
+	unsigned int head = 0, n = 0;
 
 	if (!av)
 		return 0;
 	anon_vma_lock_read(av);
-	for (avc = avc_tree_iter_first(&av->rb_root, idx, idx); avc;
-	     avc = avc_tree_iter_next(avc, idx, idx)) {
+	last = avc_tree_iter_first(&av->rb_root, idx, idx);
+	for (; last && n < WALK_AHEAD; n++) {
+		ring[n] = last;
+		__builtin_prefetch(last->vma);
+		last = avc_tree_iter_next(last, idx, idx);
+	}
+	/* ring[head .. head + n) are the next avcs; last the one after */
+	while (n) {
+		struct anon_vma_chain *avc = ring[head];
 		struct vm_area_struct *vma = avc->vma;
 
+		if (n > WALK_AHEAD / 2)
+			prefetch_pte(ring[(head + WALK_AHEAD / 2) &
+					  (WALK_AHEAD - 1)]->vma, idx);
+		if (last) {
+			ring[head] = last;
+			__builtin_prefetch(last->vma);
+			last = avc_tree_iter_next(last, idx, idx);
+		} else {
+			n--;
+		}
+		head = (head + 1) & (WALK_AHEAD - 1);
 		rwc->visits++;
 		if (!rwc->rmap_one(page, vma, vma_address(vma, idx), rwc->arg))
 			break;
