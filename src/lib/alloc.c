@@ -4,6 +4,10 @@
 #include "lib/alloc.h"
 #include "lib/compiler.h"
 
+DEFINE_LOCK_CLASS(alloc_rng_lock_class, "alloc->rng_lock");
+DEFINE_LOCK_CLASS(alloc_locals_lock_class, "alloc->locals_lock");
+DEFINE_LOCK_CLASS(alloc_spare_lock_class, "alloc->spare_lock");
+
 /* A few allocators per thread, most recent first (tests use several). */
 #define TLS_SLOTS	4
 static __thread struct {
@@ -17,9 +21,9 @@ void avm_alloc_init(struct avm_alloc *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->id = atomic_fetch_add(&next_id, 1);
-	pthread_mutex_init(&a->locals_lock, NULL);
-	pthread_mutex_init(&a->spare_lock, NULL);
-	pthread_mutex_init(&a->rng_lock, NULL);
+	avm_mutex_init(&a->locals_lock);
+	avm_mutex_init(&a->spare_lock);
+	avm_mutex_init(&a->rng_lock);
 	a->rng = 0x9E3779B97F4A7C15ULL;
 }
 
@@ -36,9 +40,9 @@ void avm_alloc_destroy(struct avm_alloc *a)
 	a->locals = NULL;
 	for (int k = 0; k < AK_NR_KINDS; k++)
 		slab_destroy(&a->cache[k]);
-	pthread_mutex_destroy(&a->locals_lock);
-	pthread_mutex_destroy(&a->spare_lock);
-	pthread_mutex_destroy(&a->rng_lock);
+	avm_mutex_destroy(&a->locals_lock);
+	avm_mutex_destroy(&a->spare_lock);
+	avm_mutex_destroy(&a->rng_lock);
 }
 
 void avm_alloc_cache(struct avm_alloc *a, enum avm_kind kind, size_t size)
@@ -53,7 +57,7 @@ static struct alloc_local *local_slow(struct avm_alloc *a)
 	pthread_t self = pthread_self();
 	struct alloc_local *l;
 
-	pthread_mutex_lock(&a->locals_lock);
+	avm_mutex_lock(&a->locals_lock, &alloc_locals_lock_class);
 	for (l = a->locals; l && !pthread_equal(l->owner, self); l = l->next)
 		;
 	if (!l) {
@@ -64,7 +68,7 @@ static struct alloc_local *local_slow(struct avm_alloc *a)
 			a->locals = l;
 		}
 	}
-	pthread_mutex_unlock(&a->locals_lock);
+	avm_mutex_unlock(&a->locals_lock);
 	if (l) {
 		memmove(&tls[1], &tls[0], (TLS_SLOTS - 1) * sizeof(tls[0]));
 		tls[0].a = a;
@@ -92,13 +96,13 @@ static uint32_t next_ppm(struct avm_alloc *a)
 {
 	uint64_t x;
 
-	pthread_mutex_lock(&a->rng_lock);
+	avm_mutex_lock(&a->rng_lock, &alloc_rng_lock_class);
 	x = a->rng;
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;
 	a->rng = x;
-	pthread_mutex_unlock(&a->rng_lock);
+	avm_mutex_unlock(&a->rng_lock);
 	return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32) % 1000000;
 }
 
@@ -138,14 +142,14 @@ int avm_alloc_should_fail(struct avm_alloc *a)
 static void account_spare(struct avm_alloc *a, enum avm_kind kind, long n,
 			  long bytes, void *p)
 {
-	pthread_mutex_lock(&a->spare_lock);
+	avm_mutex_lock(&a->spare_lock, &alloc_spare_lock_class);
 	add_relaxed(&a->spare.live[kind], n);
 	add_relaxed(&a->spare.bytes[kind], bytes);
 	if (p && a->cache[kind].size == (size_t)-bytes)
 		slab_free(&a->cache[kind], &a->spare.free[kind], p);
 	else
 		free(p);
-	pthread_mutex_unlock(&a->spare_lock);
+	avm_mutex_unlock(&a->spare_lock);
 }
 
 void avm_alloc_account(struct avm_alloc *a, enum avm_kind kind, long n,
@@ -215,15 +219,15 @@ static long sum(struct avm_alloc *a, size_t off, enum avm_kind kind)
 {
 	long s = 0;
 
-	pthread_mutex_lock(&a->locals_lock);
+	avm_mutex_lock(&a->locals_lock, &alloc_locals_lock_class);
 	for (struct alloc_local *l = a->locals; l; l = l->next)
 		s += atomic_load_explicit((atomic_long *)((char *)l + off) + kind,
 					  memory_order_relaxed);
-	pthread_mutex_unlock(&a->locals_lock);
-	pthread_mutex_lock(&a->spare_lock);
+	avm_mutex_unlock(&a->locals_lock);
+	avm_mutex_lock(&a->spare_lock, &alloc_spare_lock_class);
 	s += atomic_load_explicit((atomic_long *)((char *)&a->spare + off) + kind,
 				  memory_order_relaxed);
-	pthread_mutex_unlock(&a->spare_lock);
+	avm_mutex_unlock(&a->spare_lock);
 	return s;
 }
 
@@ -241,14 +245,14 @@ unsigned long avm_alloc_attempts(struct avm_alloc *a)
 {
 	unsigned long s = atomic_load(&a->seq);
 
-	pthread_mutex_lock(&a->locals_lock);
+	avm_mutex_lock(&a->locals_lock, &alloc_locals_lock_class);
 	for (struct alloc_local *l = a->locals; l; l = l->next)
 		s += atomic_load_explicit(&l->attempts, memory_order_relaxed);
-	pthread_mutex_unlock(&a->locals_lock);
+	avm_mutex_unlock(&a->locals_lock);
 	return s;
 }
 
-unsigned long avm_alloc_failures(struct avm_alloc *a)
+unsigned long avm_alloc_nfailures(struct avm_alloc *a)
 {
 	return atomic_load(&a->failures);
 }
@@ -260,17 +264,17 @@ static void rearm(struct avm_alloc *a)
 
 void avm_alloc_fail_nth(struct avm_alloc *a, unsigned long n)
 {
-	pthread_mutex_lock(&a->rng_lock);
+	avm_mutex_lock(&a->rng_lock, &alloc_rng_lock_class);
 	atomic_store(&a->fail_at, n ? atomic_load(&a->seq) + n : 0);
 	rearm(a);
-	pthread_mutex_unlock(&a->rng_lock);
+	avm_mutex_unlock(&a->rng_lock);
 }
 
 void avm_alloc_fail_random(struct avm_alloc *a, uint32_t ppm, uint64_t seed)
 {
-	pthread_mutex_lock(&a->rng_lock);
+	avm_mutex_lock(&a->rng_lock, &alloc_rng_lock_class);
 	a->fail_ppm = ppm;
 	a->rng = seed ? seed : 1;
 	rearm(a);
-	pthread_mutex_unlock(&a->rng_lock);
+	avm_mutex_unlock(&a->rng_lock);
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include "lib/lockdep.h"
 #include "lib/slab.h"
 
 enum avm_kind {
@@ -49,9 +50,9 @@ struct alloc_local {
 
 struct avm_alloc {
 	unsigned long id;		/* tells a reused address apart */
-	pthread_mutex_t locals_lock;
+	struct avm_mutex locals_lock;
 	struct alloc_local *locals;	/* one per thread that allocated */
-	pthread_mutex_t spare_lock;
+	struct avm_mutex spare_lock;
 	struct alloc_local spare;	/* for a thread that has none */
 	struct slab_cache cache[AK_NR_KINDS];
 	atomic_ulong failures;
@@ -61,8 +62,15 @@ struct avm_alloc {
 	atomic_ulong fail_at;		/* seq value that fails; 0: off */
 	uint32_t fail_ppm;		/* per-million probability; 0: off */
 	uint64_t rng;
-	pthread_mutex_t rng_lock;
+	struct avm_mutex rng_lock;
 };
+
+/* Leaf lock of the fault-injection generator. */
+extern struct lock_class alloc_rng_lock_class;
+
+/* Leaf locks of the allocator. */
+extern struct lock_class alloc_rng_lock_class, alloc_locals_lock_class,
+			 alloc_spare_lock_class;
 
 void avm_alloc_init(struct avm_alloc *a);
 /* Frees the per-thread records and the caches' memory. */
@@ -82,7 +90,7 @@ void avm_alloc_account(struct avm_alloc *a, enum avm_kind kind, long n,
 unsigned long avm_alloc_live(struct avm_alloc *a, enum avm_kind kind);
 unsigned long avm_alloc_bytes(struct avm_alloc *a, enum avm_kind kind);
 unsigned long avm_alloc_attempts(struct avm_alloc *a);
-unsigned long avm_alloc_failures(struct avm_alloc *a);
+unsigned long avm_alloc_nfailures(struct avm_alloc *a);
 /* Fail the nth attempt from now (0: off); each with probability ppm. */
 void avm_alloc_fail_nth(struct avm_alloc *a, unsigned long n);
 void avm_alloc_fail_random(struct avm_alloc *a, uint32_t ppm, uint64_t seed);

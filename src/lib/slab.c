@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include "lib/slab.h"
 
+DEFINE_LOCK_CLASS(slab_lock_class, "slab->lock");
+
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #define poison(p, n)	ASAN_POISON_MEMORY_REGION(p, n)
@@ -28,7 +30,7 @@ void slab_init(struct slab_cache *c, size_t size)
 	c->stride = (size + 15) & ~(size_t)15;
 	if (c->stride < sizeof(void *))
 		c->stride = 16;
-	pthread_mutex_init(&c->lock, NULL);
+	avm_mutex_init(&c->lock);
 	c->depot = NULL;
 	c->ndepot = 0;
 	c->chunks = NULL;
@@ -49,7 +51,7 @@ void slab_destroy(struct slab_cache *c)
 	c->chunks = NULL;
 	c->depot = NULL;
 	c->ndepot = 0;
-	pthread_mutex_destroy(&c->lock);
+	avm_mutex_destroy(&c->lock);
 	c->size = 0;
 }
 
@@ -73,10 +75,10 @@ static int carve(struct slab_cache *c, struct slab_local *l)
 	ch = aligned_alloc(64, (CHUNK_HEADER + n * c->stride + 63) & ~63UL);
 	if (!ch)
 		return -1;
-	pthread_mutex_lock(&c->lock);
+	avm_mutex_lock(&c->lock, &slab_lock_class);
 	*link_of(ch) = c->chunks;
 	c->chunks = ch;
-	pthread_mutex_unlock(&c->lock);
+	avm_mutex_unlock(&c->lock);
 	for (size_t i = n; i-- > 0;)
 		push(c, l, ch + CHUNK_HEADER + i * c->stride);
 	return 0;
@@ -88,7 +90,7 @@ static void refill(struct slab_cache *c, struct slab_local *l)
 	void *first, *last;
 	unsigned int n = 0;
 
-	pthread_mutex_lock(&c->lock);
+	avm_mutex_lock(&c->lock, &slab_lock_class);
 	first = last = c->depot;
 	if (first) {
 		for (n = 1; n < SLAB_BATCH && *link_of(last); n++)
@@ -97,7 +99,7 @@ static void refill(struct slab_cache *c, struct slab_local *l)
 		c->ndepot -= n;
 		*link_of(last) = NULL;
 	}
-	pthread_mutex_unlock(&c->lock);
+	avm_mutex_unlock(&c->lock);
 	l->head = first;
 	l->n = n;
 }
@@ -130,11 +132,11 @@ static void spill(struct slab_cache *c, struct slab_local *l)
 	last = first;
 	while (*link_of(last))
 		last = *link_of(last);
-	pthread_mutex_lock(&c->lock);
+	avm_mutex_lock(&c->lock, &slab_lock_class);
 	*link_of(last) = c->depot;
 	c->depot = first;
 	c->ndepot += SLAB_BATCH;
-	pthread_mutex_unlock(&c->lock);
+	avm_mutex_unlock(&c->lock);
 }
 
 void slab_free(struct slab_cache *c, struct slab_local *l, void *p)

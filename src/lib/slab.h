@@ -16,8 +16,8 @@
 #ifndef AVM_LIB_SLAB_H
 #define AVM_LIB_SLAB_H
 
-#include <pthread.h>
 #include <stddef.h>
+#include "lib/lockdep.h"
 
 #define SLAB_LOCAL_MAX	256		/* objects on one thread's list */
 #define SLAB_BATCH	(SLAB_LOCAL_MAX / 2)
@@ -25,7 +25,7 @@
 struct slab_cache {
 	size_t size;			/* object size as asked; 0: unused */
 	size_t stride;			/* size rounded up to 16 */
-	pthread_mutex_t lock;		/* depot and chunks */
+	struct avm_mutex lock;		/* depot and chunks */
 	void *depot;			/* free objects of no thread */
 	unsigned long ndepot;
 	void *chunks;			/* every chunk, linked by first word */
@@ -35,6 +35,9 @@ struct slab_local {
 	void *head;			/* free objects, linked by first word */
 	unsigned int n;
 };
+
+/* Leaf lock of every cache's depot. */
+extern struct lock_class slab_lock_class;
 
 void slab_init(struct slab_cache *c, size_t size);
 /* Frees every chunk: every object must be free (or forgotten). */

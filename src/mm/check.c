@@ -407,9 +407,9 @@ int check_system(struct avm_sys *sys, char *msg, size_t len,
 		if (err)
 			break;
 		nmms++;
-		pthread_rwlock_rdlock(&mm->mmap_lock);
+		mmap_read_lock(mm);
 		err = check_mm(&ctx, mm, &c);
-		pthread_rwlock_unlock(&mm->mmap_lock);
+		mmap_read_unlock(mm);
 		if (err)
 			break;
 	}

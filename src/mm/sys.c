@@ -30,6 +30,7 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 	if (!cfg->nodes || cfg->nodes > 64 || cfg->node_frames < 2 ||
 	    cfg->node_frames > (1UL << 32))
 		return -EINVAL;
+	lock_order_init();
 	sys = calloc(1, sizeof(*sys));
 	if (!sys)
 		return -ENOMEM;
@@ -44,7 +45,7 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 	avm_alloc_cache(&sys->alloc, AK_ANON_VMA, sizeof(struct anon_vma));
 	avm_alloc_cache(&sys->alloc, AK_AVC, sizeof(struct anon_vma_chain));
 	avm_alloc_cache(&sys->alloc, AK_PGTABLE, sizeof(struct pgtable));
-	pthread_mutex_init(&sys->lock, NULL);
+	avm_mutex_init(&sys->lock);
 	INIT_LIST_HEAD(&sys->mms);
 	err = node_pools_init(sys);
 	if (!err)
@@ -68,7 +69,7 @@ void avm_sys_destroy(struct avm_sys *sys)
 		avm_exit(list_first_entry(&sys->mms, struct avm_mm, mmlist));
 	swap_destroy(sys);
 	node_pools_destroy(sys);
-	pthread_mutex_destroy(&sys->lock);
+	avm_mutex_destroy(&sys->lock);
 	avm_alloc_destroy(&sys->alloc);
 	free(sys);
 }
@@ -81,16 +82,16 @@ struct avm_mm *mm_alloc(struct avm_sys *sys)
 		return NULL;
 	mm->sys = sys;
 	mm->mm_rb = RB_ROOT;
-	pthread_rwlock_init(&mm->mmap_lock, NULL);
-	pthread_mutex_init(&mm->page_table_lock, NULL);
+	avm_rwlock_init(&mm->mmap_lock);
+	avm_mutex_init(&mm->page_table_lock);
 	if (pgd_alloc(mm)) {
 		avm_kfree(&sys->alloc, AK_MM, mm, sizeof(*mm));
 		return NULL;
 	}
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	mm->id = ++sys->next_mm_id;
 	list_add_tail(&mm->mmlist, &sys->mms);
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	return mm;
 }
 
@@ -98,12 +99,12 @@ void mm_free(struct avm_mm *mm)
 {
 	struct avm_sys *sys = mm->sys;
 
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	list_del(&mm->mmlist);
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	pgd_free(mm);
-	pthread_rwlock_destroy(&mm->mmap_lock);
-	pthread_mutex_destroy(&mm->page_table_lock);
+	avm_rwlock_destroy(&mm->mmap_lock);
+	avm_mutex_destroy(&mm->page_table_lock);
 	avm_kfree(&sys->alloc, AK_MM, mm, sizeof(*mm));
 }
 
@@ -144,6 +145,11 @@ unsigned long avm_alloc_count(struct avm_sys *sys)
 	return avm_alloc_attempts(&sys->alloc);
 }
 
+unsigned long avm_alloc_failures(struct avm_sys *sys)
+{
+	return avm_alloc_nfailures(&sys->alloc);
+}
+
 /* ---- statistics -------------------------------------------------------- */
 
 void avm_stats(struct avm_sys *sys, struct avm_stats *st)
@@ -167,7 +173,7 @@ void avm_stats(struct avm_sys *sys, struct avm_stats *st)
 	st->cow_copies = atomic_load(&c->cow_copies);
 	st->cow_reuses = atomic_load(&c->cow_reuses);
 	st->allocs = avm_alloc_attempts(a);
-	st->alloc_failures = avm_alloc_failures(a);
+	st->alloc_failures = avm_alloc_nfailures(a);
 	st->rmap_walks = atomic_load(&c->rmap_walks);
 	st->rmap_visits = atomic_load(&c->rmap_visits);
 	st->rmap_hits = atomic_load(&c->rmap_hits);
