@@ -580,8 +580,13 @@ static int ptc_walk(struct page *page, struct rmap_walk_control *rwc)
 static void ptc_usage(struct avm_sys *sys, unsigned long *objects,
 		      unsigned long *bytes)
 {
-	*objects = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER);
-	*bytes = avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER);
+	struct avm_alloc *a = &sys->alloc;
+
+	*objects = avm_alloc_live(a, AK_RMAP_OTHER);
+	/* blocks, and the PTE slots: what page tables hold beyond tables */
+	*bytes = avm_alloc_bytes(a, AK_RMAP_OTHER) +
+		 avm_alloc_bytes(a, AK_PGTABLE) -
+		 avm_alloc_live(a, AK_PGTABLE) * sizeof(struct pgtable);
 }
 
 /* Does entry (mm, addr) stand for a present PTE mapping page? */
