@@ -99,7 +99,7 @@ bool page_mapped_at(struct avm_sys *sys, struct page *page,
 
 	if (addr == ~0UL || addr < vma->vm_start || addr >= vma->vm_end)
 		return false;
-	pt = pt_lookup(vma->vm_mm, addr);
+	pt = vma_pte_table(vma, addr);
 	if (!pt)
 		return false;
 	pte = pt->e[pte_index(addr)];
