@@ -772,10 +772,10 @@ static int cowc_walk(struct page *page, struct rmap_walk_control *rwc)
 static void cowc_usage(struct avm_sys *sys, unsigned long *objects,
 		       unsigned long *bytes)
 {
-	*objects = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]) +
-		   atomic_load(&sys->alloc.live[AK_ANON_VMA]);
-	*bytes = atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]) +
-		 atomic_load(&sys->alloc.bytes[AK_ANON_VMA]);
+	*objects = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER) +
+		   avm_alloc_live(&sys->alloc, AK_ANON_VMA);
+	*bytes = avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER) +
+		 avm_alloc_bytes(&sys->alloc, AK_ANON_VMA);
 }
 
 #define COWC_OPS \

@@ -300,12 +300,12 @@ int cowc_check(struct avm_sys *sys, struct check_ctx *ctx)
 		if (!err)
 			err = check_family(ctx, f, &pages, &nctx);
 	}
-	live = atomic_load(&sys->alloc.live[AK_ANON_VMA]);
+	live = avm_alloc_live(&sys->alloc, AK_ANON_VMA);
 	if (!err && live != nctx)
 		err = check_fail(ctx, "%lu contexts live, %lu reachable", live,
 				 nctx);
-	live = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]);
-	bytes = atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]);
+	live = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER);
+	bytes = avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER);
 	want = fams.n * sizeof(struct cowc_family) +
 	       ncm * sizeof(struct cowc_mm) +
 	       nremaps * sizeof(struct cowc_remap) + arr_bytes;
