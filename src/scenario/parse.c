@@ -871,7 +871,8 @@ static int open_block(struct parser *ps, const struct tok *first)
 static int close_block(struct parser *ps, const struct tok *first)
 {
 	if (!ps->thread)
-		return fail(ps, first->col, "'}' without a thread block");
+		return fail(ps, first->col,
+			    "expected a statement: '}' closes no thread block");
 	ps->thread = 0;
 	return 0;
 }
@@ -882,7 +883,7 @@ static int join_group(struct parser *ps, const struct tok *first)
 		return fail(ps, first->col, "expected '}': the thread block of "
 			    "line %d is open", ps->block_line);
 	if (!ps->nthreads)
-		return fail(ps, first->col, "'join' without thread blocks");
+		return fail(ps, first->col, "expected a statement: 'join' ends no thread blocks");
 	ps->nthreads = 0;
 	return 0;
 }
@@ -920,11 +921,11 @@ static bool parse_structure(struct parser *ps, const struct tok *first,
 static int parse_end(struct parser *ps)
 {
 	if (ps->thread)
-		return fail(ps, 1, "the thread block of line %d has no '}'",
+		return fail(ps, 1, "expected '}' to close the thread block of line %d",
 			    ps->block_line);
 	if (ps->nthreads)
-		return fail(ps, 1, "the thread blocks of line %d have no "
-			    "'join'", ps->block_line);
+		return fail(ps, 1, "expected 'join' after the thread blocks of "
+			    "line %d", ps->block_line);
 	return 0;
 }
 
