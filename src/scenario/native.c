@@ -7,9 +7,10 @@
  *
  * The calling process is the controller.  Every scenario process is a real
  * worker process that obeys commands sent over its own SOCK_SEQPACKET
- * socket: one struct nat_cmd (a statement, or "hash these pages") per
- * message, one struct nat_reply per answer (waited for as nat_clock_out
- * says).  Workers run on one CPU (see nat_worker_setup), each under a
+ * socket: one struct nat_cmd (a statement; a run of up to NAT_BATCH plain
+ * statements of that process, performed in turn; or "hash these pages")
+ * per message, one struct nat_reply per answer (waited for as
+ * nat_clock_out says).  Workers run on one CPU (see nat_worker_setup), each under a
  * memory bound (nat_set_mem_limit).  A spawn or fork the kernel refuses is
  * that statement's error; the process then does not exist and each later
  * statement naming it gets ESRCH, as on the library.  Only workers are
