@@ -182,6 +182,15 @@ struct avm_page_info {
 
 int avm_page_info(struct avm_mm *mm, unsigned long addr,
 		  struct avm_page_info *info);
+/*
+ * The first page at or above addr, below end, whose page table entry is not
+ * empty (present, swap or migration entry) in *found; -ENOENT if there is
+ * none.  Costs in proportion to the page tables that exist, not to the
+ * length of the range: with it, a walk over a huge untouched mapping is
+ * cheap.
+ */
+int avm_next_page(struct avm_mm *mm, unsigned long addr, unsigned long end,
+		  unsigned long *found);
 
 struct avm_stats {
 	/* live objects */

@@ -77,10 +77,7 @@ struct avm_mm *mm_alloc(struct avm_sys *sys)
 	mm->mm_rb = RB_ROOT;
 	pthread_rwlock_init(&mm->mmap_lock, NULL);
 	pthread_mutex_init(&mm->page_table_lock, NULL);
-	if (pgd_alloc(mm)) {
-		avm_kfree(&sys->alloc, AK_MM, mm, sizeof(*mm));
-		return NULL;
-	}
+	/* mm->pgd: on the first pt_alloc */
 	pthread_mutex_lock(&sys->lock);
 	mm->id = ++sys->next_mm_id;
 	list_add_tail(&mm->mmlist, &sys->mms);

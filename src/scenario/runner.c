@@ -126,6 +126,8 @@ static int snap_page(struct run *r, struct avm_mm *mm, unsigned long addr,
 		pg.exclusive = !pi.zero && pi.mapcount == 1;
 	} else if (pi.state == AVM_PTE_SWAP) {
 		pg.state = SCN_PTE_SWAP;
+	} else if (pi.state == AVM_PTE_NONE) {
+		return 0;	/* emptied meanwhile: not recorded */
 	}
 	if (!r->o->payload_none && !avm_peek(mm, addr, r->buf, PG)) {
 		pg.has_hash = true;
@@ -159,8 +161,13 @@ static int snap_proc(struct run *r, int slot, struct scn_snapshot *sn)
 		if (sv.end <= SCN_WINDOW_START || sv.start >= SCN_WINDOW_END)
 			continue;
 		err = scn_proc_add_vma(ps, &sv);
-		for (unsigned long a = sv.start; a < sv.end && !err; a += PG)
+		/* Only pages that exist: the others are not populated and
+		   read as zeroes (docs/scenarios.md). */
+		for (unsigned long a = sv.start; !err && a < sv.end; a += PG) {
+			if (avm_next_page(mm, a, sv.end, &a))
+				break;
 			err = snap_page(r, mm, a, ps);
+		}
 	}
 	free(v);
 	return err;

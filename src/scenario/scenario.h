@@ -81,7 +81,16 @@ struct scenario {
 	int nstmts;
 };
 
-/* Parse; on error return -EINVAL and put "FILE:LINE:COL: message" in err. */
+/* Input bounds: bytes of a scenario file, bytes of a line (without EOL). */
+#define SCN_MAX_FILE		(64 << 20)
+#define SCN_MAX_LINE		4096
+
+/*
+ * Parse; on error return -EINVAL and put "FILE:LINE:COL: message" in err.
+ * scn_parse_file reads at most SCN_MAX_FILE + 1 bytes: more is -EFBIG
+ * ("FILE: expected a scenario of at most ... bytes"); a read error is its
+ * -errno ("FILE: strerror").  A FIFO blocks until its writer closes it.
+ */
 int scn_parse_file(const char *path, struct scenario **out, char *err, size_t errlen);
 int scn_parse_string(const char *name, const char *text, struct scenario **out,
 		     char *err, size_t errlen);
