@@ -38,6 +38,8 @@ enum avm_payload {
 				   return zeroes (for scale runs) */
 };
 
+#define AVM_DEFAULT_MAX_MAP_COUNT	65530	/* Linux's vm.max_map_count */
+
 struct avm_config {
 	unsigned int nodes;		/* memory nodes (default 1) */
 	size_t node_frames;		/* frames per node (default 1 << 21);
@@ -48,6 +50,13 @@ struct avm_config {
 					   1 << 18); 0: no swap */
 	const char *swap_file;		/* backing file; NULL: an unlinked
 					   temporary file in $TMPDIR or /tmp */
+	unsigned long max_map_count;	/* VMAs an mm may have, as Linux's
+					   vm.max_map_count (default 65530;
+					   0: the default).  mmap fails with
+					   -ENOMEM above it, and so do the
+					   splits of mprotect, madvise,
+					   munmap and mremap that would pass
+					   it, with Linux's margins */
 };
 
 void avm_config_default(struct avm_config *cfg);

@@ -73,21 +73,24 @@ int avm_mmap(struct avm_mm *mm, unsigned long addr, unsigned long len,
 	int err = 0;
 
 	/* Linux's order and numbers: zero length EINVAL, a length that
-	   overflows when rounded ENOMEM, a misaligned fixed address EINVAL,
-	   a fixed range past user space ENOMEM. */
+	   overflows when rounded ENOMEM, too many mappings ENOMEM, a
+	   misaligned fixed address EINVAL, a fixed range past user space
+	   ENOMEM. */
 	if (!len)
 		return -EINVAL;
 	if (!PAGE_ALIGN(len))
 		return -ENOMEM;
 	len = PAGE_ALIGN(len);
-	if (fixed && !PAGE_ALIGNED(addr))
-		return -EINVAL;
-	if (fixed && (len > TASK_SIZE || addr > TASK_SIZE - len))
-		return -ENOMEM;
 	if (prot & ~(AVM_PROT_READ | AVM_PROT_WRITE))
 		return -EINVAL;
 	pthread_rwlock_wrlock(&mm->mmap_lock);
-	if (!fixed) {
+	if (map_count_exceeds(mm, -1))
+		err = -ENOMEM;
+	else if (fixed && !PAGE_ALIGNED(addr))
+		err = -EINVAL;
+	else if (fixed && (len > TASK_SIZE || addr > TASK_SIZE - len))
+		err = -ENOMEM;
+	else if (!fixed) {
 		addr = get_unmapped_area(mm, addr, len);
 		if (!addr)
 			err = -ENOMEM;
@@ -115,6 +118,11 @@ int do_munmap(struct avm_mm *mm, unsigned long start, unsigned long len)
 
 	if (!vma || vma->vm_start >= end)
 		return 0;
+	/* A hole in the middle of a VMA leaves one more: it must fit under
+	   vm.max_map_count.  The other splits may pass it for a moment. */
+	if (start > vma->vm_start && end < vma->vm_end &&
+	    map_count_exceeds(mm, 0))
+		return -ENOMEM;
 	if (start > vma->vm_start) {
 		err = split_vma(vma, start, 1);
 		if (err)

@@ -172,6 +172,9 @@ static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 	bool need_rmap_locks = false;
 	int err;
 
+	/* Room for the new VMA and the splits unmapping the old range. */
+	if (map_count_exceeds(mm, 3))
+		return -ENOMEM;
 	m.new_vma = copy_vma(&m.old_vma, new_addr, new_len, pgoff,
 			     &need_rmap_locks, &err);
 	if (!m.new_vma)
@@ -379,7 +382,11 @@ int avm_mremap(struct avm_mm *mm, unsigned long addr, unsigned long old_len,
 	if (err)
 		return err;
 	pthread_rwlock_wrlock(&mm->mmap_lock);
-	if (!vma_lookup(mm, addr))
+	if ((flags & (AVM_MREMAP_FIXED | AVM_MREMAP_DONTUNMAP)) &&
+	    map_count_exceeds(mm, 5))
+		ret = -ENOMEM;	/* the target and source may each split in
+				   three: Linux asks for that room first */
+	else if (!vma_lookup(mm, addr))
 		ret = -EFAULT;	/* before the length test, as Linux */
 	else if (!old_len)
 		ret = -EINVAL;	/* only shared mappings may be duplicated */

@@ -19,6 +19,7 @@ void avm_config_default(struct avm_config *cfg)
 	cfg->design = NULL;
 	cfg->swap_slots = 1UL << 18;
 	cfg->swap_file = NULL;
+	cfg->max_map_count = AVM_DEFAULT_MAX_MAP_COUNT;
 }
 
 int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
@@ -34,6 +35,8 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 	if (!sys)
 		return -ENOMEM;
 	sys->cfg = *cfg;
+	if (!sys->cfg.max_map_count)
+		sys->cfg.max_map_count = AVM_DEFAULT_MAX_MAP_COUNT;
 	sys->rmap = rmap_find(cfg->design);
 	if (!sys->rmap) {
 		free(sys);

@@ -216,6 +216,8 @@ static int setup(struct run *r, char *err, size_t errlen)
 	cfg.node_frames = 1UL << 18;
 	cfg.swap_slots = 1UL << 18;
 	cfg.payload = r->o->payload_none ? AVM_PAYLOAD_NONE : AVM_PAYLOAD_FULL;
+	cfg.max_map_count = r->o->max_map_count ? r->o->max_map_count :
+			    scn_host_map_room();
 	rc = avm_sys_create(&cfg, &r->sys);
 	if (rc) {
 		snprintf(err, errlen, "cannot create the system (design %s): %s",

@@ -264,6 +264,13 @@ long scn_snapshot_frame_ids(const struct scn_snapshot *sn, long **ids);
  * scenario the parser would not produce.
  */
 int scn_run_model(const struct scenario *s, struct scn_trace *out);
+/*
+ * The same with a vm.max_map_count (scn_run_model: 65530): near it the
+ * model decides mmap when its bounds on the VMA count agree, and stops
+ * (unsupported) at other statements that may split VMAs.
+ */
+int scn_run_model_limit(const struct scenario *s, unsigned long max_map_count,
+			struct scn_trace *out);
 
 #define SCN_GEN_BASE		0x140000000000ULL
 
@@ -316,7 +323,17 @@ struct scn_lib_opts {
 				   expectations only before the first
 				   statement an allocation failure hit */
 	uint64_t fail_seed;
+	unsigned long max_map_count;	/* VMAs a process may have in the
+					   window; 0: scn_host_map_room() */
 };
+
+/*
+ * The host's vm.max_map_count (65530 if it cannot be read) minus the
+ * mappings this process has now (libraries, stack, heap; call it before a
+ * scenario maps anything): a process forked from it now - as the kernel
+ * executor's workers are - may have that many VMAs of its own.
+ */
+unsigned long scn_host_map_room(void);
 
 /*
  * Run s on libanonvm (executor "anonvm").  At every `check` and at the end
