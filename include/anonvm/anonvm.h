@@ -263,6 +263,30 @@ unsigned long avm_alloc_count(struct avm_sys *sys);
 /* Allocations that failed so far (injected or out of frames). */
 unsigned long avm_alloc_failures(struct avm_sys *sys);
 
+/* ---- locks ------------------------------------------------------------ */
+
+/*
+ * Lock statistics, per lock class ("mm->mmap_lock", "page lock", ...),
+ * process-wide (every system).  Times in ns; a contention is an
+ * acquisition that found the lock taken (it waited, or a trylock failed).
+ */
+struct avm_lockstat {
+	const char *name;		/* the class: static storage */
+	unsigned long acquisitions, contentions;
+	uint64_t wait_ns, wait_max_ns;	/* waiting for the lock */
+	uint64_t hold_ns, hold_max_ns;	/* holding it */
+};
+/* Start (clearing the counts) or stop collecting: 0, or -ENOSYS when
+   built without lock tracking (make LOCKDEP=0). */
+int avm_lockstat_enable(bool on);
+/* Fill up to n entries, one per class used since enabling, in order of
+   first use; returns how many there are. */
+long avm_lockstat(struct avm_lockstat *buf, size_t n);
+/* The lock validator is on (built in, and $ANONVM_LOCKDEP is not 0): a
+   lock order inversion, a recursive acquisition or a lock held when an
+   avm_* function returns aborts the process with both orders named. */
+bool avm_lockdep_enabled(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,7 +23,7 @@ long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n)
 	struct rb_node *node;
 	long i = 0;
 
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	for (node = rb_first(&mm->mm_rb); node; node = rb_next(node), i++) {
 		struct vm_area_struct *v =
 			rb_entry(node, struct vm_area_struct, vm_rb);
@@ -42,7 +42,7 @@ long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n)
 		vi->has_anon_vma = v->anon_vma != NULL;
 		vi->chain_len = chain_len(v);
 	}
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_read_unlock(mm);
 	return i;
 }
 
@@ -66,11 +66,11 @@ int avm_page_info(struct avm_mm *mm, unsigned long addr,
 	pte_t pte;
 
 	memset(info, 0, sizeof(*info));
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	mapped = vma_lookup(mm, addr) != NULL;	/* the tree needs the lock */
 	pt = mapped ? pt_lookup(mm, addr) : NULL;
 	pte = pt ? pt->e[pte_index(addr)] : 0;
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_read_unlock(mm);
 	if (!mapped)
 		return -EFAULT;
 	if (!pte) {
@@ -122,9 +122,9 @@ int avm_next_page(struct avm_mm *mm, unsigned long addr, unsigned long end,
 	addr &= PAGE_MASK;
 	if (end > TASK_SIZE)
 		end = TASK_SIZE;
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	hit = pt_for_each_table(mm, addr, end, first_entry, &n);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_read_unlock(mm);
 	if (!hit)
 		return -ENOENT;
 	*found = n.found;

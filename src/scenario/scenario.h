@@ -211,6 +211,23 @@ bool scn_result_ok(const struct scenario *s, const struct scn_stmt *st,
 int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
 		   size_t errlen);
 
+/*
+ * Options of the kernel executor; scn_run_native() uses the defaults.
+ * worker_mem_limit: the bytes of address space each spawned worker may map
+ * beyond what it inherits from the caller (RLIMIT_AS; a forked worker
+ * inherits its parent's limit), so that a scenario cannot fill more than
+ * that per process: past it the kernel refuses mmap and mremap with ENOMEM
+ * (the result's note says so).  0: no limit.
+ */
+#define SCN_NATIVE_MEM_LIMIT_DEFAULT	(1ULL << 30)
+struct scn_native_opts {
+	uint64_t worker_mem_limit;
+};
+void scn_native_opts_init(struct scn_native_opts *o);
+int scn_run_native_opts(const struct scenario *s,
+			const struct scn_native_opts *o, struct scn_trace *out,
+			char *err, size_t errlen);
+
 /* What scn_compare() looks at. */
 enum {
 	SCN_CMP_RESULTS = 1,	/* err and value of every statement */
