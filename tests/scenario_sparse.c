@@ -44,7 +44,8 @@ static void run_huge(bool payload_none)
 		"check\n"
 		"P mprotect 0x100000000000 2147483648 r\n"
 		"C munmap 0x100000000000 4294967296\n");
-	struct scn_lib_opts o = { .payload_none = payload_none };
+	struct scn_lib_opts o = { .payload_none = payload_none,
+				  .overcommit_pages = ~0UL };	/* as mode 1 */
 	struct scn_trace t;
 	char err[256];
 
@@ -87,6 +88,7 @@ static void test_lazy_tables(void **state)
 	avm_config_default(&cfg);
 	cfg.node_frames = 1024;
 	cfg.swap_slots = 0;
+	cfg.overcommit_pages = ~0UL;	/* huge mappings, few frames */
 	assert_int_equal(avm_sys_create(&cfg, &sys), 0);
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(avm_mm_create(sys, &mm[i]), 0);
@@ -118,6 +120,7 @@ static void test_next_page(void **state)
 	avm_config_default(&cfg);
 	cfg.node_frames = 1024;
 	cfg.swap_slots = 0;
+	cfg.overcommit_pages = ~0UL;	/* huge mappings, few frames */
 	assert_int_equal(avm_sys_create(&cfg, &sys), 0);
 	assert_int_equal(avm_mm_create(sys, &mm), 0);
 	assert_int_equal(avm_next_page(mm, 0, ~0UL, &a), -ENOENT);

@@ -57,6 +57,15 @@ struct avm_config {
 					   splits of mprotect, madvise,
 					   munmap and mremap that would pass
 					   it, with Linux's margins */
+	unsigned long overcommit_pages;	/* Linux's default overcommit
+					   heuristic (vm.overcommit_memory
+					   0): committing more pages than
+					   this in one call - a writable
+					   private mmap, mprotect making one
+					   writable, mremap growing one -
+					   fails with -ENOMEM.  Linux: total
+					   RAM + swap.  0: nodes * node_frames
+					   + swap_slots; ~0UL: no limit */
 };
 
 void avm_config_default(struct avm_config *cfg);

@@ -134,6 +134,13 @@ static inline bool map_count_exceeds(const struct avm_mm *mm, long extra)
 	return (long)mm->map_count + extra >= (long)mm->sys->cfg.max_map_count;
 }
 
+/* The overcommit heuristic: may one call commit this many more pages? */
+static inline bool vm_enough_memory(const struct avm_mm *mm,
+				    unsigned long pages)
+{
+	return pages <= mm->sys->cfg.overcommit_pages;
+}
+
 struct vm_area_struct *find_vma(struct avm_mm *mm, unsigned long addr);
 struct vm_area_struct *vma_lookup(struct avm_mm *mm, unsigned long addr);
 struct vm_area_struct *vma_prev(struct vm_area_struct *vma);

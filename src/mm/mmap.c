@@ -66,6 +66,20 @@ static int mmap_region(struct avm_mm *mm, unsigned long addr,
 	return 0;
 }
 
+/* Pages of [start, end) that accounted (committed) VMAs hold. */
+static unsigned long accounted_pages(struct avm_mm *mm, unsigned long start,
+				     unsigned long end)
+{
+	unsigned long n = 0;
+
+	for (struct vm_area_struct *v = find_vma(mm, start);
+	     v && v->vm_start < end; v = vma_next(v))
+		if (v->vm_flags & VM_ACCOUNT)
+			n += (MIN(end, v->vm_end) - MAX(start, v->vm_start)) >>
+			     PAGE_SHIFT;
+	return n;
+}
+
 int avm_mmap(struct avm_mm *mm, unsigned long addr, unsigned long len,
 	     int prot, int flags, unsigned long *mapped)
 {
@@ -94,12 +108,18 @@ int avm_mmap(struct avm_mm *mm, unsigned long addr, unsigned long len,
 		addr = get_unmapped_area(mm, addr, len);
 		if (!addr)
 			err = -ENOMEM;
-	} else if (!range_is_free(mm, addr, addr + len)) {
-		if (flags & AVM_MAP_FIXED_NOREPLACE)
-			err = -EEXIST;
-		else
-			err = do_munmap(mm, addr, len);
+	} else if ((flags & AVM_MAP_FIXED_NOREPLACE) &&
+		   !range_is_free(mm, addr, addr + len)) {
+		err = -EEXIST;
 	}
+	/* A private writable mapping commits its pages (less those of the
+	   accounted mappings it replaces), before anything is unmapped. */
+	if (!err && (prot & AVM_PROT_WRITE) &&
+	    !vm_enough_memory(mm, (len >> PAGE_SHIFT) -
+			      accounted_pages(mm, addr, addr + len)))
+		err = -ENOMEM;
+	if (!err && fixed && !range_is_free(mm, addr, addr + len))
+		err = do_munmap(mm, addr, len);
 	if (!err)
 		err = mmap_region(mm, addr, len, prot_to_vmflags(prot) |
 				  ((prot & AVM_PROT_WRITE) ? VM_ACCOUNT : 0));

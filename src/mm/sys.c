@@ -38,6 +38,9 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 	sys->cfg = *cfg;
 	if (!sys->cfg.max_map_count)
 		sys->cfg.max_map_count = AVM_DEFAULT_MAX_MAP_COUNT;
+	if (!sys->cfg.overcommit_pages)	/* this machine's RAM + swap */
+		sys->cfg.overcommit_pages = cfg->nodes * cfg->node_frames +
+					    cfg->swap_slots;
 	sys->rmap = rmap_find(cfg->design);
 	if (!sys->rmap) {
 		free(sys);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the host kernel allows a scenario process, for the library to
- * allow the same: the room vm.max_map_count leaves it.
+ * allow the same: the room vm.max_map_count leaves it, and how much
+ * memory one call may commit.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include "anonvm/anonvm.h"
 #include "scenario/scenario.h"
 
@@ -47,6 +49,23 @@ static unsigned long own_mappings(void)
 	}
 	fclose(f);
 	return n;
+}
+
+unsigned long scn_host_overcommit_pages(void)
+{
+	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+	struct sysinfo si;
+	int mode = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &mode) != 1)
+			mode = 0;
+		fclose(f);
+	}
+	if (mode == 1 || sysinfo(&si))
+		return ~0UL;		/* always overcommit */
+	return (unsigned long)((si.totalram + si.totalswap) *
+			       (unsigned long long)si.mem_unit / SCN_PAGE_SIZE);
 }
 
 unsigned long scn_host_map_room(void)

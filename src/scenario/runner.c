@@ -218,6 +218,9 @@ static int setup(struct run *r, char *err, size_t errlen)
 	cfg.payload = r->o->payload_none ? AVM_PAYLOAD_NONE : AVM_PAYLOAD_FULL;
 	cfg.max_map_count = r->o->max_map_count ? r->o->max_map_count :
 			    scn_host_map_room();
+	cfg.overcommit_pages = r->o->overcommit_pages ?
+			       r->o->overcommit_pages :
+			       scn_host_overcommit_pages();
 	rc = avm_sys_create(&cfg, &r->sys);
 	if (rc) {
 		snprintf(err, errlen, "cannot create the system (design %s): %s",

@@ -342,6 +342,7 @@ struct scn_lib_opts {
 	uint64_t fail_seed;
 	unsigned long max_map_count;	/* VMAs a process may have in the
 					   window; 0: scn_host_map_room() */
+	unsigned long overcommit_pages;	/* 0: scn_host_overcommit_pages() */
 };
 
 /*
@@ -351,6 +352,12 @@ struct scn_lib_opts {
  * executor's workers are - may have that many VMAs of its own.
  */
 unsigned long scn_host_map_room(void);
+/*
+ * The most pages one call may commit on the host: total RAM + swap (the
+ * default heuristic, vm.overcommit_memory 0; also used for 2, whose
+ * system-wide accounting is not modelled), ~0UL for 1 (always).
+ */
+unsigned long scn_host_overcommit_pages(void);
 
 /*
  * Run s on libanonvm (executor "anonvm").  At every `check` and at the end
