@@ -312,7 +312,7 @@ static void test_diff(void **state)
 {
 	enum { N = 66000 };
 	size_t len = 16 + (size_t)N * 32, off = 0;
-	char *text = malloc(len), err[256], msg[1024];
+	char *text, err[256], msg[1024];
 	struct scn_lib_opts lo = { 0 };
 	struct scn_trace kt, lt;
 	struct scenario *s;
@@ -321,6 +321,7 @@ static void test_diff(void **state)
 #ifdef UNDER_ASAN
 	skip();
 #endif
+	text = malloc(len);
 	assert_non_null(text);
 	off += (size_t)snprintf(text + off, len - off, "spawn P\n");
 	for (int i = 0; i < N; i++)
