@@ -939,6 +939,10 @@ static int parse_lines(struct parser *ps)
 			return fail(ps, 1, "expected at most %d lines, found more",
 				    INT_MAX);
 		ps->line++;
+		if ((size_t)(ps->pos - ps->line_start) > SCN_MAX_LINE + 1)
+			return fail(ps, SCN_MAX_LINE + 1, "expected a line of at "
+				    "most %d bytes, found a longer one",
+				    SCN_MAX_LINE);
 		if (!next_tok(ps, &first))
 			continue;
 		if (!parse_structure(ps, &first, &rc))
@@ -987,7 +991,7 @@ int scn_parse_string(const char *name, const char *text, struct scenario **out,
 			    out, err, errlen);
 }
 
-/* Read all of f into a new buffer. */
+/* Read all of f into a new buffer; -EFBIG past SCN_MAX_FILE bytes. */
 static int read_all(FILE *f, char **buf, size_t *len)
 {
 	size_t cap = 0, n;
@@ -996,9 +1000,16 @@ static int read_all(FILE *f, char **buf, size_t *len)
 	*len = 0;
 	errno = 0;
 	do {
+		size_t room;
+
+		if (*len > SCN_MAX_FILE)
+			return -EFBIG;
 		if (p_grow(buf, &cap, *len + 65536, 1))
 			return -ENOMEM;
-		n = fread(*buf + *len, 1, cap - *len, f);
+		room = cap - *len;
+		if (room > SCN_MAX_FILE + 1 - *len)
+			room = SCN_MAX_FILE + 1 - *len;
+		n = fread(*buf + *len, 1, room, f);
 		*len += n;
 	} while (n > 0);
 	if (!ferror(f))
@@ -1025,6 +1036,9 @@ int scn_parse_file(const char *path, struct scenario **out, char *err,
 	fclose(f);
 	if (!rc)
 		rc = parse_buffer(path, buf, len, out, err, errlen);
+	else if (rc == -EFBIG && err && errlen)
+		snprintf(err, errlen, "%s: expected a scenario of at most %d "
+			 "bytes, found more", path, SCN_MAX_FILE);
 	else if (err && errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 	free(buf);
