@@ -17,6 +17,7 @@
 #include <malloc.h>
 #include "anonvm/anonvm.h"
 #include "cli/cli.h"
+#include "cli/lockstat_report.h"
 #include "cli/compare.h"
 
 static void compare_usage(FILE *f)
@@ -58,6 +59,10 @@ static void compare_usage(FILE *f)
 "                        design per size and its fitted growth exponent k\n"
 "                        (metric ~ N^k, least squares on log-log); with\n"
 "                        --json: {\"sweep\": ...}\n"
+"  --lockstat            lock statistics of the whole run, per lock class:\n"
+"                        acquisitions, contentions, total and longest wait\n"
+"                        and hold times (timing every lock slows the run;\n"
+"                        with --sweep: text only)\n"
 "  --plot DIR            also write figures (SVG and PNG, with gnuplot)\n"
 "                        and their data into DIR: anon_vmas per generation\n"
 "                        (fork-chain), visits per walk and rmap bytes\n"
@@ -231,6 +236,10 @@ static int one_option(int argc, char **argv, int *i, struct cmp_opts *o)
 	}
 	if (!strcmp(argv[*i], "--check")) {
 		o->check = true;
+		return 0;
+	}
+	if (!strcmp(argv[*i], "--lockstat")) {
+		o->lockstat = true;
 		return 0;
 	}
 	if ((v = cli_opt_value(argc, argv, i, "--workload", &missing)) || missing)
@@ -512,6 +521,8 @@ static int print_json(const struct cmp_opts *o,
 	json_object_set_new(top, "workloads", ws);
 	json_object_set_new(top, "parameters", cmp_json_params(o));
 	json_object_set_new(top, "unsafe_designs", cmp_json_unsafe(o));
+	if (o->lockstat)
+		json_object_set_new(top, "lockstat", lockstat_report_json());
 	if (json_object_size(errs))
 		json_object_set_new(top, "errors", errs);
 	else
@@ -560,8 +571,14 @@ int cmd_compare(int argc, char **argv)
 	if (!o.json && !o.nsweep)
 		print_header(&o);
 	warm_up(&o);
-	if (o.nsweep)
-		return cmp_sweep(&o);
+	if (o.lockstat && lockstat_report_start("compare"))
+		return EXIT_USAGE;
+	if (o.nsweep) {
+		rc = cmp_sweep(&o);
+		if (o.lockstat && !o.json)
+			lockstat_report_text(stdout);
+		return rc;
+	}
 	for (int w = 0; w < o.nworkloads; w++) {
 		if (!o.want[w])
 			continue;
@@ -587,6 +604,8 @@ int cmd_compare(int argc, char **argv)
 		else if (prc > 0 && !failed)
 			skipped = true;		/* no gnuplot: exit 77 */
 	}
+	if (o.lockstat && !o.json)
+		lockstat_report_text(stdout);
 	if (!o.json)
 		printf("total %.1f s\n", cli_now() - t0);
 	for (int w = 0; w < o.nworkloads; w++)

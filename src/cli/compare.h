@@ -23,7 +23,7 @@ struct cmp_opts {
 	const char *plot_dir;				/* --plot */
 	double walk_budget;		/* seconds per cell, 0: unlimited */
 	double walk_min;		/* walk again until this is spent */
-	bool json, check, progress;
+	bool json, check, progress, lockstat;
 };
 
 /* Run workload w (index into o->w) on design; prints a failure. */

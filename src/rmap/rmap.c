@@ -99,7 +99,7 @@ bool page_mapped_at(struct avm_sys *sys, struct page *page,
 
 	if (addr == ~0UL || addr < vma->vm_start || addr >= vma->vm_end)
 		return false;
-	pt = pt_lookup(vma->vm_mm, addr);
+	pt = vma_pte_table(vma, addr);
 	if (!pt)
 		return false;
 	pte = pt->e[pte_index(addr)];
@@ -121,6 +121,7 @@ static bool filter_one(struct page *page, struct vm_area_struct *vma,
 {
 	struct walk_filter *f = arg;
 
+	avm_preempt_point("rmap walk: between VMAs");
 	if (!page_mapped_at(f->sys, page, vma, addr))
 		return true;
 	f->user->hits++;

@@ -66,7 +66,13 @@ struct scn_stmt {
 	int byte;		/* write, fill, expect: 0..255 */
 	int node;		/* migrate */
 	int expect_err;		/* "!ENAME": that errno (positive); 0: must succeed */
+	int thread;		/* in a thread block: its number (1-based) in
+				   its group; 0: the main sequence */
+	int group;		/* thread blocks up to a `join`: 1, 2, ... */
 };
+
+/* Thread blocks of one group (before a `join`): at most this many. */
+#define SCN_MAX_THREADS		8
 
 /*
  * A slot is one process's life: spawn or fork opens it, exit closes it.  A
@@ -315,6 +321,9 @@ int scn_shrink(const struct scenario *s,
 
 struct avm_stats;
 
+struct sched_config;
+struct sched_record;
+
 struct scn_lib_opts {
 	const char *design;	/* NULL: the default design */
 	unsigned int nodes;	/* memory nodes; 0: 2 (so migrate works) */
@@ -329,6 +338,10 @@ struct scn_lib_opts {
 				   expectations only before the first
 				   statement an allocation failure hit */
 	uint64_t fail_seed;
+	/* Thread groups under the explorer's scheduler (scenario/explore.h)
+	   instead of free-running threads: the schedule, and its record. */
+	const struct sched_config *sched;
+	struct sched_record *sched_rec;
 };
 
 /*
