@@ -37,7 +37,8 @@
 /* ---- metrics ------------------------------------------------------------ */
 
 enum wl_metric {
-	WL_WALKS, WL_VISITS, WL_HITS, WL_VMAS, WL_ANON_VMAS, WL_AVCS,
+	WL_WALKS, WL_VISITS, WL_EARLY, WL_HITS, WL_PER_MAP, WL_EARLY_PER_MAP,
+	WL_VMAS, WL_ANON_VMAS, WL_AVCS,
 	WL_OBJECTS, WL_BYTES, WL_COPIES, WL_NS_WALK, WL_FORK_NS, WL_EXIT_NS,
 	WL_WALL, WL_NR_METRICS
 };
