@@ -156,7 +156,8 @@ static int snap_proc(struct run *r, int slot, struct scn_snapshot *sn)
 			.wipeonfork = v[i].flags & AVM_VMA_WIPEONFORK,
 		};
 
-		if (sv.end <= SCN_WINDOW_START || sv.start >= SCN_WINDOW_END)
+		if (sv.end <= scn_window_start(r->s) ||
+		    sv.start >= scn_window_end(r->s))
 			continue;
 		err = scn_proc_add_vma(ps, &sv);
 		for (unsigned long a = sv.start; a < sv.end && !err; a += PG)

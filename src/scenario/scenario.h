@@ -19,6 +19,7 @@
 #define SCN_PAGE_SIZE		4096ULL
 #define SCN_WINDOW_START	0x100000000000ULL
 #define SCN_WINDOW_END		0x200000000000ULL
+#define SCN_USER_END		0x7ffffffff000ULL	/* TASK_SIZE on x86-64 */
 
 enum scn_op {
 	SCN_SPAWN,	/* spawn P */
@@ -79,7 +80,27 @@ struct scenario {
 	int nslots;
 	struct scn_stmt *stmts;
 	int nstmts;
+	/* "window START END": the address range of this scenario; 0, 0 (or
+	   absent): [SCN_WINDOW_START, SCN_WINDOW_END).  Use the accessors. */
+	uint64_t window_start, window_end;
 };
+
+static inline uint64_t scn_window_start(const struct scenario *s)
+{
+	return s->window_end ? s->window_start : SCN_WINDOW_START;
+}
+
+static inline uint64_t scn_window_end(const struct scenario *s)
+{
+	return s->window_end ? s->window_end : SCN_WINDOW_END;
+}
+
+/* Does the scenario use the default window (the kernel executor's)? */
+static inline bool scn_window_default(const struct scenario *s)
+{
+	return scn_window_start(s) == SCN_WINDOW_START &&
+	       scn_window_end(s) == SCN_WINDOW_END;
+}
 
 /* Parse; on error return -EINVAL and put "FILE:LINE:COL: message" in err. */
 int scn_parse_file(const char *path, struct scenario **out, char *err, size_t errlen);
