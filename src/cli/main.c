@@ -19,6 +19,7 @@ static const struct subcommand commands[] = {
 	{ "native", cmd_native, "run scenarios on the host kernel with real processes" },
 	{ "diff", cmd_diff, "run scenarios on both and compare every result and state" },
 	{ "fuzz", cmd_fuzz, "random scenarios against the reference model (and the kernel)" },
+	{ "record", cmd_record, "record a real program's anonymous memory as a scenario" },
 	{ "designs", cmd_designs, "list the reverse-map designs" },
 };
 
