@@ -120,6 +120,7 @@ static void proc_put(struct tracer *t, struct rec_proc *p)
 {
 	if (!p || --p->users > 0)
 		return;
+	rec_emit(&t->r, NULL, "check");	/* compare the state before it goes */
 	rec_emit(&t->r, p, "exit");
 	avm_exit(p->mm);
 	p->mm = NULL;
@@ -512,8 +513,14 @@ static void header(struct tracer *t, char *const argv[], FILE *out)
 
 	uname(&u);
 	fprintf(out, "# anonvm record:");
-	for (int i = 0; argv[i]; i++)
-		fprintf(out, " %s", argv[i]);
+	for (int i = 0; argv[i]; i++) {
+		fputc(' ', out);
+		for (const char *c = argv[i]; *c; c++)	/* one comment line */
+			if (*c == '\n')
+				fputs("\\n", out);
+			else
+				fputc(*c >= ' ' && *c != 0x7f ? *c : '?', out);
+	}
 	fprintf(out, "\n# on Linux %s %s: %.2f s, exit status %d\n", u.release,
 		u.machine, st->seconds, st->exit_status);
 	fprintf(out, "# %ld statements; %ld processes (mms), %ld tasks, %ld execs;"

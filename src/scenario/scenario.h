@@ -120,6 +120,17 @@ const char *scn_advice_name(enum scn_advice adv);
 const char *scn_errno_name(int err);
 int scn_errno_from_name(const char *name);
 
+/*
+ * A copy of s moved into the default window (relocate.c): the ranges it
+ * touches, grouped into clusters less than 1 GiB apart, each moved as a
+ * whole to [SCN_GEN_BASE, SCN_WINDOW_END) keeping its offset within 1 GiB.
+ * For the kernel executor, whose workers map the program's own addresses.
+ * Returns 0, *out and the number of clusters; -E2BIG if they do not fit,
+ * -ENOMEM; a message in err.
+ */
+int scn_relocate(const struct scenario *s, struct scenario **out,
+		 int *nclusters, char *err, size_t errlen);
+
 /* ---- traces ------------------------------------------------------------ */
 
 enum scn_pte_state { SCN_PTE_NONE, SCN_PTE_PRESENT, SCN_PTE_SWAP };
