@@ -51,6 +51,16 @@ $(O)/tests/%: $(O)/tests/%.o $(O)/tests/lib/testutil.o $(LIB)
 $(O)/bench/%: $(O)/bench/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Programs the tests run and trace (tests/progs/): plain builds, no
+# sanitizers, since a traced program's own memory is what is observed.
+PROG_SRC := $(sort $(wildcard tests/progs/*.c))
+PROGS    := $(patsubst tests/progs/%.c,$(O)/tests/progs/%,$(PROG_SRC))
+all: $(PROGS)
+
+$(O)/tests/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
+
 # Unit tests of this configuration; tests/run-tests.sh prints the closing
 # "N passed, N failed, N skipped" line.
 test: all

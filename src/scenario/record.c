@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -427,14 +428,23 @@ static void on_wait(struct tracer *t, int w, int status)
 			 "an error reading the process state");
 }
 
+/*
+ * Kill every task and reap it.  A killed tracee may still report a stop
+ * (its exit event, or a new child's first stop): kill and resume whatever
+ * stops, until no traced task is left.
+ */
 static void kill_all(struct tracer *t)
 {
-	int status;
+	int status, w;
 
 	for (int i = 0; i < t->ntasks; i++)
 		kill(t->tasks[i].tid, SIGKILL);
-	while (waitpid(-1, &status, __WALL) > 0 || errno == EINTR)
-		;
+	while ((w = waitpid(-1, &status, __WALL)) > 0 || errno == EINTR) {
+		if (w > 0 && WIFSTOPPED(status)) {
+			kill(w, SIGKILL);
+			ptrace(PTRACE_CONT, w, 0, 0);
+		}
+	}
 }
 
 static bool limits(struct tracer *t)
@@ -521,8 +531,12 @@ static void header(struct tracer *t, char *const argv[], FILE *out)
 			else
 				fputc(*c >= ' ' && *c != 0x7f ? *c : '?', out);
 	}
-	fprintf(out, "\n# on Linux %s %s: %.2f s, exit status %d\n", u.release,
-		u.machine, st->seconds, st->exit_status);
+	fprintf(out, "\n# on Linux %s %s: %.2f s, ", u.release, u.machine,
+		st->seconds);
+	if (st->stopped[0])
+		fprintf(out, "killed: %s\n", st->stopped);
+	else
+		fprintf(out, "exit status %d\n", st->exit_status);
 	fprintf(out, "# %ld statements; %ld processes (mms), %ld tasks, %ld execs;"
 		" %ld syscalls, %ld scans; at most %ld anonymous VMAs and %ld"
 		" pages in one mm; %ld page events\n", st->stmts, st->procs,
@@ -599,11 +613,17 @@ int scn_record(char *const argv[], const struct scn_rec_opts *o, FILE *out,
 		sigaction(sigs[i], &sa, &old[i]);	/* no SA_RESTART */
 	t.t0 = now();
 	if (!rc) {
-		alarm((unsigned int)opts.max_seconds + 1);
+		struct itimerval it = { .it_value = {
+			.tv_sec = (time_t)opts.max_seconds,
+			.tv_usec = (suseconds_t)((opts.max_seconds -
+				   (double)(time_t)opts.max_seconds) * 1e6) + 1 } };
+
+		setitimer(ITIMER_REAL, &it, NULL);	/* wakes waitpid */
 		rc = start(&t, argv, err, errlen);
 		if (!rc)
 			trace_loop(&t);
-		alarm(0);
+		memset(&it, 0, sizeof(it));
+		setitimer(ITIMER_REAL, &it, NULL);
 		for (int i = 0; i < 4; i++)
 			sigaction(sigs[i], &old[i], NULL);
 	}
