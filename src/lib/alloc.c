@@ -4,10 +4,12 @@
 #include "lib/alloc.h"
 #include "lib/compiler.h"
 
+DEFINE_LOCK_CLASS(alloc_rng_lock_class, "alloc->rng_lock");
+
 void avm_alloc_init(struct avm_alloc *a)
 {
 	memset(a, 0, sizeof(*a));
-	pthread_mutex_init(&a->rng_lock, NULL);
+	avm_mutex_init(&a->rng_lock);
 	a->rng = 0x9E3779B97F4A7C15ULL;
 }
 
@@ -15,13 +17,13 @@ static uint32_t next_ppm(struct avm_alloc *a)
 {
 	uint64_t x;
 
-	pthread_mutex_lock(&a->rng_lock);
+	avm_mutex_lock(&a->rng_lock, &alloc_rng_lock_class);
 	x = a->rng;
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;
 	a->rng = x;
-	pthread_mutex_unlock(&a->rng_lock);
+	avm_mutex_unlock(&a->rng_lock);
 	return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32) % 1000000;
 }
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include "lib/lockdep.h"
 
 enum avm_kind {
 	AK_MM,
@@ -34,8 +35,11 @@ struct avm_alloc {
 	atomic_ulong fail_at;		/* attempts value that fails; 0: off */
 	uint32_t fail_ppm;		/* per-million probability; 0: off */
 	uint64_t rng;
-	pthread_mutex_t rng_lock;
+	struct avm_mutex rng_lock;
 };
+
+/* Leaf lock of the fault-injection generator. */
+extern struct lock_class alloc_rng_lock_class;
 
 void avm_alloc_init(struct avm_alloc *a);
 /* Should this allocation fail?  Counts the attempt. */

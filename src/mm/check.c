@@ -243,9 +243,9 @@ int avm_check(struct avm_sys *sys, char *msg, size_t len)
 	ptrset_init(&c.slots);
 	list_for_each_entry(mm, &sys->mms, mmlist) {
 		nmms++;
-		pthread_rwlock_rdlock(&mm->mmap_lock);
+		mmap_read_lock(mm);
 		err = check_mm(&ctx, mm, &c);
-		pthread_rwlock_unlock(&mm->mmap_lock);
+		mmap_read_unlock(mm);
 		if (err)
 			break;
 	}

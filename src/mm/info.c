@@ -23,14 +23,15 @@ long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n)
 	struct rb_node *node;
 	long i = 0;
 
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	for (node = rb_first(&mm->mm_rb); node; node = rb_next(node), i++) {
 		struct vm_area_struct *v =
 			rb_entry(node, struct vm_area_struct, vm_rb);
-		struct avm_vma_info *vi = &buf[i];
+		struct avm_vma_info *vi;
 
 		if ((size_t)i >= n)
-			continue;
+			continue;	/* only counting: buf may be NULL */
+		vi = &buf[i];
 		vi->start = v->vm_start;
 		vi->end = v->vm_end;
 		vi->pgoff = v->vm_pgoff;
@@ -41,7 +42,7 @@ long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n)
 		vi->has_anon_vma = v->anon_vma != NULL;
 		vi->chain_len = chain_len(v);
 	}
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_read_unlock(mm);
 	return i;
 }
 
@@ -65,11 +66,11 @@ int avm_page_info(struct avm_mm *mm, unsigned long addr,
 	pte_t pte;
 
 	memset(info, 0, sizeof(*info));
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	mapped = vma_lookup(mm, addr) != NULL;	/* the tree needs the lock */
 	pt = mapped ? pt_lookup(mm, addr) : NULL;
 	pte = pt ? pt->e[pte_index(addr)] : 0;
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_read_unlock(mm);
 	if (!mapped)
 		return -EFAULT;
 	if (!pte) {

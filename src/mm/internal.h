@@ -70,12 +70,19 @@ static inline struct anon_vma *page_anon_vma(const struct page *p)
 		return NULL;
 	return (struct anon_vma *)(p->mapping & ~PAGE_MAPPING_ANON);
 }
-void lock_page(struct page *page);
-void unlock_page(struct page *page);
-static inline bool trylock_page(struct page *p)
-{
-	return !(atomic_fetch_or(&p->flags, PG_locked) & PG_locked);
-}
+/*
+ * The page lock, a bit lock in page->flags of class page_lock_class.  A
+ * thread holds one page lock, except migration: the new page, locked
+ * while the old one is, is taken with lock_page_nested(new, 1).
+ */
+void __lock_page(struct page *page, unsigned int sub, const char *file,
+		 int line);
+bool __trylock_page(struct page *page, const char *file, int line);
+void __unlock_page(struct page *page, const char *file, int line);
+#define lock_page(p)		__lock_page(p, 0, __FILE__, __LINE__)
+#define lock_page_nested(p, sub) __lock_page(p, sub, __FILE__, __LINE__)
+#define trylock_page(p)		__trylock_page(p, __FILE__, __LINE__)
+#define unlock_page(p)		__unlock_page(p, __FILE__, __LINE__)
 
 /* ---- pgtable.c: four-level radix page tables --------------------------- */
 int pgd_alloc(struct avm_mm *mm);

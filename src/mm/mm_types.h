@@ -25,7 +25,9 @@
 #include "anonvm/anonvm.h"
 #include "lib/alloc.h"
 #include "lib/list.h"
+#include "lib/lockdep.h"
 #include "lib/rbtree.h"
+#include "mm/locks.h"
 
 #define PAGE_SHIFT	AVM_PAGE_SHIFT
 #define PAGE_SIZE	AVM_PAGE_SIZE
@@ -141,8 +143,8 @@ static inline unsigned long vma_pages(const struct vm_area_struct *v)
 struct avm_mm {
 	struct avm_sys *sys;
 	unsigned long id;
-	pthread_rwlock_t mmap_lock;
-	pthread_mutex_t page_table_lock;
+	struct avm_rwlock mmap_lock;
+	struct avm_mutex page_table_lock;
 	struct rb_root mm_rb;		/* VMAs by address */
 	unsigned long map_count;
 	struct pgtable *pgd;
@@ -180,7 +182,7 @@ struct avm_sys {
 	struct avm_config cfg;
 	const struct rmap_ops *rmap;
 	struct avm_alloc alloc;
-	pthread_mutex_t lock;
+	struct avm_mutex lock;
 	struct mem_node *nodes;
 	unsigned int nr_nodes;
 	struct page *zero_page;		/* node 0, frame 0 */

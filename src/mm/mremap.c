@@ -123,11 +123,11 @@ static int move_page_tables(struct move_arg *m, unsigned long len,
 	struct anon_vma *av = m->old_vma->anon_vma;
 	int err;
 
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	m->prealloc = true;
 	err = pt_for_each_table(mm, m->old_addr, m->old_addr + len,
 				move_table, m);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	/* The last step that may fail: a design that must prepare the pages
 	   (anonmm copies shared ones) does it now, all or nothing. */
 	if (!err && mm->sys->rmap->prepare_move)
@@ -137,10 +137,10 @@ static int move_page_tables(struct move_arg *m, unsigned long len,
 		return err;
 	if (need_rmap_locks && av)
 		anon_vma_lock_write(av);
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	m->prealloc = false;
 	pt_for_each_table(mm, m->old_addr, m->old_addr + len, move_table, m);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (need_rmap_locks && av)
 		anon_vma_unlock_write(av);
 	return 0;
@@ -378,7 +378,7 @@ int avm_mremap(struct avm_mm *mm, unsigned long addr, unsigned long old_len,
 	err = check_new_addr(addr, old_len, new_addr, new_len, flags);
 	if (err)
 		return err;
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	if (!vma_lookup(mm, addr))
 		ret = -EFAULT;	/* before the length test, as Linux */
 	else if (!old_len)
@@ -389,7 +389,7 @@ int avm_mremap(struct avm_mm *mm, unsigned long addr, unsigned long old_len,
 		ret = mremap_dontunmap(mm, addr, old_len, new_addr);
 	else
 		ret = mremap_resize(mm, addr, old_len, new_len, flags);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	if (ret < 0)
 		return (int)ret;
 	if (result)

@@ -99,9 +99,9 @@ struct page *alloc_page(struct avm_sys *sys, unsigned int node)
 
 	if (avm_alloc_should_fail(&sys->alloc))
 		return NULL;
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	p = take_frame(n);
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	if (!p)
 		return NULL;
 	memset(p, 0, sizeof(*p));
@@ -118,7 +118,7 @@ static void free_frame(struct avm_sys *sys, struct page *p)
 {
 	struct mem_node *n = &sys->nodes[page_node(p)];
 
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	if (page_test(p, PG_lru)) {
 		list_del(&p->lru);
 		if (page_test(p, PG_active))
@@ -132,7 +132,7 @@ static void free_frame(struct avm_sys *sys, struct page *p)
 	atomic_store(&p->flags, (page_node(p) << PG_NODE_SHIFT) | PG_free);
 	list_add(&p->lru, &n->free_list);
 	n->nr_free++;
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	avm_alloc_account(&sys->alloc, AK_FRAME, -1, -(long)PAGE_SIZE);
 }
 
@@ -184,13 +184,13 @@ void lru_add(struct avm_sys *sys, struct page *page)
 {
 	struct mem_node *n = &sys->nodes[page_node(page)];
 
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	if (!page_test(page, PG_lru)) {
 		list_add(&page->lru, &n->lru_inactive);
 		n->nr_inactive++;
 		page_set(page, PG_lru);
 	}
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 }
 
 unsigned long frames_in_use(struct avm_sys *sys)
@@ -198,13 +198,50 @@ unsigned long frames_in_use(struct avm_sys *sys)
 	return atomic_load(&sys->alloc.live[AK_FRAME]);
 }
 
-void lock_page(struct page *page)
+static bool page_trylock_bit(struct page *page)
 {
-	while (atomic_fetch_or(&page->flags, PG_locked) & PG_locked)
-		sched_yield();
+	return !(atomic_fetch_or(&page->flags, PG_locked) & PG_locked);
 }
 
-void unlock_page(struct page *page)
+void __lock_page(struct page *page, unsigned int sub, const char *file,
+		 int line)
 {
+	bool track = atomic_load_explicit(&lock_tracking,
+					  memory_order_relaxed);
+	uint64_t t0;
+
+	if (track)
+		lock_acquire(&page->flags, &page_lock_class, sub, 0, file,
+			     line);
+	if (page_trylock_bit(page)) {
+		if (track)
+			lock_acquired(&page->flags, false, 0);
+		return;
+	}
+	t0 = lockstat_clock();
+	while (!page_trylock_bit(page))
+		sched_yield();
+	if (track)
+		lock_acquired(&page->flags, true, lockstat_clock() - t0);
+}
+
+bool __trylock_page(struct page *page, const char *file, int line)
+{
+	if (!page_trylock_bit(page)) {
+		lock_try_failed(&page_lock_class);
+		return false;
+	}
+	if (atomic_load_explicit(&lock_tracking, memory_order_relaxed)) {
+		lock_acquire(&page->flags, &page_lock_class, 0, LD_TRY,
+			     file, line);
+		lock_acquired(&page->flags, false, 0);
+	}
+	return true;
+}
+
+void __unlock_page(struct page *page, const char *file, int line)
+{
+	if (atomic_load_explicit(&lock_tracking, memory_order_relaxed))
+		lock_release(&page->flags, file, line);
 	atomic_fetch_and(&page->flags, ~(uint32_t)PG_locked);
 }

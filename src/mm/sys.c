@@ -30,6 +30,7 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 	if (!cfg->nodes || cfg->nodes > 64 || cfg->node_frames < 2 ||
 	    cfg->node_frames > (1UL << 32))
 		return -EINVAL;
+	lock_order_init();
 	sys = calloc(1, sizeof(*sys));
 	if (!sys)
 		return -ENOMEM;
@@ -40,7 +41,7 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 		return -ENOENT;
 	}
 	avm_alloc_init(&sys->alloc);
-	pthread_mutex_init(&sys->lock, NULL);
+	avm_mutex_init(&sys->lock);
 	INIT_LIST_HEAD(&sys->mms);
 	err = node_pools_init(sys);
 	if (!err)
@@ -63,7 +64,7 @@ void avm_sys_destroy(struct avm_sys *sys)
 		avm_exit(list_first_entry(&sys->mms, struct avm_mm, mmlist));
 	swap_destroy(sys);
 	node_pools_destroy(sys);
-	pthread_mutex_destroy(&sys->lock);
+	avm_mutex_destroy(&sys->lock);
 	free(sys);
 }
 
@@ -75,16 +76,16 @@ struct avm_mm *mm_alloc(struct avm_sys *sys)
 		return NULL;
 	mm->sys = sys;
 	mm->mm_rb = RB_ROOT;
-	pthread_rwlock_init(&mm->mmap_lock, NULL);
-	pthread_mutex_init(&mm->page_table_lock, NULL);
+	avm_rwlock_init(&mm->mmap_lock);
+	avm_mutex_init(&mm->page_table_lock);
 	if (pgd_alloc(mm)) {
 		avm_kfree(&sys->alloc, AK_MM, mm, sizeof(*mm));
 		return NULL;
 	}
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	mm->id = ++sys->next_mm_id;
 	list_add_tail(&mm->mmlist, &sys->mms);
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	return mm;
 }
 
@@ -92,12 +93,12 @@ void mm_free(struct avm_mm *mm)
 {
 	struct avm_sys *sys = mm->sys;
 
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	list_del(&mm->mmlist);
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	pgd_free(mm);
-	pthread_rwlock_destroy(&mm->mmap_lock);
-	pthread_mutex_destroy(&mm->page_table_lock);
+	avm_rwlock_destroy(&mm->mmap_lock);
+	avm_mutex_destroy(&mm->page_table_lock);
 	avm_kfree(&sys->alloc, AK_MM, mm, sizeof(*mm));
 }
 
@@ -130,15 +131,20 @@ void avm_fail_nth(struct avm_sys *sys, unsigned long n)
 
 void avm_fail_random(struct avm_sys *sys, double p, uint64_t seed)
 {
-	pthread_mutex_lock(&sys->alloc.rng_lock);
+	avm_mutex_lock(&sys->alloc.rng_lock, &alloc_rng_lock_class);
 	sys->alloc.fail_ppm = p <= 0 ? 0 : p >= 1 ? 1000000 : (uint32_t)(p * 1e6);
 	sys->alloc.rng = seed ? seed : 1;
-	pthread_mutex_unlock(&sys->alloc.rng_lock);
+	avm_mutex_unlock(&sys->alloc.rng_lock);
 }
 
 unsigned long avm_alloc_count(struct avm_sys *sys)
 {
 	return atomic_load(&sys->alloc.attempts);
+}
+
+unsigned long avm_alloc_failures(struct avm_sys *sys)
+{
+	return atomic_load(&sys->alloc.failures);
 }
 
 /* ---- statistics -------------------------------------------------------- */

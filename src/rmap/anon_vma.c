@@ -117,7 +117,7 @@ struct anon_vma *anon_vma_new(struct avm_sys *sys)
 	memset(av, 0, sizeof(*av));
 	av->root = av;
 	av->parent = av;
-	pthread_rwlock_init(&av->rwsem, NULL);
+	avm_rwlock_init(&av->rwsem);
 	atomic_store(&av->refcount, 1);
 	return av;
 }
@@ -138,7 +138,7 @@ static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
  */
 void anon_vma_free(struct avm_sys *sys, struct anon_vma *av)
 {
-	pthread_rwlock_destroy(&av->rwsem);
+	avm_rwlock_destroy(&av->rwsem);
 	avm_kfree(&sys->alloc, AK_ANON_VMA, av, sizeof(*av));
 }
 

@@ -56,10 +56,13 @@
 #include "rmap/rmap.h"
 
 struct anonmm_family {
-	pthread_mutex_t lock;		/* members */
+	struct avm_mutex lock;		/* members */
 	struct list_head members;	/* struct anonmm, oldest first */
 	unsigned long nr;		/* members: the family's references */
 };
+
+/* Taken under the page lock, never under a page-table lock. */
+static DEFINE_LOCK_CLASS(family_lock_class, "anonmm family lock");
 
 struct anonmm {
 	struct avm_mm *mm;
@@ -71,7 +74,7 @@ struct anonmm {
 static struct anon_vma amm_marker = {
 	.root = &amm_marker,
 	.parent = &amm_marker,
-	.rwsem = PTHREAD_RWLOCK_INITIALIZER,
+	.rwsem = { PTHREAD_RWLOCK_INITIALIZER },
 };
 
 static struct anonmm *mm_anonmm(const struct avm_mm *mm)
@@ -118,7 +121,7 @@ static struct anonmm_family *family_alloc(struct avm_sys *sys)
 					      sizeof(*f));
 
 	if (f) {
-		pthread_mutex_init(&f->lock, NULL);
+		avm_mutex_init(&f->lock);
 		INIT_LIST_HEAD(&f->members);
 		f->nr = 0;
 	}
@@ -127,17 +130,17 @@ static struct anonmm_family *family_alloc(struct avm_sys *sys)
 
 static void family_free(struct avm_sys *sys, struct anonmm_family *f)
 {
-	pthread_mutex_destroy(&f->lock);
+	avm_mutex_destroy(&f->lock);
 	avm_kfree(&sys->alloc, AK_RMAP_OTHER, f, sizeof(*f));
 }
 
 static void family_join(struct anonmm_family *f, struct anonmm *a)
 {
-	pthread_mutex_lock(&f->lock);
+	avm_mutex_lock(&f->lock, &family_lock_class);
 	a->fam = f;
 	list_add_tail(&a->node, &f->members);
 	f->nr++;
-	pthread_mutex_unlock(&f->lock);
+	avm_mutex_unlock(&f->lock);
 }
 
 /* A new family with mm as its only member (mm has no anonmm yet). */
@@ -155,12 +158,12 @@ static int new_family(struct avm_mm *mm)
 	family_join(f, a);
 	/* faults run under the mmap_lock for reading: the page-table lock
 	   decides between two of them, as in anon_vma_prepare */
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	if (!mm->rmap_data) {
 		mm->rmap_data = a;
 		a = NULL;
 	}
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (a) {
 		anonmm_free(sys, a);
 		family_free(sys, f);
@@ -230,13 +233,13 @@ static void amm_mm_exit(struct avm_mm *mm)
 	if (!a)
 		return;
 	f = a->fam;
-	pthread_mutex_lock(&f->lock);
+	avm_mutex_lock(&f->lock, &family_lock_class);
 	list_del(&a->node);
 	last = !--f->nr;
-	pthread_mutex_unlock(&f->lock);
+	avm_mutex_unlock(&f->lock);
 	/* a walker that took this mm from the list may still be in it */
-	pthread_rwlock_wrlock(&mm->mmap_lock);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
+	mmap_write_unlock(mm);
 	mm->rmap_data = NULL;
 	anonmm_free(sys, a);
 	if (last)
@@ -294,13 +297,13 @@ static int amm_walk(struct page *page, struct rmap_walk_control *rwc)
 		return 0;
 	mmw_init(&w);
 	do {
-		pthread_mutex_lock(&f->lock);
+		avm_mutex_lock(&f->lock, &family_lock_class);
 		list_for_each_entry(a, &f->members, node) {
 			err = mmw_take(&w, a->mm);
 			if (err < 0)
 				break;
 		}
-		pthread_mutex_unlock(&f->lock);
+		avm_mutex_unlock(&f->lock);
 		for (size_t i = 0; i < w.nlocked && !stop && err >= 0; i++) {
 			unsigned long addr = page->index << PAGE_SHIFT;
 			struct vm_area_struct *vma = vma_lookup(w.locked[i],
@@ -415,9 +418,9 @@ static int amm_prepare_move(struct vm_area_struct *vma, unsigned long old_addr,
 	if (!vma->anon_vma)
 		return 0;
 	INIT_LIST_HEAD(&p.frames);
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	pt_for_each_table(mm, old_addr, old_addr + len, prep_table, &p);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	for (unsigned long i = 0; i < p.need; i++) {
 		page = alloc_page(sys, 0);
 		if (!page) {
@@ -428,9 +431,9 @@ static int amm_prepare_move(struct vm_area_struct *vma, unsigned long old_addr,
 	}
 	if (!err && p.need) {
 		p.copy = true;
-		pthread_mutex_lock(&mm->page_table_lock);
+		ptl_lock(mm);
 		pt_for_each_table(mm, old_addr, old_addr + len, prep_table, &p);
-		pthread_mutex_unlock(&mm->page_table_lock);
+		ptl_unlock(mm);
 	}
 	list_for_each_entry_safe(page, n, &p.frames, lru) {
 		list_del_init(&page->lru);

@@ -71,7 +71,7 @@ struct pte_chain {
 static struct anon_vma ptc_marker = {
 	.root = &ptc_marker,
 	.parent = &ptc_marker,
-	.rwsem = PTHREAD_RWLOCK_INITIALIZER,
+	.rwsem = { PTHREAD_RWLOCK_INITIALIZER },
 };
 
 /* ---- chain locks ------------------------------------------------------- */
@@ -84,18 +84,45 @@ static atomic_uint *chain_lock_of(const struct page *page)
 	return &chain_locks[((uintptr_t)page / sizeof(*page)) % NR_CHAIN_LOCKS];
 }
 
-static void chain_lock(const struct page *page)
+/* Inside the page-table lock; two only in migration (nested). */
+static DEFINE_LOCK_CLASS(chain_lock_class, "pte_chain lock");
+
+static void __chain_lock(const struct page *page, unsigned int sub,
+			 const char *file, int line)
+{
+	atomic_uint *l = chain_lock_of(page);
+	bool track = atomic_load_explicit(&lock_tracking,
+					  memory_order_relaxed);
+	uint64_t t0;
+
+	if (track)
+		lock_acquire(l, &chain_lock_class, sub, 0, file, line);
+	if (!atomic_exchange_explicit(l, 1, memory_order_acquire)) {
+		if (track)
+			lock_acquired(l, false, 0);
+		return;
+	}
+	t0 = lockstat_clock();
+	while (atomic_exchange_explicit(l, 1, memory_order_acquire))
+		sched_yield();
+	if (track)
+		lock_acquired(l, true, lockstat_clock() - t0);
+}
+
+static void __chain_unlock(const struct page *page, const char *file,
+			   int line)
 {
 	atomic_uint *l = chain_lock_of(page);
 
-	while (atomic_exchange_explicit(l, 1, memory_order_acquire))
-		sched_yield();
+	if (atomic_load_explicit(&lock_tracking, memory_order_relaxed))
+		lock_release(l, file, line);
+	atomic_store_explicit(l, 0, memory_order_release);
 }
 
-static void chain_unlock(const struct page *page)
-{
-	atomic_store_explicit(chain_lock_of(page), 0, memory_order_release);
-}
+#define chain_lock(page)	__chain_lock(page, 0, __FILE__, __LINE__)
+#define chain_lock_nested(page, sub) \
+	__chain_lock(page, sub, __FILE__, __LINE__)
+#define chain_unlock(page)	__chain_unlock(page, __FILE__, __LINE__)
 
 /*
  * Lock the chain of page, following the forwarding pointer a committed
@@ -395,7 +422,7 @@ static void ptc_page_migrate(struct page *old, struct page *new)
 
 	chain_lock(first);
 	if (chain_lock_of(second) != chain_lock_of(first))
-		chain_lock(second);
+		chain_lock_nested(second, SINGLE_DEPTH_NESTING);
 	new->rmap_data = old->rmap_data;
 	new->rmap_count = old->rmap_count;
 	new->index = old->index;

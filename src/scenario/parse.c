@@ -696,15 +696,33 @@ static bool has_pages(enum scn_op op)
 	       op == SCN_MIGRATE;
 }
 
+/*
+ * The argument checks the kernel itself makes: a scenario must say what it
+ * expects when it breaks them.  mmap, munmap, mprotect, madvise and mremap
+ * need a page-aligned address; mmap, munmap and mremap a length (mprotect
+ * and madvise of zero length succeed).  fill (a memset) and migrate
+ * (move_pages(2) of the pages holding ADDR, ADDR+4096, ...) check neither.
+ */
+static bool needs_aligned(enum scn_op op)
+{
+	return op == SCN_MMAP || op == SCN_MUNMAP || op == SCN_MPROTECT ||
+	       op == SCN_MREMAP || op == SCN_MADVISE;
+}
+
+static bool needs_length(enum scn_op op)
+{
+	return op == SCN_MMAP || op == SCN_MUNMAP || op == SCN_MREMAP;
+}
+
 /* Alignment and non-zero sizes: waived when an error is expected. */
 static int check_shape(struct parser *ps, const struct scn_stmt *st,
 		       const struct toks *tk)
 {
-	if (!has_pages(st->op) || st->expect_err)
+	if (st->expect_err)
 		return 0;
-	if (st->addr % SCN_PAGE_SIZE)
+	if (needs_aligned(st->op) && st->addr % SCN_PAGE_SIZE)
 		return expected(ps, &tk->addr, "page-aligned ADDR" OR_ERROR, NULL);
-	if (!st->pages)
+	if (needs_length(st->op) && !st->pages)
 		return expected(ps, &tk->pages, "PAGES >= 1" OR_ERROR, NULL);
 	if (st->op != SCN_MREMAP)
 		return 0;

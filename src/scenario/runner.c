@@ -226,10 +226,48 @@ static void note_failure(struct run *r, const struct scn_stmt *st,
 {
 	char msg[200];
 
-	if (r->o->no_expect)
+	/* After an injected failure the run has left the scenario's script:
+	   only the checker judges it. */
+	if (r->o->no_expect || r->t->injected)
 		return;
 	if (!r->t->failure[0] && !scn_result_ok(r->s, st, res, msg, sizeof(msg)))
 		snprintf(r->t->failure, sizeof(r->t->failure), "%s", msg);
+}
+
+/* With fault injection: the checker after every statement. */
+static bool check_after(struct run *r, const struct scn_stmt *st)
+{
+	char msg[200], text[64];
+
+	if (r->o->fail_rate <= 0 || r->o->no_check ||
+	    !avm_check(r->sys, msg, sizeof(msg)))
+		return true;
+	scn_stmt_str(r->s, st, text, sizeof(text));
+	snprintf(r->t->failure, sizeof(r->t->failure),
+		 "line %d: %.60s: invariant violated (allocations failing): "
+		 "%.100s", st->line, text, msg);
+	return false;
+}
+
+/* Run statement i and record its result; false ends the run. */
+static bool step(struct run *r, int i, int *rc)
+{
+	const struct scn_stmt *st = &r->s->stmts[i];
+	struct scn_result res = { .value = -1 };
+	unsigned long failed = avm_alloc_failures(r->sys);
+
+	res.err = -exec_stmt(r, st, &res);
+	if (r->o->fail_rate > 0 && avm_alloc_failures(r->sys) != failed) {
+		snprintf(res.note, sizeof(res.note), "allocation failed");
+		if (!r->t->injected++)
+			r->t->first_injected = i;
+	}
+	if (scn_trace_add_result(r->t, &res))
+		*rc = -ENOMEM;
+	note_failure(r, st, &res);
+	if (!check_after(r, st))
+		return false;
+	return st->op != SCN_CHECK || checkpoint(r, i, st->line);
 }
 
 int scn_run_lib(const struct scenario *s, const struct scn_lib_opts *o,
@@ -242,17 +280,10 @@ int scn_run_lib(const struct scenario *s, const struct scn_lib_opts *o,
 
 	scn_trace_init(out, "anonvm");
 	rc = setup(&r, err, errlen);
-	for (int i = 0; !rc && go && i < s->nstmts; i++) {
-		const struct scn_stmt *st = &s->stmts[i];
-		struct scn_result res = { .value = -1 };
-
-		res.err = -exec_stmt(&r, st, &res);
-		if (scn_trace_add_result(out, &res))
-			rc = -ENOMEM;
-		note_failure(&r, st, &res);
-		if (st->op == SCN_CHECK)
-			go = checkpoint(&r, i, st->line);
-	}
+	if (!rc && r.o->fail_rate > 0)
+		avm_fail_random(r.sys, r.o->fail_rate, r.o->fail_seed);
+	for (int i = 0; !rc && go && i < s->nstmts; i++)
+		go = step(&r, i, &rc);
 	if (!rc && go)
 		checkpoint(&r, s->nstmts, 0);
 	if (r.sys && r.o->stats)

@@ -183,6 +183,10 @@ struct scn_trace {
 	struct scn_snapshot *snaps;
 	int nsnaps;
 	char failure[256];	/* first unmet expectation / failed check */
+	/* anonvm with scn_lib_opts.fail_rate: statements during which an
+	   allocation failed, and the first of them (-1: none) */
+	int injected;
+	int first_injected;
 };
 
 void scn_trace_init(struct scn_trace *t, const char *executor);
@@ -229,6 +233,23 @@ bool scn_result_ok(const struct scenario *s, const struct scn_stmt *st,
 #define SCN_NATIVE_TIMEOUT_MS	10000
 int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
 		   size_t errlen);
+
+/*
+ * Options of the kernel executor; scn_run_native() uses the defaults.
+ * worker_mem_limit: the bytes of address space each spawned worker may map
+ * beyond what it inherits from the caller (RLIMIT_AS; a forked worker
+ * inherits its parent's limit), so that a scenario cannot fill more than
+ * that per process: past it the kernel refuses mmap and mremap with ENOMEM
+ * (the result's note says so).  0: no limit.
+ */
+#define SCN_NATIVE_MEM_LIMIT_DEFAULT	(1ULL << 30)
+struct scn_native_opts {
+	uint64_t worker_mem_limit;
+};
+void scn_native_opts_init(struct scn_native_opts *o);
+int scn_run_native_opts(const struct scenario *s,
+			const struct scn_native_opts *o, struct scn_trace *out,
+			char *err, size_t errlen);
 
 /* What scn_compare() looks at. */
 enum {
@@ -329,6 +350,12 @@ struct scn_lib_opts {
 	bool no_expect;		/* generated scenarios: results are compared
 				   with another executor, not expectations */
 	struct avm_stats *stats;	/* if set: the counters at the end */
+	double fail_rate;	/* > 0: fail each allocation with this
+				   probability (avm_fail_random), run the
+				   checker after every statement, and judge
+				   expectations only before the first
+				   statement an allocation failure hit */
+	uint64_t fail_seed;
 };
 
 /*
