@@ -369,4 +369,12 @@ struct scn_lib_opts {
 int scn_run_lib(const struct scenario *s, const struct scn_lib_opts *o,
 		struct scn_trace *out, char *err, size_t errlen);
 
+struct avm_mm;
+/*
+ * One address-space or access statement (mmap ... migrate) on mm, as
+ * scn_run_lib performs it; *value gets the byte a read or expect loaded.
+ * Returns 0 or a negative errno; -EINVAL for spawn, fork, exit and check.
+ */
+int scn_lib_exec(struct avm_mm *mm, const struct scn_stmt *st, int *value);
+
 #endif
