@@ -419,6 +419,9 @@ static void on_wait(struct tracer *t, int w, int status)
 		k = task_add(t, w, w);
 		if (k)
 			k->early = true;
+		else		/* it would wait forever: stop (kill_all) */
+			snprintf(t->r.st->stopped, sizeof(t->r.st->stopped),
+				 "out of memory");
 		return;
 	}
 	if (k->early)
