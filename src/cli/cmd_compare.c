@@ -17,6 +17,7 @@
 #include <malloc.h>
 #include "anonvm/anonvm.h"
 #include "cli/cli.h"
+#include "cli/lockstat_report.h"
 #include "cli/compare.h"
 
 static void compare_usage(FILE *f)
@@ -59,18 +60,27 @@ static void compare_usage(FILE *f)
 "  --check               run the invariant checker at the end of each cell\n"
 "  --json                one JSON object instead of the tables:\n"
 "                        {\"workloads\": {W: {D: {METRIC: number}}}, ...}\n"
-"  --sweep N1,N2,...     run each workload with its size parameter (the\n"
-"                        first of its sizes above, e.g. --children for\n"
-"                        forking-server) set to each N in turn, and print\n"
-"                        every metric per design per size and its fitted\n"
-"                        growth exponent k (metric ~ N^k, least squares on\n"
-"                        log-log); with --json: {\"sweep\": ...}\n"
+"  --sweep N1,N2,...     run each workload with its size parameter (below)\n"
+"                        set to each N in turn, and print every metric per\n"
+"                        design per size and its fitted growth exponent k\n"
+"                        (metric ~ N^k, least squares on log-log); with\n"
+"                        --json: {\"sweep\": ...}\n"
+"  --lockstat            lock statistics of the whole run, per lock class:\n"
+"                        acquisitions, contentions, total and longest wait\n"
+"                        and hold times (timing every lock slows the run;\n"
+"                        with --sweep: text only)\n"
 "  --plot DIR            also write figures (SVG and PNG, with gnuplot)\n"
 "                        and their data into DIR: anon_vmas per generation\n"
 "                        (fork-chain), visits per walk and rmap bytes\n"
 "                        against children (forking-server, log-log), walk\n"
 "                        cost against rmap bytes per design\n"
 "  --help                this text\n"
+"\n"
+"Size parameters (--sweep):");
+	for (w = wl_all(); *w; w++)
+		fprintf(f, " %s%s", (*w)->params[(*w)->size_param].option,
+			w[1] ? "," : "\n");
+	fprintf(f,
 "\n"
 "Metrics (per cell; objects and bytes live at the end of the workload):\n"
 "  walks                 frames whose reverse map was walked\n"
@@ -259,6 +269,10 @@ static int one_option(int argc, char **argv, int *i, struct cmp_opts *o)
 		o->check = true;
 		return 0;
 	}
+	if (!strcmp(argv[*i], "--lockstat")) {
+		o->lockstat = true;
+		return 0;
+	}
 	if ((v = cli_opt_value(argc, argv, i, "--workload", &missing)) || missing)
 		return workload_option(v, o) ? EXIT_USAGE : 0;
 	if ((v = cli_opt_value(argc, argv, i, "--scenario", &missing)) || missing)
@@ -345,6 +359,7 @@ int cmp_run_cell(const struct cmp_opts *o, int w, const unsigned long *param,
 		.design = design,
 		.payload = AVM_PAYLOAD_NONE,
 		.walk_budget = o->walk_budget,
+		.walk_min = o->walk_min,
 		.check = o->check,
 		.progress = o->progress ? progress : NULL,
 		.series = series,
@@ -539,6 +554,8 @@ static int print_json(const struct cmp_opts *o,
 	json_object_set_new(top, "workloads", ws);
 	json_object_set_new(top, "parameters", cmp_json_params(o));
 	json_object_set_new(top, "unsafe_designs", cmp_json_unsafe(o));
+	if (o->lockstat)
+		json_object_set_new(top, "lockstat", lockstat_report_json());
 	if (json_object_size(errs))
 		json_object_set_new(top, "errors", errs);
 	else
@@ -584,6 +601,7 @@ int cmd_compare(int argc, char **argv)
 	static struct wl_result cells[CMP_MAX_WORKLOADS][CMP_MAX_DESIGNS];
 	struct cmp_opts o;
 	int rc = compare_args(argc, argv, &o), failed = 0;
+	bool skipped = false;
 	double t0 = cli_now();
 
 	if (rc >= 0) {
@@ -594,8 +612,14 @@ int cmd_compare(int argc, char **argv)
 	if (!o.json && !o.nsweep)
 		print_header(&o);
 	warm_up(&o);
+	if (o.lockstat && lockstat_report_start("compare")) {
+		free_scenarios(&o);
+		return EXIT_USAGE;
+	}
 	if (o.nsweep) {
 		rc = cmp_sweep(&o);
+		if (o.lockstat && !o.json)
+			lockstat_report_text(stdout);
 		free_scenarios(&o);
 		return rc;
 	}
@@ -616,13 +640,21 @@ int cmd_compare(int argc, char **argv)
 		fprintf(stderr, "anonvm compare: cannot write the JSON output\n");
 		failed++;
 	}
-	if (o.plot_dir && cmp_plot(&o, cells))
-		failed++;
+	if (o.plot_dir) {
+		int prc = cmp_plot(&o, cells);
+
+		if (prc < 0)
+			failed++;
+		else if (prc > 0 && !failed)
+			skipped = true;		/* no gnuplot: exit 77 */
+	}
+	if (o.lockstat && !o.json)
+		lockstat_report_text(stdout);
 	if (!o.json)
 		printf("total %.1f s\n", cli_now() - t0);
 	for (int w = 0; w < o.nworkloads; w++)
 		for (int d = 0; d < o.ndesigns; d++)
 			wl_result_free(&cells[w][d]);
 	free_scenarios(&o);
-	return failed ? EXIT_PROBLEM : 0;
+	return failed ? EXIT_PROBLEM : skipped ? EXIT_SKIP : 0;
 }

@@ -12,12 +12,13 @@
 #include <jansson.h>
 #include "anonvm/anonvm.h"
 #include "cli/cli.h"
+#include "cli/lockstat_report.h"
 #include "cli/report.h"
 #include "scenario/scenario.h"
 
 struct run_opts {
 	struct scn_lib_opts lib;
-	bool verbose, quiet, json, stats, seeded;
+	bool verbose, quiet, json, stats, seeded, lockstat;
 	uint64_t nth;		/* files run so far: file k's failures use
 				   seed + k */
 	struct avm_stats st;
@@ -50,6 +51,9 @@ static void run_usage(FILE *f)
 		"  --stats         print the library's counters after each scenario\n"
 		"                  (faults, COW, rmap walks and visits, reclaim,\n"
 		"                  swap, migration, mremap lock decisions)\n"
+		"  --lockstat      print the lock statistics after each scenario:\n"
+		"                  per lock class acquisitions, contentions, total\n"
+		"                  and longest wait and hold times\n"
 		"  --json          print one JSON array (an object per file: every\n"
 		"                  result and state) instead of text\n\n"
 		"Exit status: 0 all passed, 1 a scenario failed, 2 usage or parse\n"
@@ -74,6 +78,10 @@ static int run_args(int argc, char **argv, struct run_opts *o)
 		} else if (!strcmp(a, "--stats")) {
 			o->stats = true;
 			o->lib.stats = &o->st;
+		} else if (!strcmp(a, "--lockstat")) {
+			if (lockstat_report_start("run"))
+				return -EINVAL;
+			o->lockstat = true;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o->quiet = true;
 		} else if (val && !strcmp(a, "--design")) {
@@ -123,6 +131,8 @@ static int run_one(void *ctx, const struct scenario *s)
 	int rc;
 
 	lo.fail_seed += o->nth++;
+	if (o->lockstat)
+		avm_lockstat_enable(true);	/* this scenario's */
 	rc = scn_run_lib(s, &lo, &t, err, sizeof(err));
 
 	if (rc) {
@@ -137,6 +147,9 @@ static int run_one(void *ctx, const struct scenario *s)
 
 		if (o->stats)
 			json_object_set_new(j, "stats", report_stats_json(&o->st));
+		if (o->lockstat)
+			json_object_set_new(j, "lockstat",
+					    lockstat_report_json());
 		json_array_append_new(o->out, j);
 	} else {
 		if (o->verbose)
@@ -152,6 +165,8 @@ static int run_one(void *ctx, const struct scenario *s)
 			       s->stmts[t.first_injected].line);
 		if (o->stats)
 			report_stats_text(&o->st);
+		if (o->lockstat)
+			lockstat_report_text(stdout);
 	}
 	rc = t.failure[0] ? EXIT_PROBLEM : 0;
 	scn_trace_free(&t);

@@ -361,9 +361,10 @@ void lock_acquired(const void *lock, bool contended, uint64_t wait_ns)
 	h->t_acq = lockstat_clock();
 }
 
-void lock_release(const void *lock, const char *file, int line)
+struct lock_class *lock_release(const void *lock, const char *file, int line)
 {
 	unsigned int i = nheld;
+	struct lock_class *c;
 
 	while (i && held[i - 1].lock != lock)
 		i--;
@@ -372,14 +373,16 @@ void lock_release(const void *lock, const char *file, int line)
 		if (lockdep_on)
 			lockdep_fatal("releasing a lock this thread does not "
 				      "hold", file, line);
-		return;
+		return NULL;
 	}
+	c = held[i - 1].c;
 	if (held[i - 1].t_acq &&
 	    atomic_load_explicit(&lockstat_on, memory_order_relaxed))
 		lockstat_released(held[i - 1].c,
 				  lockstat_clock() - held[i - 1].t_acq);
 	memmove(&held[i - 1], &held[i], (nheld - i) * sizeof(*held));
 	nheld--;
+	return c;
 }
 
 unsigned int lockdep_depth(void)

@@ -148,7 +148,7 @@ static int migrate_page(struct avm_sys *sys, struct page *old,
 
 	if (!isolate_lru_page(sys, old))
 		return -EAGAIN;		/* reclaim (or another migration) has it */
-	new = alloc_page(sys, node);
+	new = alloc_page_nozero(sys, node);	/* move_identity copies */
 	if (!new) {
 		putback_lru_page(sys, old);
 		return -ENOMEM;
@@ -156,6 +156,7 @@ static int migrate_page(struct avm_sys *sys, struct page *old,
 	lock_page_nested(new, SINGLE_DEPTH_NESTING);	/* old is locked */
 	m.from_pfn = page_to_pfn(sys, old);
 	rmap_walk(sys, old, &rwc);	/* filtered: only real mappings */
+	avm_preempt_point("migrate: between unmap and remap");
 	if (page_mapcount(old) || move_identity(sys, old, new)) {
 		/* a mapping was missed, or someone else holds the page */
 		restore_old(sys, old, &m);

@@ -111,6 +111,7 @@ static int move_table(struct avm_mm *mm, struct pgtable *pt,
 		pt_set(pt, pte_index(a), 0);
 		pt_set(npt, pte_index(na), pte);
 		moved_pte(m, mm, pte, a, na);
+		avm_preempt_point("mremap: between PTE moves");
 	}
 	return 0;
 }

@@ -67,7 +67,13 @@ struct scn_stmt {
 	int byte;		/* write, fill, expect: 0..255 */
 	int node;		/* migrate */
 	int expect_err;		/* "!ENAME": that errno (positive); 0: must succeed */
+	int thread;		/* in a thread block: its number (1-based) in
+				   its group; 0: the main sequence */
+	int group;		/* thread blocks up to a `join`: 1, 2, ... */
 };
+
+/* Thread blocks of one group (before a `join`): at most this many. */
+#define SCN_MAX_THREADS		8
 
 /*
  * A slot is one process's life: spawn or fork opens it, exit closes it.  A
@@ -226,11 +232,13 @@ bool scn_result_ok(const struct scenario *s, const struct scn_stmt *st,
  *   -EBUSY   the scenario uses addresses that this process already maps
  *            (e.g. ASan's shadow memory covers 0x100000000000-0x10007fff8000
  *            in sanitizer builds): also a reason to skip;
- *   -ETIMEDOUT, -EIO, -ENOMEM, ...: the run broke (a worker did not answer
- *            within SCN_NATIVE_TIMEOUT_MS, died, or a resource ran out); the
- *            trace holds what ran before.
+ *   -ETIMEDOUT, -EIO, -ENOMEM, ...: the run broke (a worker did not answer:
+ *            asleep for SCN_NATIVE_TIMEOUT_MS, or held in the kernel or
+ *            running for SCN_NATIVE_TIMEOUT_MAX_MS; or it died, or a
+ *            resource ran out); the trace holds what ran before.
  */
-#define SCN_NATIVE_TIMEOUT_MS	10000
+#define SCN_NATIVE_TIMEOUT_MS		10000
+#define SCN_NATIVE_TIMEOUT_MAX_MS	120000
 int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
 		   size_t errlen);
 
@@ -240,9 +248,12 @@ int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
  * beyond what it inherits from the caller (RLIMIT_AS; a forked worker
  * inherits its parent's limit), so that a scenario cannot fill more than
  * that per process: past it the kernel refuses mmap and mremap with ENOMEM
- * (the result's note says so).  0: no limit.
+ * (the result's note says so).  0: no limit.  Default: a quarter of the
+ * host's RAM, at most SCN_NATIVE_MEM_LIMIT_DEFAULT (more than the library
+ * runner's memory and swap together, so that the limit does not change
+ * the kernel's answers on what the library can run).
  */
-#define SCN_NATIVE_MEM_LIMIT_DEFAULT	(1ULL << 30)
+#define SCN_NATIVE_MEM_LIMIT_DEFAULT	(4ULL << 30)
 struct scn_native_opts {
 	uint64_t worker_mem_limit;
 };
@@ -342,6 +353,9 @@ int scn_shrink(const struct scenario *s,
 
 struct avm_stats;
 
+struct sched_config;
+struct sched_record;
+
 struct scn_lib_opts {
 	const char *design;	/* NULL: the default design */
 	unsigned int nodes;	/* memory nodes; 0: 2 (so migrate works) */
@@ -356,6 +370,10 @@ struct scn_lib_opts {
 				   expectations only before the first
 				   statement an allocation failure hit */
 	uint64_t fail_seed;
+	/* Thread groups under the explorer's scheduler (scenario/explore.h)
+	   instead of free-running threads: the schedule, and its record. */
+	const struct sched_config *sched;
+	struct sched_record *sched_rec;
 };
 
 /*
