@@ -72,6 +72,15 @@ $(O)/tests/%: $(O)/tests/%.o $(O)/tests/lib/testutil.o $(LIB)
 $(O)/bench/%: $(O)/bench/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Programs the tests run and trace (tests/progs/): plain builds, no
+# sanitizers, since a traced program's own memory is what is observed.
+PROG_SRC := $(sort $(wildcard tests/progs/*.c))
+PROGS    := $(patsubst tests/progs/%.c,$(O)/tests/progs/%,$(PROG_SRC))
+all: $(PROGS)
+
+$(O)/tests/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
 # ---- shared library, pkg-config file, install ---------------------------
 # libanonvm.so.$(VERSION) (soname libanonvm.so.$(SOVER)) beside the static
 # archive, in the release build: its own -fPIC objects, and only the
