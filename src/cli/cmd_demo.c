@@ -299,16 +299,19 @@ static void body_progress(void *ctx, const struct wl_run *wr, const char *phase,
 /* Setup, fork and COW writes: the forking-server workload's body. */
 static int phase_body(struct demo_run *r)
 {
-	int err;
+	int ci, pi, err;
 
 	r->w = wl_find("forking-server");
-	if (!r->w) {
-		snprintf(r->error, sizeof(r->error), "no forking-server workload");
+	ci = r->w ? wl_param_index(r->w, "children") : -1;
+	pi = r->w ? wl_param_index(r->w, "pages") : -1;
+	if (ci < 0 || pi < 0) {
+		snprintf(r->error, sizeof(r->error), "no forking-server workload "
+			 "with children and pages");
 		return -ENOENT;
 	}
 	wl_defaults(r->w, r->param);
-	r->param[wl_param_index(r->w, "children")] = r->o->children;
-	r->param[wl_param_index(r->w, "pages")] = r->o->pages;
+	r->param[ci] = r->o->children;
+	r->param[pi] = r->o->pages;
 	r->wo = (struct wl_opts){ .design = r->o->design,
 				  .payload = r->o->payload,
 				  .progress = r->progress ? body_progress : NULL };

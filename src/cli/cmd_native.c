@@ -35,7 +35,7 @@ static void native_usage(FILE *f)
 		"           inherits its parent's limit); past it mmap and mremap\n"
 		"           fail with the kernel's ENOMEM.  SIZE in bytes, or with\n"
 		"           a suffix K, M, G, T (powers of 1024); 0 for no limit.\n"
-		"           Default 1G\n"
+		"           Default: a quarter of the host's RAM, at most 4G\n"
 		"  --help   this text\n"
 		"\n"
 		"Needs root (/proc/kpagecount, PFNs in pagemap).  Exit status: 0\n"

@@ -16,6 +16,7 @@ extern const struct rmap_ops rmap_avc_2010_ops;
 extern const struct rmap_ops rmap_avc_tree_ops;
 extern const struct rmap_ops rmap_reuse_degree_ops;
 extern const struct rmap_ops rmap_single_descendant_ops;
+extern const struct rmap_ops rmap_reuse_idle_ops;
 
 static const struct rmap_ops *const designs[] = {
 	&rmap_linux_ops,
@@ -26,6 +27,7 @@ static const struct rmap_ops *const designs[] = {
 	&rmap_avc_tree_ops,
 	&rmap_reuse_degree_ops,
 	&rmap_single_descendant_ops,
+	&rmap_reuse_idle_ops,
 };
 
 static const char *design_names[ARRAY_SIZE(designs) + 1];

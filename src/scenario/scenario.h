@@ -200,11 +200,13 @@ bool scn_result_ok(const struct scenario *s, const struct scn_stmt *st,
  *   -EBUSY   the scenario uses addresses that this process already maps
  *            (e.g. ASan's shadow memory covers 0x100000000000-0x10007fff8000
  *            in sanitizer builds): also a reason to skip;
- *   -ETIMEDOUT, -EIO, -ENOMEM, ...: the run broke (a worker did not answer
- *            within SCN_NATIVE_TIMEOUT_MS, died, or a resource ran out); the
- *            trace holds what ran before.
+ *   -ETIMEDOUT, -EIO, -ENOMEM, ...: the run broke (a worker did not answer:
+ *            asleep for SCN_NATIVE_TIMEOUT_MS, or held in the kernel or
+ *            running for SCN_NATIVE_TIMEOUT_MAX_MS; or it died, or a
+ *            resource ran out); the trace holds what ran before.
  */
-#define SCN_NATIVE_TIMEOUT_MS	10000
+#define SCN_NATIVE_TIMEOUT_MS		10000
+#define SCN_NATIVE_TIMEOUT_MAX_MS	120000
 int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
 		   size_t errlen);
 
@@ -214,9 +216,12 @@ int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
  * beyond what it inherits from the caller (RLIMIT_AS; a forked worker
  * inherits its parent's limit), so that a scenario cannot fill more than
  * that per process: past it the kernel refuses mmap and mremap with ENOMEM
- * (the result's note says so).  0: no limit.
+ * (the result's note says so).  0: no limit.  Default: a quarter of the
+ * host's RAM, at most SCN_NATIVE_MEM_LIMIT_DEFAULT (more than the library
+ * runner's memory and swap together, so that the limit does not change
+ * the kernel's answers on what the library can run).
  */
-#define SCN_NATIVE_MEM_LIMIT_DEFAULT	(1ULL << 30)
+#define SCN_NATIVE_MEM_LIMIT_DEFAULT	(4ULL << 30)
 struct scn_native_opts {
 	uint64_t worker_mem_limit;
 };

@@ -82,6 +82,9 @@ struct wl_opts {
 	const char *design;		/* NULL: "linux" */
 	enum avm_payload payload;	/* 0 is AVM_PAYLOAD_FULL: say so */
 	double walk_budget;		/* seconds of walking, 0: every frame */
+	/* Walk every frame again until this many seconds are spent (for
+	   steadier ns_per_walk on small runs; walks then counts repeats). */
+	double walk_min;
 	bool check;			/* avm_check at the end, and no leaks */
 	/* Called at most every 0.1 s of a long phase (may be NULL). */
 	void (*progress)(void *ctx, const struct wl_run *r, const char *phase,
