@@ -188,6 +188,28 @@ static void test_run_threads(void **state)
 				run_ok(two_families, *d);
 }
 
+/* Allocation failures inside a group: no expectation of the group is
+   judged (which statement failed is unknown), the checker still is. */
+static void test_run_threads_failing(void **state)
+{
+	struct scenario *s = parse_ok(two_families);
+	uint64_t seed = test_seed("threads with failures");
+
+	for (int i = 0; i < 20; i++) {
+		struct scn_lib_opts o = { .fail_rate = 0.05,
+					  .fail_seed = seed + (uint64_t)i };
+		struct scn_trace t;
+		char err[256];
+
+		assert_int_equal(scn_run_lib(s, &o, &t, err, sizeof(err)), 0);
+		if (t.failure[0])
+			fail_msg("seed %llu: %s", (unsigned long long)(seed + i),
+				 t.failure);
+		scn_trace_free(&t);
+	}
+	scn_free(s);
+}
+
 static struct explore_result *res;
 
 static void test_explore_race_free(void **state)
@@ -268,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_run_threads),
+		cmocka_unit_test(test_run_threads_failing),
 		cmocka_unit_test(test_explore_race_free),
 		cmocka_unit_test(test_explore_finds),
 		cmocka_unit_test(test_explore_needs_one_group),
