@@ -792,8 +792,9 @@ static int add_stmt(struct parser *ps, struct scn_stmt *st)
 			st->proc = slot;
 	} else if (st->op == SCN_EXIT) {
 		if (ps->thread)
-			return fail(ps, 1, "'exit' is not allowed in a thread "
-				    "block (line %d)", ps->block_line);
+			return fail(ps, 1, "expected an operation other than "
+				    "exit ('exit' is not allowed in the thread "
+				    "block of line %d)", ps->block_line);
 		ps->slots[st->proc].exit_line = ps->line;
 	}
 	if (p_grow(&s->stmts, &cap, (size_t)s->nstmts + 1, sizeof(*st)))
@@ -847,9 +848,9 @@ static int parse_stmt(struct parser *ps, const struct tok *first)
 			    "'thread NAME {' after the thread blocks of line %d",
 			    ps->block_line);
 	if (ps->thread && (tok_is(first, "check") || tok_is(first, "spawn")))
-		return fail(ps, first->col, "'%.*s' is not allowed in a "
-			    "thread block (line %d)", (int)first->len,
-			    first->p, ps->block_line);
+		return fail(ps, first->col, "expected a process's statement "
+			    "('%.*s' is not allowed in the thread block of line "
+			    "%d)", (int)first->len, first->p, ps->block_line);
 	if (tok_is(first, "check")) {
 		st.op = SCN_CHECK;
 		rc = parse_tail(ps, &st, NULL);
@@ -902,8 +903,8 @@ static int open_block(struct parser *ps, const struct tok *first)
 static int close_block(struct parser *ps, const struct tok *first)
 {
 	if (!ps->thread)
-		return fail(ps, first->col,
-			    "expected a statement: '}' closes no thread block");
+		return fail(ps, first->col, "expected a statement ('}' closes "
+			    "no thread block)");
 	ps->thread = 0;
 	return 0;
 }
@@ -914,7 +915,8 @@ static int join_group(struct parser *ps, const struct tok *first)
 		return fail(ps, first->col, "expected '}': the thread block of "
 			    "line %d is open", ps->block_line);
 	if (!ps->nthreads)
-		return fail(ps, first->col, "expected a statement: 'join' ends no thread blocks");
+		return fail(ps, first->col, "expected a statement ('join' "
+			    "follows no thread blocks)");
 	ps->nthreads = 0;
 	return 0;
 }
@@ -952,11 +954,11 @@ static bool parse_structure(struct parser *ps, const struct tok *first,
 static int parse_end(struct parser *ps)
 {
 	if (ps->thread)
-		return fail(ps, 1, "expected '}' to close the thread block of line %d",
-			    ps->block_line);
+		return fail(ps, 1, "expected '}' before the end (the thread "
+			    "block of line %d is open)", ps->block_line);
 	if (ps->nthreads)
-		return fail(ps, 1, "expected 'join' after the thread blocks of "
-			    "line %d", ps->block_line);
+		return fail(ps, 1, "expected 'join' before the end (after the "
+			    "thread blocks of line %d)", ps->block_line);
 	return 0;
 }
 

@@ -358,6 +358,7 @@ static bool run_group(struct run *r, int *i, int *rc)
 {
 	const struct scn_stmt *st = r->s->stmts;
 	struct group g = { .r = r, .first = *i };
+	unsigned long failed = avm_alloc_failures(r->sys);
 	unsigned int n = 0;
 	bool go = true;
 
@@ -377,6 +378,11 @@ static bool run_group(struct run *r, int *i, int *rc)
 		*rc = group_threads(&g, n);
 	if (*rc == -EDEADLK)
 		return false;
+	/* which statement an injected failure hit is not known: none of the
+	   group's expectations is judged */
+	if (r->o->fail_rate > 0 && avm_alloc_failures(r->sys) != failed &&
+	    !r->t->injected++)
+		r->t->first_injected = g.first;
 	for (int k = g.first; k < g.end && !*rc && go; k++) {
 		if (scn_trace_add_result(r->t, &g.res[k - g.first]))
 			*rc = -ENOMEM;
