@@ -792,8 +792,9 @@ static int add_stmt(struct parser *ps, struct scn_stmt *st)
 			st->proc = slot;
 	} else if (st->op == SCN_EXIT) {
 		if (ps->thread)
-			return fail(ps, 1, "'exit' is not allowed in a thread "
-				    "block (line %d)", ps->block_line);
+			return fail(ps, 1, "expected an operation other than "
+				    "exit ('exit' is not allowed in the thread "
+				    "block of line %d)", ps->block_line);
 		ps->slots[st->proc].exit_line = ps->line;
 	}
 	if (p_grow(&s->stmts, &cap, (size_t)s->nstmts + 1, sizeof(*st)))
@@ -847,9 +848,9 @@ static int parse_stmt(struct parser *ps, const struct tok *first)
 			    "'thread NAME {' after the thread blocks of line %d",
 			    ps->block_line);
 	if (ps->thread && (tok_is(first, "check") || tok_is(first, "spawn")))
-		return fail(ps, first->col, "'%.*s' is not allowed in a "
-			    "thread block (line %d)", (int)first->len,
-			    first->p, ps->block_line);
+		return fail(ps, first->col, "expected a process's statement "
+			    "('%.*s' is not allowed in the thread block of line "
+			    "%d)", (int)first->len, first->p, ps->block_line);
 	if (tok_is(first, "check")) {
 		st.op = SCN_CHECK;
 		rc = parse_tail(ps, &st, NULL);
@@ -902,8 +903,8 @@ static int open_block(struct parser *ps, const struct tok *first)
 static int close_block(struct parser *ps, const struct tok *first)
 {
 	if (!ps->thread)
-		return fail(ps, first->col,
-			    "expected a statement: '}' closes no thread block");
+		return fail(ps, first->col, "expected a statement ('}' closes "
+			    "no thread block)");
 	ps->thread = 0;
 	return 0;
 }
@@ -914,7 +915,8 @@ static int join_group(struct parser *ps, const struct tok *first)
 		return fail(ps, first->col, "expected '}': the thread block of "
 			    "line %d is open", ps->block_line);
 	if (!ps->nthreads)
-		return fail(ps, first->col, "expected a statement: 'join' ends no thread blocks");
+		return fail(ps, first->col, "expected a statement ('join' "
+			    "follows no thread blocks)");
 	ps->nthreads = 0;
 	return 0;
 }
@@ -952,11 +954,11 @@ static bool parse_structure(struct parser *ps, const struct tok *first,
 static int parse_end(struct parser *ps)
 {
 	if (ps->thread)
-		return fail(ps, 1, "expected '}' to close the thread block of line %d",
-			    ps->block_line);
+		return fail(ps, 1, "expected '}' before the end (the thread "
+			    "block of line %d is open)", ps->block_line);
 	if (ps->nthreads)
-		return fail(ps, 1, "expected 'join' after the thread blocks of "
-			    "line %d", ps->block_line);
+		return fail(ps, 1, "expected 'join' before the end (after the "
+			    "thread blocks of line %d)", ps->block_line);
 	return 0;
 }
 
@@ -970,6 +972,10 @@ static int parse_lines(struct parser *ps)
 			return fail(ps, 1, "expected at most %d lines, found more",
 				    INT_MAX);
 		ps->line++;
+		if ((size_t)(ps->pos - ps->line_start) > SCN_MAX_LINE + 1)
+			return fail(ps, SCN_MAX_LINE + 1, "expected a line of at "
+				    "most %d bytes, found a longer one",
+				    SCN_MAX_LINE);
 		if (!next_tok(ps, &first))
 			continue;
 		if (!parse_structure(ps, &first, &rc))
@@ -1018,7 +1024,7 @@ int scn_parse_string(const char *name, const char *text, struct scenario **out,
 			    out, err, errlen);
 }
 
-/* Read all of f into a new buffer. */
+/* Read all of f into a new buffer; -EFBIG past SCN_MAX_FILE bytes. */
 static int read_all(FILE *f, char **buf, size_t *len)
 {
 	size_t cap = 0, n;
@@ -1027,9 +1033,16 @@ static int read_all(FILE *f, char **buf, size_t *len)
 	*len = 0;
 	errno = 0;
 	do {
+		size_t room;
+
+		if (*len > SCN_MAX_FILE)
+			return -EFBIG;
 		if (p_grow(buf, &cap, *len + 65536, 1))
 			return -ENOMEM;
-		n = fread(*buf + *len, 1, cap - *len, f);
+		room = cap - *len;
+		if (room > SCN_MAX_FILE + 1 - *len)
+			room = SCN_MAX_FILE + 1 - *len;
+		n = fread(*buf + *len, 1, room, f);
 		*len += n;
 	} while (n > 0);
 	if (!ferror(f))
@@ -1056,6 +1069,9 @@ int scn_parse_file(const char *path, struct scenario **out, char *err,
 	fclose(f);
 	if (!rc)
 		rc = parse_buffer(path, buf, len, out, err, errlen);
+	else if (rc == -EFBIG && err && errlen)
+		snprintf(err, errlen, "%s: expected a scenario of at most %d "
+			 "bytes, found more", path, SCN_MAX_FILE);
 	else if (err && errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 	free(buf);
