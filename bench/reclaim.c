@@ -119,15 +119,17 @@ static struct avm_sys *make_sys(const struct opts *o)
 static void build(struct world *w, struct avm_sys *sys, const struct opts *o)
 {
 	const struct workload *fs = wl_find("forking-server");
+	int ci = fs ? wl_param_index(fs, "children") : -1;
+	int pi = fs ? wl_param_index(fs, "pages") : -1;
 	struct avm_stats st;
 	int err;
 
 	memset(w, 0, sizeof(*w));
-	if (!fs)
+	if (ci < 0 || pi < 0)
 		die("no forking-server workload", -ENOENT);
 	wl_defaults(fs, w->param);
-	w->param[wl_param_index(fs, "children")] = o->children;
-	w->param[wl_param_index(fs, "pages")] = o->pages;
+	w->param[ci] = o->children;
+	w->param[pi] = o->pages;
 	w->wo = (struct wl_opts){ .design = o->design, .payload = o->payload };
 	w->wr = (struct wl_run){ .w = fs, .param = w->param, .o = &w->wo,
 				 .res = &w->res, .sys = sys };

@@ -6,6 +6,9 @@
 # reference model (and the kernel).  Ends with one closing line:
 #   check: N passed, N failed, N skipped
 set -u
+# The lock validator is on in every step (the release build's default
+# is off).
+export ANONVM_LOCKDEP=1
 cd "$(dirname "$0")/.."
 pass=0 fail=0 skip=0
 
@@ -83,6 +86,17 @@ for O in build build-asan build-clang; do
 		fault_injection "$O"
 	fi
 done
+
+# What an embedder and a reader get: make install into a temporary DESTDIR
+# and programs built against it (pkg-config, static and shared), the man
+# pages (lint), the figures of compare --plot (skipped without gnuplot),
+# the tutorial's design and listing (docs/new-design.md).
+step "install into a DESTDIR, build against it" tests/install.sh
+step "man pages" tests/man.sh build
+step "growth exponents (compare --sweep)" tests/sweep.sh build
+step "figures (compare --plot)" tests/plot.sh build
+step "the new-design tutorial" tests/new_design.sh build
+
 echo "check: total $SECONDS s"
 echo "check: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

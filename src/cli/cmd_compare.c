@@ -17,6 +17,7 @@
 #include <malloc.h>
 #include "anonvm/anonvm.h"
 #include "cli/cli.h"
+#include "cli/lockstat_report.h"
 #include "cli/compare.h"
 
 static void compare_usage(FILE *f)
@@ -24,7 +25,8 @@ static void compare_usage(FILE *f)
 	const struct workload *const *w;
 
 	fprintf(f,
-"usage: anonvm compare [--workload W]... [--design D]... [SIZE OPTIONS]\n"
+"usage: anonvm compare [--workload W]... [--scenario FILE]... [--design D]...\n"
+"                      [SIZE OPTIONS]\n"
 "                      [--walk-budget SEC] [--check] [--json]\n"
 "                      [--sweep N1,N2,...] [--plot DIR]\n"
 "\n"
@@ -47,18 +49,26 @@ static void compare_usage(FILE *f)
 		}
 	fprintf(f,
 "\n"
+"  --scenario FILE       one more workload, named file:BASENAME: FILE (a\n"
+"                        recording of `anonvm record`) replayed up to its\n"
+"                        peak, the first exit while the most processes\n"
+"                        are alive (--BASENAME-statements N: the first N\n"
+"                        statements), and measured there\n"
 "  --walk-budget SEC     walking time per cell (default 2): frames are\n"
 "                        walked in an evenly spread order until all are\n"
 "                        done or the time is up; 0: walk every frame\n"
 "  --check               run the invariant checker at the end of each cell\n"
 "  --json                one JSON object instead of the tables:\n"
 "                        {\"workloads\": {W: {D: {METRIC: number}}}, ...}\n"
-"  --sweep N1,N2,...     run each workload with its size parameter (the\n"
-"                        first of its sizes above, e.g. --children for\n"
-"                        forking-server) set to each N in turn, and print\n"
-"                        every metric per design per size and its fitted\n"
-"                        growth exponent k (metric ~ N^k, least squares on\n"
-"                        log-log); with --json: {\"sweep\": ...}\n"
+"  --sweep N1,N2,...     run each workload with its size parameter (below)\n"
+"                        set to each N in turn, and print every metric per\n"
+"                        design per size and its fitted growth exponent k\n"
+"                        (metric ~ N^k, least squares on log-log); with\n"
+"                        --json: {\"sweep\": ...}\n"
+"  --lockstat            lock statistics of the whole run, per lock class:\n"
+"                        acquisitions, contentions, total and longest wait\n"
+"                        and hold times (timing every lock slows the run;\n"
+"                        with --sweep: text only)\n"
 "  --plot DIR            also write figures (SVG and PNG, with gnuplot)\n"
 "                        and their data into DIR: anon_vmas per generation\n"
 "                        (fork-chain), visits per walk and rmap bytes\n"
@@ -66,10 +76,20 @@ static void compare_usage(FILE *f)
 "                        cost against rmap bytes per design\n"
 "  --help                this text\n"
 "\n"
+"Size parameters (--sweep):");
+	for (w = wl_all(); *w; w++)
+		fprintf(f, " %s%s", (*w)->params[(*w)->size_param].option,
+			w[1] ? "," : "\n");
+	fprintf(f,
+"\n"
 "Metrics (per cell; objects and bytes live at the end of the workload):\n"
 "  walks                 frames whose reverse map was walked\n"
 "  vmas_visited_per_walk VMAs (or PTE slots, mms) a walk examined\n"
+"  early_visits_per_walk of those, the ones a kernel walk makes: it stops at\n"
+"                        the mapping that uses up the frame's mapcount\n"
 "  hits_per_walk         of those, mappings of the frame found\n"
+"  visits_per_mapping, early_visits_per_mapping   the same per mapping\n"
+"                        found (1 is exact)\n"
 "  vmas, anon_vmas, avcs live VMAs, anon_vmas, anon_vma_chains\n"
 "  rmap_objects          the design's reverse-map objects\n"
 "  rmap_bytes            their bytes\n"
@@ -141,6 +161,31 @@ static int workload_option(const char *v, struct cmp_opts *o)
 		fprintf(stderr, " %s", o->w[w]->name);
 	fprintf(stderr, "\n");
 	return -1;
+}
+
+/* --scenario FILE: one more workload, the file replayed (a recording). */
+static int scenario_option(const char *v, struct cmp_opts *o)
+{
+	const struct workload *w;
+	char err[512];
+
+	if (!v || !*v) {
+		fprintf(stderr, "anonvm compare: --scenario needs a file\n");
+		return -1;
+	}
+	if (o->nworkloads == CMP_MAX_WORKLOADS) {
+		fprintf(stderr, "anonvm compare: too many workloads\n");
+		return -1;
+	}
+	w = wl_scenario_load(v, err, sizeof(err));
+	if (!w) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	o->w[o->nworkloads] = w;
+	wl_defaults(w, o->param[o->nworkloads]);
+	o->nworkloads++;
+	return 0;
 }
 
 static int design_option(const char *v, struct cmp_opts *o)
@@ -228,8 +273,14 @@ static int one_option(int argc, char **argv, int *i, struct cmp_opts *o)
 		o->check = true;
 		return 0;
 	}
+	if (!strcmp(argv[*i], "--lockstat")) {
+		o->lockstat = true;
+		return 0;
+	}
 	if ((v = cli_opt_value(argc, argv, i, "--workload", &missing)) || missing)
 		return workload_option(v, o) ? EXIT_USAGE : 0;
+	if ((v = cli_opt_value(argc, argv, i, "--scenario", &missing)) || missing)
+		return scenario_option(v, o) ? EXIT_USAGE : 0;
 	if ((v = cli_opt_value(argc, argv, i, "--design", &missing)) || missing)
 		return design_option(v, o) ? EXIT_USAGE : 0;
 	if ((v = cli_opt_value(argc, argv, i, "--sweep", &missing)) || missing)
@@ -312,6 +363,7 @@ int cmp_run_cell(const struct cmp_opts *o, int w, const unsigned long *param,
 		.design = design,
 		.payload = AVM_PAYLOAD_NONE,
 		.walk_budget = o->walk_budget,
+		.walk_min = o->walk_min,
 		.check = o->check,
 		.progress = o->progress ? progress : NULL,
 		.series = series,
@@ -373,7 +425,7 @@ static void print_table(const struct cmp_opts *o, int w, struct wl_result *cells
 	bool any_partial = false, any_unsafe = false;
 	char what[256];
 
-	o->w[w]->describe(o->param[w], what, sizeof(what));
+	wl_describe(o->w[w], o->param[w], what, sizeof(what));
 	printf("%s: %s\n", o->w[w]->name, what);
 	for (int m = 0; m < WL_NR_METRICS; m++) {
 		show[m] = !wl_metrics[m].hide_zero;
@@ -506,6 +558,8 @@ static int print_json(const struct cmp_opts *o,
 	json_object_set_new(top, "workloads", ws);
 	json_object_set_new(top, "parameters", cmp_json_params(o));
 	json_object_set_new(top, "unsafe_designs", cmp_json_unsafe(o));
+	if (o->lockstat)
+		json_object_set_new(top, "lockstat", lockstat_report_json());
 	if (json_object_size(errs))
 		json_object_set_new(top, "errors", errs);
 	else
@@ -540,21 +594,39 @@ unsigned long cmp_param(const struct cmp_opts *o, const char *wname,
 	return 0;
 }
 
+static void free_scenarios(struct cmp_opts *o)
+{
+	for (int w = 0; w < o->nworkloads; w++)
+		wl_scenario_free(o->w[w]);	/* ignores the built-in ones */
+}
+
 int cmd_compare(int argc, char **argv)
 {
 	static struct wl_result cells[CMP_MAX_WORKLOADS][CMP_MAX_DESIGNS];
 	struct cmp_opts o;
 	int rc = compare_args(argc, argv, &o), failed = 0;
+	bool skipped = false;
 	double t0 = cli_now();
 
-	if (rc >= 0)
+	if (rc >= 0) {
+		free_scenarios(&o);
 		return rc;
+	}
 	o.progress = cli_progress_wanted();
 	if (!o.json && !o.nsweep)
 		print_header(&o);
 	warm_up(&o);
-	if (o.nsweep)
-		return cmp_sweep(&o);
+	if (o.lockstat && lockstat_report_start("compare")) {
+		free_scenarios(&o);
+		return EXIT_USAGE;
+	}
+	if (o.nsweep) {
+		rc = cmp_sweep(&o);
+		if (o.lockstat && !o.json)
+			lockstat_report_text(stdout);
+		free_scenarios(&o);
+		return rc;
+	}
 	for (int w = 0; w < o.nworkloads; w++) {
 		if (!o.want[w])
 			continue;
@@ -572,12 +644,21 @@ int cmd_compare(int argc, char **argv)
 		fprintf(stderr, "anonvm compare: cannot write the JSON output\n");
 		failed++;
 	}
-	if (o.plot_dir && cmp_plot(&o, cells))
-		failed++;
+	if (o.plot_dir) {
+		int prc = cmp_plot(&o, cells);
+
+		if (prc < 0)
+			failed++;
+		else if (prc > 0 && !failed)
+			skipped = true;		/* no gnuplot: exit 77 */
+	}
+	if (o.lockstat && !o.json)
+		lockstat_report_text(stdout);
 	if (!o.json)
 		printf("total %.1f s\n", cli_now() - t0);
 	for (int w = 0; w < o.nworkloads; w++)
 		for (int d = 0; d < o.ndesigns; d++)
 			wl_result_free(&cells[w][d]);
-	return failed ? EXIT_PROBLEM : 0;
+	free_scenarios(&o);
+	return failed ? EXIT_PROBLEM : skipped ? EXIT_SKIP : 0;
 }

@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include "anonvm/anonvm.h"
 #include "cli/cli.h"
+#include "cli/lockstat_report.h"
 #include "workload/workload.h"
 
 #define DEMO_MAX_CHILDREN	1000000UL
@@ -55,6 +56,9 @@ static void demo_usage(FILE *f)
 		"  --payload none      metadata only: writes are dropped and reads\n"
 		"                      return zeroes; about 100 bytes per frame\n"
 		"  --json              print one JSON object instead of the tables\n"
+		"  --lockstat          lock statistics of the run, per lock class:\n"
+		"                      acquisitions, contentions, total and longest\n"
+		"                      wait and hold times\n"
 		"  --help              this text\n"
 		"\n"
 		"(N + 1) * M may not exceed 2^32 frames, and a run that would need\n"
@@ -74,7 +78,7 @@ struct demo_opts {
 	unsigned long children, pages;
 	const char *design;
 	enum avm_payload payload;
-	bool json;
+	bool json, lockstat;
 };
 
 /* A whole decimal number in [lo, hi]; 0 or -1 after printing why not. */
@@ -121,6 +125,8 @@ static int demo_args(int argc, char **argv, struct demo_opts *o)
 
 		if (!strcmp(argv[i], "--json")) {
 			o->json = true;
+		} else if (!strcmp(argv[i], "--lockstat")) {
+			o->lockstat = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			demo_usage(stdout);
 			return 0;
@@ -293,16 +299,19 @@ static void body_progress(void *ctx, const struct wl_run *wr, const char *phase,
 /* Setup, fork and COW writes: the forking-server workload's body. */
 static int phase_body(struct demo_run *r)
 {
-	int err;
+	int ci, pi, err;
 
 	r->w = wl_find("forking-server");
-	if (!r->w) {
-		snprintf(r->error, sizeof(r->error), "no forking-server workload");
+	ci = r->w ? wl_param_index(r->w, "children") : -1;
+	pi = r->w ? wl_param_index(r->w, "pages") : -1;
+	if (ci < 0 || pi < 0) {
+		snprintf(r->error, sizeof(r->error), "no forking-server workload "
+			 "with children and pages");
 		return -ENOENT;
 	}
 	wl_defaults(r->w, r->param);
-	r->param[wl_param_index(r->w, "children")] = r->o->children;
-	r->param[wl_param_index(r->w, "pages")] = r->o->pages;
+	r->param[ci] = r->o->children;
+	r->param[pi] = r->o->pages;
 	r->wo = (struct wl_opts){ .design = r->o->design,
 				  .payload = r->o->payload,
 				  .progress = r->progress ? body_progress : NULL };
@@ -629,6 +638,8 @@ static int print_json(const struct demo_run *r)
 	if (r->after_check_rc)
 		json_object_set_new(json_object_get(top, "after_exit"), "message",
 				    json_string(r->after_msg));
+	if (o->lockstat)
+		json_object_set_new(top, "lockstat", lockstat_report_json());
 	json_object_set_new(top, "ok", json_boolean(run_ok(r)));
 	if (json_dumpf(top, stdout, JSON_INDENT(2)) == 0)
 		putchar('\n');
@@ -677,8 +688,12 @@ int cmd_demo(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
 	r.progress = cli_progress_wanted();
+	if (o.lockstat && lockstat_report_start("demo"))
+		return EXIT_USAGE;
 	err = demo_run(&r);
 	wl_teardown(&r.wr);
+	if (o.lockstat)
+		avm_lockstat_enable(false);	/* what the run took */
 	if (err) {
 		fprintf(stderr, "anonvm demo: %s\n", r.error);
 		return EXIT_PROBLEM;
@@ -687,6 +702,8 @@ int cmd_demo(int argc, char **argv)
 		fprintf(stderr, "anonvm demo: cannot write the JSON output\n");
 		return EXIT_PROBLEM;
 	}
+	if (o.lockstat && !o.json)
+		lockstat_report_text(stdout);
 	if (!run_ok(&r)) {
 		fprintf(stderr, "anonvm demo: the run found a problem (see above)\n");
 		return EXIT_PROBLEM;

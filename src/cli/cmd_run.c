@@ -12,12 +12,13 @@
 #include <jansson.h>
 #include "anonvm/anonvm.h"
 #include "cli/cli.h"
+#include "cli/lockstat_report.h"
 #include "cli/report.h"
 #include "scenario/scenario.h"
 
 struct run_opts {
 	struct scn_lib_opts lib;
-	bool verbose, quiet, json, stats, seeded;
+	bool verbose, quiet, json, stats, seeded, lockstat;
 	uint64_t nth;		/* files run so far: file k's failures use
 				   seed + k */
 	struct avm_stats st;
@@ -30,8 +31,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: anonvm run [--design NAME] [--nodes N] [--payload none]\n"
-		"                  [--fail-rate P [--seed S]] [--verbose | --quiet]\n"
-		"                  FILE...\n\n"
+		"                  [--fail-rate P [--seed S]] [--max-map-count N]\n"
+		"                  [--verbose | --quiet] FILE...\n\n"
 		"Run each scenario (docs/scenarios.md) on the library.  Every\n"
 		"statement must meet its expectation (`!ERRNO` or success; `expect`\n"
 		"bytes), and the invariant checker must pass at every `check` and at\n"
@@ -39,6 +40,9 @@ static void run_usage(FILE *f)
 		"  --design NAME   reverse-map design (`anonvm designs`)\n"
 		"  --nodes N       memory nodes (default 2)\n"
 		"  --payload none  metadata-only frames (expect/read see zeroes)\n"
+		"  --max-map-count N  VMAs a process may have (vm.max_map_count;\n"
+		"                  default: the host's, less what an anonvm process\n"
+		"                  maps outside the window, as `diff` uses)\n"
 		"  --fail-rate P   fail each allocation of the library with\n"
 		"                  probability P (0..1): the checker then runs after\n"
 		"                  every statement, and expectations are judged only\n"
@@ -50,6 +54,9 @@ static void run_usage(FILE *f)
 		"  --stats         print the library's counters after each scenario\n"
 		"                  (faults, COW, rmap walks and visits, reclaim,\n"
 		"                  swap, migration, mremap lock decisions)\n"
+		"  --lockstat      print the lock statistics after each scenario:\n"
+		"                  per lock class acquisitions, contentions, total\n"
+		"                  and longest wait and hold times\n"
 		"  --json          print one JSON array (an object per file: every\n"
 		"                  result and state) instead of text\n\n"
 		"Exit status: 0 all passed, 1 a scenario failed, 2 usage or parse\n"
@@ -74,6 +81,10 @@ static int run_args(int argc, char **argv, struct run_opts *o)
 		} else if (!strcmp(a, "--stats")) {
 			o->stats = true;
 			o->lib.stats = &o->st;
+		} else if (!strcmp(a, "--lockstat")) {
+			if (lockstat_report_start("run"))
+				return -EINVAL;
+			o->lockstat = true;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o->quiet = true;
 		} else if (val && !strcmp(a, "--design")) {
@@ -85,6 +96,12 @@ static int run_args(int argc, char **argv, struct run_opts *o)
 				return -EINVAL;
 			}
 			o->lib.payload_none = !strcmp(argv[i], "none");
+		} else if (val && !strcmp(a, "--max-map-count")) {
+			uint64_t v;
+
+			if (cli_parse_u64("run", a, argv[++i], 1, UINT32_MAX, &v))
+				return -EINVAL;
+			o->lib.max_map_count = (unsigned long)v;
 		} else if (val && !strcmp(a, "--fail-rate")) {
 			if (cli_parse_rate("run", a, argv[++i], &o->lib.fail_rate))
 				return -EINVAL;
@@ -123,6 +140,8 @@ static int run_one(void *ctx, const struct scenario *s)
 	int rc;
 
 	lo.fail_seed += o->nth++;
+	if (o->lockstat)
+		avm_lockstat_enable(true);	/* this scenario's */
 	rc = scn_run_lib(s, &lo, &t, err, sizeof(err));
 
 	if (rc) {
@@ -137,6 +156,9 @@ static int run_one(void *ctx, const struct scenario *s)
 
 		if (o->stats)
 			json_object_set_new(j, "stats", report_stats_json(&o->st));
+		if (o->lockstat)
+			json_object_set_new(j, "lockstat",
+					    lockstat_report_json());
 		json_array_append_new(o->out, j);
 	} else {
 		if (o->verbose)
@@ -152,6 +174,8 @@ static int run_one(void *ctx, const struct scenario *s)
 			       s->stmts[t.first_injected].line);
 		if (o->stats)
 			report_stats_text(&o->st);
+		if (o->lockstat)
+			lockstat_report_text(stdout);
 	}
 	rc = t.failure[0] ? EXIT_PROBLEM : 0;
 	scn_trace_free(&t);

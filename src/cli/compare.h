@@ -22,7 +22,8 @@ struct cmp_opts {
 	int nsweep;
 	const char *plot_dir;				/* --plot */
 	double walk_budget;		/* seconds per cell, 0: unlimited */
-	bool json, check, progress;
+	double walk_min;		/* walk again until this is spent */
+	bool json, check, progress, lockstat;
 };
 
 /* Run workload w (index into o->w) on design; prints a failure. */
@@ -43,7 +44,8 @@ int cmp_fit_exponent(const unsigned long *n, const double *v, int k,
 		     double *slope);
 /* --sweep: the exit status. */
 int cmp_sweep(const struct cmp_opts *o);
-/* --plot, after the cells ran: 0, or -1 after saying why. */
+/* --plot, after the cells ran: 0, 1 no gnuplot (data and scripts
+   written), or -1 after saying why. */
 int cmp_plot(const struct cmp_opts *o,
 	     struct wl_result (*cells)[CMP_MAX_DESIGNS]);
 

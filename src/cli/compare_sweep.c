@@ -147,10 +147,11 @@ static json_t *json_workload(const struct cmp_opts *o, int w,
 
 		for (int m = 0; m < WL_NR_METRICS; m++) {
 			double v[CMP_MAX_SWEEP], slope;
-			json_t *vals = json_array();
+			json_t *vals;
 
 			if (!swept(m))
 				continue;
+			vals = json_array();
 			values(o, c, d, m, v);
 			for (int k = 0; k < o->nsweep; k++)
 				json_array_append_new(vals, isnan(v[k]) ?

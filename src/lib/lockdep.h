@@ -77,8 +77,9 @@ void lock_acquire(const void *lock, struct lock_class *c, unsigned int sub,
 void lock_acquired(const void *lock, bool contended, uint64_t wait_ns);
 /* A trylock of class c failed (lock statistics). */
 void lock_try_failed(struct lock_class *c);
-/* lock is being released (it must be held by this thread). */
-void lock_release(const void *lock, const char *file, int line);
+/* lock is being released (it must be held by this thread); its class,
+   NULL if it was not tracked. */
+struct lock_class *lock_release(const void *lock, const char *file, int line);
 /* Locks this thread holds. */
 unsigned int lockdep_depth(void);
 /* An API function returns: it must leave as many locks held as it found. */
@@ -105,6 +106,7 @@ void avm_mutex_lock_slow(struct avm_mutex *m, struct lock_class *c,
 			 unsigned int sub, const char *file, int line);
 bool avm_mutex_trylock_slow(struct avm_mutex *m, struct lock_class *c,
 			    const char *file, int line);
+void avm_mutex_unlock_slow(struct avm_mutex *m, const char *file, int line);
 
 static inline void __avm_mutex_lock(struct avm_mutex *m, struct lock_class *c,
 				    unsigned int sub, const char *file,
@@ -137,8 +139,10 @@ static inline void __avm_mutex_unlock(struct avm_mutex *m, const char *file,
 {
 #ifdef CONFIG_LOCKDEP
 	if (unlikely(atomic_load_explicit(&lock_tracking,
-					  memory_order_relaxed)))
-		lock_release(m, file, line);
+					  memory_order_relaxed))) {
+		avm_mutex_unlock_slow(m, file, line);
+		return;
+	}
 #endif
 	pthread_mutex_unlock(&m->m);
 }
@@ -159,6 +163,7 @@ void avm_rwlock_lock_slow(struct avm_rwlock *l, struct lock_class *c,
 			  const char *file, int line);
 bool avm_rwlock_trylock_slow(struct avm_rwlock *l, struct lock_class *c,
 			     unsigned int flags, const char *file, int line);
+void avm_rwlock_unlock_slow(struct avm_rwlock *l, const char *file, int line);
 
 static inline void __avm_rwlock_lock(struct avm_rwlock *l,
 				     struct lock_class *c, unsigned int sub,
@@ -198,8 +203,10 @@ static inline void __avm_rwlock_unlock(struct avm_rwlock *l, const char *file,
 {
 #ifdef CONFIG_LOCKDEP
 	if (unlikely(atomic_load_explicit(&lock_tracking,
-					  memory_order_relaxed)))
-		lock_release(l, file, line);
+					  memory_order_relaxed))) {
+		avm_rwlock_unlock_slow(l, file, line);
+		return;
+	}
 #endif
 	pthread_rwlock_unlock(&l->l);
 }

@@ -61,7 +61,7 @@ void lock_try_failed(struct lock_class *c)
 					  memory_order_relaxed);
 }
 
-static void stats_clear(struct lock_class_stats *st)
+static __attribute__((unused)) void stats_clear(struct lock_class_stats *st)
 {
 	atomic_store(&st->acquisitions, 0);
 	atomic_store(&st->contentions, 0);

@@ -137,6 +137,7 @@ static int dup_mmap(struct avm_mm *child, struct avm_mm *parent)
 
 		if (vma->vm_flags & VM_DONTCOPY)
 			continue;
+		avm_preempt_point("fork: between VMA copies");
 		err = dup_vma(child, vma);
 		if (err)
 			return err;

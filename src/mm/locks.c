@@ -10,6 +10,7 @@ DEFINE_LOCK_CLASS(ptl_class, "mm->page_table_lock");
 DEFINE_LOCK_CLASS(swap_lock_class, "swap_info->lock");
 DEFINE_LOCK_CLASS(sys_lock_class, "sys->lock");
 
+#ifdef CONFIG_LOCKDEP
 static pthread_once_t order_once = PTHREAD_ONCE_INIT;
 
 static void declare(void)
@@ -23,6 +24,7 @@ static void declare(void)
 		lockdep_declare_order(order[i - 1], order[i],
 				      "Linux's lock order (src/mm/locks.h)");
 }
+#endif
 
 void lock_order_init(void)
 {

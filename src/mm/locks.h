@@ -19,6 +19,7 @@
 #define AVM_MM_LOCKS_H
 
 #include "lib/lockdep.h"
+#include "lib/sched.h"
 
 extern struct lock_class mmap_lock_class, page_lock_class,
 	anon_vma_lock_class, ptl_class, swap_lock_class, sys_lock_class;

@@ -156,6 +156,7 @@ static int migrate_page(struct avm_sys *sys, struct page *old,
 	lock_page_nested(new, SINGLE_DEPTH_NESTING);	/* old is locked */
 	m.from_pfn = page_to_pfn(sys, old);
 	rmap_walk(sys, old, &rwc);	/* filtered: only real mappings */
+	avm_preempt_point("migrate: between unmap and remap");
 	if (page_mapcount(old) || move_identity(sys, old, new)) {
 		/* a mapping was missed, or someone else holds the page */
 		restore_old(sys, old, &m);

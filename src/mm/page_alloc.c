@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "mm/internal.h"
+#include "rmap/rmap.h"
 
 static void *reserve(size_t bytes)
 {
@@ -130,6 +131,8 @@ static void free_frame(struct avm_sys *sys, struct page *p)
 {
 	struct mem_node *n = &sys->nodes[page_node(p)];
 
+	if (page_is_anon(p) && sys->rmap->page_free)
+		sys->rmap->page_free(sys, p);
 	sys_lock(sys);
 	if (page_test(p, PG_lru)) {
 		list_del(&p->lru);
@@ -208,6 +211,13 @@ void __lock_page(struct page *page, unsigned int sub, const char *file,
 	if (track)
 		lock_acquire(&page->flags, &page_lock_class, sub, 0, file,
 			     line);
+	if (sched_controlled()) {
+		sched_point(SK_ACQUIRE, page_lock_class.name);
+		while (!page_trylock_bit(page))
+			sched_wait(&page->flags, page_lock_class.name);
+		lock_acquired(&page->flags, false, 0);
+		return;
+	}
 	if (page_trylock_bit(page)) {
 		if (track)
 			lock_acquired(&page->flags, false, 0);
@@ -222,6 +232,8 @@ void __lock_page(struct page *page, unsigned int sub, const char *file,
 
 bool __trylock_page(struct page *page, const char *file, int line)
 {
+	if (sched_controlled())
+		sched_point(SK_ACQUIRE, page_lock_class.name);
 	if (!page_trylock_bit(page)) {
 		lock_try_failed(&page_lock_class);
 		return false;
@@ -239,4 +251,8 @@ void __unlock_page(struct page *page, const char *file, int line)
 	if (atomic_load_explicit(&lock_tracking, memory_order_relaxed))
 		lock_release(&page->flags, file, line);
 	atomic_fetch_and(&page->flags, ~(uint32_t)PG_locked);
+	if (sched_controlled()) {
+		sched_wake(&page->flags);
+		sched_point(SK_RELEASE, page_lock_class.name);
+	}
 }

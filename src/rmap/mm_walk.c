@@ -81,6 +81,6 @@ bool mmw_end_round(struct mm_walk *w, bool stop)
 	w->nlocked = 0;
 	w->busy = false;
 	if (again)
-		sched_yield();		/* let the writer finish */
+		sched_relax("mm walk: retry a busy mm");	/* let the writer finish */
 	return again;
 }

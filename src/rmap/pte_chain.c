@@ -107,6 +107,13 @@ static void __chain_lock(const struct page *page, unsigned int sub,
 
 	if (track)
 		lock_acquire(l, &chain_lock_class, sub, 0, file, line);
+	if (sched_controlled()) {
+		sched_point(SK_ACQUIRE, chain_lock_class.name);
+		while (atomic_exchange_explicit(l, 1, memory_order_acquire))
+			sched_wait(l, chain_lock_class.name);
+		lock_acquired(l, false, 0);
+		return;
+	}
 	if (!atomic_exchange_explicit(l, 1, memory_order_acquire)) {
 		if (track)
 			lock_acquired(l, false, 0);
@@ -127,6 +134,10 @@ static void __chain_unlock(const struct page *page, const char *file,
 	if (atomic_load_explicit(&lock_tracking, memory_order_relaxed))
 		lock_release(l, file, line);
 	atomic_store_explicit(l, 0, memory_order_release);
+	if (sched_controlled()) {
+		sched_wake(l);
+		sched_point(SK_RELEASE, chain_lock_class.name);
+	}
 }
 
 #define chain_lock(page)	__chain_lock(page, 0, __FILE__, __LINE__)

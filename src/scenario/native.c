@@ -2,13 +2,19 @@
 /*
  * The host-kernel executor, controller side: runs a scenario with real
  * processes and records what the kernel did, as read from /proc.  The
- * workers are in native_worker.c, the /proc readers in native_proc.c.
+ * workers are in native_worker.c, the channel to them in native_chan.c,
+ * the /proc readers in native_proc.c.
  *
  * The calling process is the controller.  Every scenario process is a real
  * worker process that obeys commands sent over its own SOCK_SEQPACKET
- * socket: one struct nat_cmd (a statement, or "hash these pages") per
- * message, one struct nat_reply per answer, each within
- * SCN_NATIVE_TIMEOUT_MS.  Workers run on one CPU (see nat_worker_setup).
+ * socket: one struct nat_cmd (a statement; a run of up to NAT_BATCH plain
+ * statements of that process, performed in turn; or "hash these pages")
+ * per message, one struct nat_reply per answer (waited for as
+ * nat_clock_out says).  Workers run on one CPU (see nat_worker_setup), each under a
+ * memory bound (nat_set_mem_limit).  A spawn or fork the kernel refuses is
+ * that statement's error; the process then does not exist and each later
+ * statement naming it gets ESRCH, as on the library.  Only workers are
+ * ever killed, each by its own pid.
  *
  *  - spawn: the controller forks a worker (closing every other descriptor in
  *    it).
@@ -45,7 +51,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -78,212 +83,32 @@ const char *nat_name(const struct nat_run *r, int slot)
 }
 
 /* ======================================================================
- * Talking to workers.
+ * Workers: start, fork, exit.
  * ====================================================================== */
 
-int64_t nat_now_ms(void)
+/* Reap pid, killing it if it does not exit in time (see nat_clock). */
+static int nat_reap(pid_t pid, char *why, size_t len)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * Kill and reap one worker.  Only ever a positive pid: kill(0) or
- * waitpid(0) would hit the caller's whole process group.
- */
-static int nat_kill(pid_t pid, int *status)
-{
-	pid_t p;
-
-	if (pid <= 0)
-		return -ESRCH;
-	kill(pid, SIGKILL);
-	do
-		p = waitpid(pid, status, 0);
-	while (p < 0 && errno == EINTR);
-	return p == pid ? 0 : -errno;
-}
-
-/* Forget slot's worker (already reaped or never started). */
-static void nat_forget(struct nat_run *r, int slot)
-{
-	struct nat_worker *w = &r->w[slot];
-
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = -1;
-	w->pid = 0;
-}
-
-/*
- * Reap pid if it ends by itself within ms (its socket's end of file comes
- * just before it becomes a zombie); 0 when it did.
- */
-static int nat_wait_exit(pid_t pid, int *status, int ms)
-{
-	struct timespec nap = { 0, 1000000 };
-	pid_t p;
-
-	for (int i = 0; pid > 0 && i <= ms; i++) {
-		p = waitpid(pid, status, WNOHANG);
-		if (p == pid)
-			return 0;
-		if (p < 0 && errno != EINTR)
-			return -errno;
-		nanosleep(&nap, NULL);
-	}
-	return -ETIMEDOUT;
-}
-
-/*
- * Describe why slot's worker is gone (it is reaped here).  A SIGKILL not
- * ours is most likely the kernel's OOM killer.
- */
-static int nat_died(struct nat_run *r, int slot)
-{
-	int status = 0;
-	bool own = false, reaped = !nat_wait_exit(r->w[slot].pid, &status, 100);
-
-	if (!reaped)
-		own = reaped = !nat_kill(r->w[slot].pid, &status);
-	nat_forget(r, slot);
-	if (reaped && !own && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-		return nat_fail(r, -EIO, "process %s was killed by SIGKILL (the "
-				"kernel's OOM killer? see dmesg)",
-				nat_name(r, slot));
-	if (reaped && WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
-		return nat_fail(r, -EIO, "process %s died of signal %d",
-				nat_name(r, slot), WTERMSIG(status));
-	if (reaped && WIFEXITED(status))
-		return nat_fail(r, -EIO, "process %s exited with status %d",
-				nat_name(r, slot), WEXITSTATUS(status));
-	return nat_fail(r, -EIO, "process %s died", nat_name(r, slot));
-}
-
-static int nat_recv(struct nat_run *r, int slot, struct nat_reply *rep)
-{
-	struct pollfd pfd = { .fd = r->w[slot].fd, .events = POLLIN };
-	int64_t end = nat_now_ms() + SCN_NATIVE_TIMEOUT_MS, left;
-	ssize_t n;
-	int rc;
-
-	do {
-		left = end - nat_now_ms();
-		rc = poll(&pfd, 1, left > 0 ? (int)left : 0);
-	} while (rc < 0 && errno == EINTR);
-	if (rc < 0)
-		return nat_fail(r, -errno, "poll: %s", strerror(errno));
-	if (!rc)
-		return nat_fail(r, -ETIMEDOUT, "process %s (pid %d) did not "
-				"answer within %d s", nat_name(r, slot),
-				(int)r->w[slot].pid, SCN_NATIVE_TIMEOUT_MS / 1000);
-	do
-		n = recv(pfd.fd, rep, sizeof(*rep), 0);
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(*rep))
-		return 0;
-	if (n <= 0)
-		return nat_died(r, slot);
-	return nat_fail(r, -EPROTO, "process %s: short answer", nat_name(r, slot));
-}
-
-static int nat_send(struct nat_run *r, int slot, const struct nat_cmd *cmd,
-		    int passfd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { (void *)cmd, sizeof(*cmd) };
-	struct msghdr mh;
-	struct cmsghdr *c;
-	ssize_t n;
-
-	if (r->w[slot].pid <= 0 || r->w[slot].fd < 0)
-		return nat_fail(r, -ESRCH, "process %s is not running",
-				nat_name(r, slot));
-	memset(&mh, 0, sizeof(mh));
-	memset(&u, 0, sizeof(u));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (passfd >= 0) {
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &passfd, sizeof(int));
-	}
-	do
-		n = sendmsg(r->w[slot].fd, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(*cmd))
-		return 0;
-	if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-		return nat_died(r, slot);
-	return nat_fail(r, n < 0 ? -errno : -EPROTO, "sending to process %s: %s",
-			nat_name(r, slot), n < 0 ? strerror(errno) : "short");
-}
-
-static int nat_call(struct nat_run *r, int slot, const struct nat_cmd *cmd,
-		    int passfd, struct nat_reply *rep)
-{
-	int rc = nat_send(r, slot, cmd, passfd);
-
-	return rc ? rc : nat_recv(r, slot, rep);
-}
-
-/* Have the acting process perform statement st. */
-static int nat_call_stmt(struct nat_run *r, const struct scn_stmt *st,
-			 int passfd, struct nat_reply *rep)
-{
-	struct nat_cmd cmd;
-
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.kind = NAT_CMD_STMT;
-	cmd.st = *st;
-	return nat_call(r, st->proc, &cmd, passfd, rep);
-}
-
-/* Wait for a new worker's greeting. */
-static int nat_greeted(struct nat_run *r, int slot)
-{
-	struct nat_reply rep;
-	int rc = nat_recv(r, slot, &rep);
-
-	if (rc)
-		return rc;
-	if (rep.err)
-		return nat_fail(r, -rep.err, "process %s could not start: %.*s: %s",
-				nat_name(r, slot), (int)sizeof(rep.note), rep.note,
-				strerror(rep.err));
-	if (rep.pid != r->w[slot].pid)
-		return nat_fail(r, -EPROTO, "process %s: greeting from pid %d, "
-				"expected %d", nat_name(r, slot), rep.pid,
-				(int)r->w[slot].pid);
-	return 0;
-}
-
-/* Reap pid, killing it if it does not exit within the timeout. */
-static int nat_reap(pid_t pid)
-{
-	int64_t end = nat_now_ms() + SCN_NATIVE_TIMEOUT_MS;
 	struct timespec nap = { 0, 100000 };
+	struct nat_clock c;
+	int64_t next;
 	pid_t p;
 
 	if (pid <= 0)
 		return -ESRCH;
+	nat_clock_start(&c, SCN_NATIVE_TIMEOUT_MS, SCN_NATIVE_TIMEOUT_MAX_MS);
+	next = c.last + NAT_SLICE_MS;
 	for (;;) {
 		p = waitpid(pid, NULL, WNOHANG);
 		if (p == pid || (p < 0 && errno == ECHILD))
 			return 0;
 		if (p < 0 && errno != EINTR)
 			return -errno;
-		if (nat_now_ms() > end)
-			break;
+		if (nat_now_ms() >= next) {
+			if (nat_clock_out(&c, pid, why, len))
+				break;
+			next += NAT_SLICE_MS;
+		}
 		nanosleep(&nap, NULL);
 		if (nap.tv_nsec < 10000000)
 			nap.tv_nsec *= 2;
@@ -344,14 +169,18 @@ static int nat_exit(struct nat_run *r, const struct scn_stmt *st)
 {
 	struct nat_worker *w = &r->w[st->proc];
 	struct nat_reply rep;
+	char why[128];
 	int rc = nat_call_stmt(r, st, -1, &rep);
 
 	if (rc)
 		return rc;
 	close(w->fd);
 	w->fd = -1;
-	rc = nat_reap(w->pid);
+	rc = nat_reap(w->pid, why, sizeof(why));
 	w->pid = 0;
+	if (rc == -ETIMEDOUT)
+		return nat_fail(r, rc, "process %s did not exit %s",
+				nat_name(r, st->proc), why);
 	if (rc)
 		return nat_fail(r, rc, "process %s did not exit: %s",
 				nat_name(r, st->proc), strerror(-rc));
@@ -723,13 +552,79 @@ static int nat_record(struct nat_run *r, int i, const struct scn_result *res)
 	return 0;
 }
 
+/*
+ * Can statement i go in a batch after (or as the first of) statements of
+ * process proc?  Only plain statements of a live process whose result the
+ * controller does nothing about between statements: no process changes, no
+ * check, no pageout (settling) or migrate (node check).
+ */
+static bool nat_batchable(const struct nat_run *r, int i, int proc)
+{
+	const struct scn_stmt *st = &r->s->stmts[i];
+
+	if (st->proc != proc || proc < 0 || r->w[proc].pid <= 0)
+		return false;
+	switch (st->op) {
+	case SCN_MMAP:
+	case SCN_MUNMAP:
+	case SCN_MPROTECT:
+	case SCN_MREMAP:
+	case SCN_WRITE:
+	case SCN_FILL:
+	case SCN_READ:
+	case SCN_EXPECT:
+		return true;
+	case SCN_MADVISE:
+		return st->advice != SCN_ADV_PAGEOUT;
+	default:
+		return false;
+	}
+}
+
+/* Run statements i..i+n-1 (all batchable, one process) in one round trip. */
+static int nat_run_batch(struct nat_run *r, int i, int n)
+{
+	struct scn_result res;
+	struct nat_reply rep;
+	struct nat_cmd cmd;
+	int rc;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.kind = NAT_CMD_BATCH;
+	cmd.nstmts = n;
+	memcpy(cmd.st, &r->s->stmts[i], (size_t)n * sizeof(cmd.st[0]));
+	rc = nat_call(r, cmd.st[0].proc, &cmd, -1, &rep);
+	if (!rc && rep.nres != n)
+		rc = nat_fail(r, -EPROTO, "process %s: %d answers to %d "
+			      "statements", nat_name(r, cmd.st[0].proc),
+			      rep.nres, n);
+	for (int k = 0; k < n && !rc; k++) {
+		memset(&res, 0, sizeof(res));
+		res.err = rep.res[k].err;
+		res.value = rep.res[k].value;
+		memcpy(res.note, rep.res[k].note, sizeof(res.note));
+		res.note[sizeof(res.note) - 1] = '\0';
+		rc = nat_record(r, i + k, &res);
+	}
+	return rc;
+}
+
 static int nat_run_all(struct nat_run *r)
 {
-	int rc = 0;
+	int rc = 0, n;
 
-	for (int i = 0; i < r->s->nstmts && !rc; i++) {
+	for (int i = 0; i < r->s->nstmts && !rc; i += n) {
 		struct scn_result res;
+		int proc = r->s->stmts[i].proc;
 
+		for (n = 0; i + n < r->s->nstmts && n < NAT_BATCH &&
+			    nat_batchable(r, i + n, proc); n++)
+			;
+		if (n > 1) {
+			rc = nat_run_batch(r, i, n);
+			continue;
+		}
+		n = 1;
 		memset(&res, 0, sizeof(res));
 		res.value = -1;
 		rc = nat_stmt(r, i, &res);
@@ -741,8 +636,12 @@ static int nat_run_all(struct nat_run *r)
 
 void scn_native_opts_init(struct scn_native_opts *o)
 {
+	uint64_t ram = nat_mem_total();
+
 	memset(o, 0, sizeof(*o));
 	o->worker_mem_limit = SCN_NATIVE_MEM_LIMIT_DEFAULT;
+	if (ram && ram / 4 < o->worker_mem_limit)
+		o->worker_mem_limit = ram / 4;
 }
 
 int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,

@@ -24,15 +24,28 @@
 #define NAT_CHUNK		512	/* pagemap entries per read */
 #define NAT_MAX_RESERVED	16
 
-/* A command: perform a statement, or hash up to 64 pages (anywhere). */
-enum { NAT_CMD_STMT, NAT_CMD_HASH };
+/*
+ * A command: perform a statement (st[0]); perform a batch of statements
+ * st[0..nstmts) in turn, each answered in res[] (one round trip for a run
+ * of plain statements of one process: see nat_batchable); or hash up to 64
+ * pages (anywhere).
+ */
+enum { NAT_CMD_STMT, NAT_CMD_BATCH, NAT_CMD_HASH };
 #define NAT_HASH_PAGES	64
+#define NAT_BATCH	32
 
 struct nat_cmd {
 	int kind;
-	struct scn_stmt st;
+	int nstmts;		/* batch */
+	struct scn_stmt st[NAT_BATCH];
 	int npages;		/* hash: the pages are page[0..npages) */
 	uint64_t page[NAT_HASH_PAGES];
+};
+
+struct nat_result {
+	int err;		/* positive errno */
+	int value;		/* read/expect: the byte; else -1 */
+	char note[64];
 };
 
 /* A worker's answer to a command (also its greeting). */
@@ -41,6 +54,8 @@ struct nat_reply {
 	int value;		/* read/expect: the byte; else -1 */
 	int pid;		/* greeting, fork: the (new) process */
 	char note[64];
+	int nres;		/* batch: res[0..nres) */
+	struct nat_result res[NAT_BATCH];
 	uint64_t hashed;	/* hash: bit i: page[i] could be read */
 	uint64_t hash[NAT_HASH_PAGES];
 };
@@ -83,6 +98,18 @@ int nat_fail(struct nat_run *r, int rc, const char *fmt, ...)
 const char *nat_name(const struct nat_run *r, int slot);
 int64_t nat_now_ms(void);
 
+/* native_chan.c: commands to a worker; 0 or a negative errno (nat_fail). */
+#define NAT_SLICE_MS	250	/* how often a waiting controller looks */
+int nat_call(struct nat_run *r, int slot, const struct nat_cmd *cmd,
+	     int passfd, struct nat_reply *rep);
+/* Have the acting process perform statement st. */
+int nat_call_stmt(struct nat_run *r, const struct scn_stmt *st, int passfd,
+		  struct nat_reply *rep);
+/* Wait for a new worker's greeting. */
+int nat_greeted(struct nat_run *r, int slot);
+/* Kill and reap pid (> 0 only); 0 when reaped. */
+int nat_kill(pid_t pid, int *status);
+
 /* native_worker.c: the body of a spawned worker (fd: its socket). */
 __attribute__((noreturn))
 void nat_spawned(int fd, const struct nat_wcfg *wc);
@@ -99,6 +126,21 @@ size_t nat_range_pfns(struct nat_run *r, int slot, const struct scn_stmt *st,
 int nat_find_zero_pfn(struct nat_run *r);
 bool nat_swap_active(void);
 bool nat_node_exists(int node);
+uint64_t nat_mem_total(void);
 int nat_find_reserved(struct nat_run *r);
+char nat_proc_state(pid_t pid, char *wchan, size_t len);
+
+/* Waiting for a worker: call nat_clock_out about every 250 ms (see
+   native_proc.c). */
+#define NAT_CLOCK_STEP_MS	1000	/* most one look may count */
+
+struct nat_clock {
+	int64_t last;		/* the last look */
+	int64_t total, idle;	/* ms waited; ms it was neither R nor D */
+	int idle_ms, max_ms;
+};
+void nat_clock_start(struct nat_clock *c, int idle_ms, int max_ms);
+/* Has the wait for pid run out?  If so, why says how long and in what state. */
+bool nat_clock_out(struct nat_clock *c, pid_t pid, char *why, size_t len);
 
 #endif

@@ -313,6 +313,21 @@ bool nat_swap_active(void)
 	return on;
 }
 
+/* The host's RAM (MemTotal of /proc/meminfo) in bytes; 0 if unknown. */
+uint64_t nat_mem_total(void)
+{
+	char *buf, *v;
+	uint64_t kib = 0;
+
+	if (nat_slurp("/proc/meminfo", &buf))
+		return 0;
+	v = strstr(buf, "MemTotal:");
+	if (v)
+		kib = strtoull(v + strlen("MemTotal:"), NULL, 10);
+	free(buf);
+	return kib * 1024;
+}
+
 bool nat_node_exists(int node)
 {
 	char path[64];
@@ -345,4 +360,85 @@ int nat_find_reserved(struct nat_run *r)
 	}
 	free(buf);
 	return 0;
+}
+
+/*
+ * The scheduler state of pid (the letter of /proc/PID/stat: R running or
+ * runnable, S asleep, D waiting in the kernel, Z ...), or '?'; and where in
+ * the kernel it sleeps (/proc/PID/wchan) in wchan ("" if unknown).
+ */
+char nat_proc_state(pid_t pid, char *wchan, size_t len)
+{
+	char path[64], buf[512], *p;
+	char state = '?';
+	ssize_t n;
+	int fd;
+
+	if (len)
+		wchan[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return state;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strrchr(buf, ')');	/* after the command name, which may hold ')' */
+	if (p && p[1] == ' ' && p[2])
+		state = p[2];
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !len)
+		goto out;
+	n = read(fd, wchan, len - 1);
+	wchan[n > 0 ? n : 0] = '\0';
+	if (!strcmp(wchan, "0"))
+		wchan[0] = '\0';
+out:
+	if (fd >= 0)
+		close(fd);
+	return state;
+}
+
+/*
+ * How long to wait for a worker.  A worker answers within milliseconds
+ * unless the kernel holds it: a fault waiting for swap-in I/O, direct
+ * reclaim or its throttling, a folio lock or writeback, mmap_lock, a
+ * kworker flushing per-CPU LRU batches (move_pages), or simply no CPU (all
+ * workers share one, and the host may be busy).  Then it is running or
+ * runnable (R) or waiting uninterruptibly in the kernel (D).  So the clock
+ * that runs out after idle_ms counts only the time a worker spends in
+ * neither state (asleep, stopped): a worker that should have answered but
+ * has not.  One held in the kernel or running is waited for up to max_ms
+ * in all.  Either way the message says in what state and where in the
+ * kernel it last was.
+ */
+void nat_clock_start(struct nat_clock *c, int idle_ms, int max_ms)
+{
+	memset(c, 0, sizeof(*c));
+	c->last = nat_now_ms();
+	c->idle_ms = idle_ms;
+	c->max_ms = max_ms;
+}
+
+bool nat_clock_out(struct nat_clock *c, pid_t pid, char *why, size_t len)
+{
+	int64_t now = nat_now_ms(), dt = now - c->last;
+	char wchan[64], state = nat_proc_state(pid, wchan, sizeof(wchan));
+	const char *what;
+
+	/* time between two looks, so that a jump of the clock (a paused VM)
+	   does not count */
+	dt = dt < 0 ? 0 : dt > NAT_CLOCK_STEP_MS ? NAT_CLOCK_STEP_MS : dt;
+	c->last = now;
+	c->total += dt;
+	c->idle = state == 'R' || state == 'D' ? 0 : c->idle + dt;
+	if (c->idle < c->idle_ms && c->total < c->max_ms)
+		return false;
+	what = state == 'D' ? "waiting in the kernel" :
+	       state == 'R' ? "running or waiting for a CPU" :
+	       state == 'T' || state == 't' ? "stopped" : "asleep";
+	snprintf(why, len, "within %.1f s (%s%s%s)", (double)c->total / 1000,
+		 what, wchan[0] ? " in " : "", wchan);
+	return true;
 }

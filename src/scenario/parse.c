@@ -164,6 +164,7 @@ struct tok {
 struct slotinfo {
 	int open_line;
 	int exit_line;		/* 0 while alive */
+	int group, thread;	/* forked in this thread block (0: not) */
 };
 
 struct parser {
@@ -181,6 +182,10 @@ struct parser {
 	int *htab;			/* name -> newest slot; -1: empty */
 	size_t hcap, hused;
 	struct tok newname;		/* spawn, fork: the new process */
+	int thread;			/* inside a thread block: its number */
+	int nthreads;			/* blocks of the group, not joined */
+	int group;			/* the current group: 1, 2, ... */
+	int block_line;			/* where the block / group began */
 };
 
 /* The tokens of one statement that later, relaxable checks point at. */
@@ -188,8 +193,6 @@ struct toks {
 	struct tok addr, pages, new_pages, new_addr;
 };
 
-#define HEX_WINDOW	"[0x100000000000, 0x200000000000)"
-#define HEX_END		"0x200000000000"
 #define OR_ERROR	" (or an expected error such as !EINVAL)"
 #define ERR_OR_EOL	"'!ERRNAME' or end of line"
 
@@ -455,19 +458,29 @@ static int open_slot(struct parser *ps, const struct tok *name)
 	s->nslots++;
 	ps->slots[slot].open_line = ps->line;
 	ps->slots[slot].exit_line = 0;
+	ps->slots[slot].group = ps->thread ? ps->group : 0;
+	ps->slots[slot].thread = ps->thread;
 	return name_set(ps, slot) ? -ENOMEM : slot;
 }
 
 /* The acting process: a name that is alive. */
 static int parse_live(struct parser *ps, const struct tok *t, int *slot)
 {
-	char note[64];
+	char note[96];
 	int n;
 
 	if (!is_ident(t))
 		return expected(ps, t, "statement (spawn, check or a process name)",
 				NULL);
 	n = name_lookup(ps, t);
+	if (n >= 0 && !ps->slots[n].exit_line && ps->slots[n].thread &&
+	    ps->slots[n].group == ps->group &&
+	    ps->slots[n].thread != ps->thread) {
+		snprintf(note, sizeof(note), " (forked in another thread "
+			 "block at line %d: usable after join)",
+			 ps->slots[n].open_line);
+		return expected(ps, t, "process of this thread", note);
+	}
 	if (n >= 0 && !ps->slots[n].exit_line) {
 		*slot = n;
 		return 0;
@@ -512,9 +525,10 @@ static int parse_addr(struct parser *ps, struct tok *t, const char *field,
 		snprintf(what, sizeof(what), "%s (a number)", field);
 		return expected(ps, t, what, NULL);
 	}
-	if (*v >= SCN_WINDOW_START && *v < SCN_WINDOW_END)
+	if (*v >= scn_window_start(ps->s) && *v < scn_window_end(ps->s))
 		return 0;
-	snprintf(what, sizeof(what), "%s in " HEX_WINDOW, field);
+	snprintf(what, sizeof(what), "%s in [%#" PRIx64 ", %#" PRIx64 ")",
+		 field, scn_window_start(ps->s), scn_window_end(ps->s));
 	return expected(ps, t, what, NULL);
 }
 
@@ -532,10 +546,14 @@ static int parse_count(struct parser *ps, struct tok *t, const char *field,
 
 /* [base, base + pages pages) must end inside the window. */
 static int check_end(struct parser *ps, const struct tok *t, uint64_t base,
-		     uint64_t pages, const char *what)
+		     uint64_t pages, const char *field)
 {
-	if (pages <= (SCN_WINDOW_END - base) / SCN_PAGE_SIZE)
+	uint64_t end = scn_window_end(ps->s);
+	char what[96];
+
+	if (pages <= (end - base) / SCN_PAGE_SIZE)
 		return 0;
+	snprintf(what, sizeof(what), "%s <= %#" PRIx64, field, end);
 	return expected(ps, t, what, NULL);
 }
 
@@ -547,7 +565,7 @@ static int parse_range(struct parser *ps, struct scn_stmt *st, struct toks *tk)
 		rc = parse_count(ps, &tk->pages, "PAGES", &st->pages);
 	if (!rc)
 		rc = check_end(ps, &tk->pages, st->addr, st->pages,
-			       "PAGES with ADDR+PAGES*4096 <= " HEX_END);
+			       "PAGES with ADDR+PAGES*4096");
 	return rc;
 }
 
@@ -640,14 +658,14 @@ static int parse_mremap(struct parser *ps, struct scn_stmt *st, struct toks *tk)
 		return rc;
 	if (!accept_kw(ps, "to")) {
 		rc = check_end(ps, &tk->new_pages, st->addr, st->new_pages,
-			       "NEWPAGES with ADDR+NEWPAGES*4096 <= " HEX_END);
+			       "NEWPAGES with ADDR+NEWPAGES*4096");
 		return rc ? rc : parse_tail(ps, st, "'to', " ERR_OR_EOL);
 	}
 	st->to = true;
 	rc = parse_addr(ps, &tk->new_addr, "NEWADDR", &st->new_addr);
 	if (!rc)
 		rc = check_end(ps, &tk->new_addr, st->new_addr, st->new_pages,
-			       "NEWADDR with NEWADDR+NEWPAGES*4096 <= " HEX_END);
+			       "NEWADDR with NEWADDR+NEWPAGES*4096");
 	if (rc)
 		return rc;
 	st->dontunmap = accept_kw(ps, "dontunmap");
@@ -773,12 +791,42 @@ static int add_stmt(struct parser *ps, struct scn_stmt *st)
 		if (st->op == SCN_SPAWN)
 			st->proc = slot;
 	} else if (st->op == SCN_EXIT) {
+		if (ps->thread)
+			return fail(ps, 1, "expected an operation other than "
+				    "exit ('exit' is not allowed in the thread "
+				    "block of line %d)", ps->block_line);
 		ps->slots[st->proc].exit_line = ps->line;
 	}
 	if (p_grow(&s->stmts, &cap, (size_t)s->nstmts + 1, sizeof(*st)))
 		return -ENOMEM;
 	ps->stmt_cap = cap;
 	s->stmts[s->nstmts++] = *st;
+	return 0;
+}
+
+/*
+ * "window START END" before the first statement: the scenario's addresses
+ * lie in [START, END) instead of the default window (recordings of real
+ * programs use the whole user address space).
+ */
+static int parse_window(struct parser *ps)
+{
+	struct tok a, b;
+	uint64_t lo, hi;
+
+	next_tok(ps, &a);
+	if (!tok_number(&a, &lo) || lo < SCN_PAGE_SIZE || lo % SCN_PAGE_SIZE)
+		return expected(ps, &a, "page-aligned window START >= 0x1000",
+				NULL);
+	next_tok(ps, &b);
+	if (!tok_number(&b, &hi) || hi % SCN_PAGE_SIZE || hi <= lo ||
+	    hi > SCN_USER_END)
+		return expected(ps, &b, "page-aligned window END above START, "
+				"at most 0x7ffffffff000", NULL);
+	ps->s->window_start = lo;
+	ps->s->window_end = hi;
+	if (next_tok(ps, &a))
+		return expected(ps, &a, "end of line", NULL);
 	return 0;
 }
 
@@ -791,6 +839,18 @@ static int parse_stmt(struct parser *ps, const struct tok *first)
 	st.line = ps->line;
 	st.proc = -1;
 	st.child = -1;
+	if (tok_is(first, "window") && !ps->s->nstmts && !ps->s->window_end)
+		return parse_window(ps);
+	st.thread = ps->thread;
+	st.group = ps->thread ? ps->group : 0;
+	if (ps->nthreads && !ps->thread)
+		return fail(ps, first->col, "expected 'join' or another "
+			    "'thread NAME {' after the thread blocks of line %d",
+			    ps->block_line);
+	if (ps->thread && (tok_is(first, "check") || tok_is(first, "spawn")))
+		return fail(ps, first->col, "expected a process's statement "
+			    "('%.*s' is not allowed in the thread block of line "
+			    "%d)", (int)first->len, first->p, ps->block_line);
 	if (tok_is(first, "check")) {
 		st.op = SCN_CHECK;
 		rc = parse_tail(ps, &st, NULL);
@@ -821,6 +881,87 @@ static bool next_line(struct parser *ps)
 	return true;
 }
 
+/* ---- thread blocks -------------------------------------------------------- */
+
+static int open_block(struct parser *ps, const struct tok *first)
+{
+	if (ps->thread)
+		return fail(ps, first->col, "expected '}' before another thread "
+			    "block (the block of line %d is open)",
+			    ps->block_line);
+	if (ps->nthreads == SCN_MAX_THREADS)
+		return fail(ps, first->col, "expected 'join': at most %d thread "
+			    "blocks run together", SCN_MAX_THREADS);
+	if (!ps->nthreads) {
+		ps->group++;
+		ps->block_line = ps->line;
+	}
+	ps->thread = ++ps->nthreads;
+	return 0;
+}
+
+static int close_block(struct parser *ps, const struct tok *first)
+{
+	if (!ps->thread)
+		return fail(ps, first->col, "expected a statement ('}' closes "
+			    "no thread block)");
+	ps->thread = 0;
+	return 0;
+}
+
+static int join_group(struct parser *ps, const struct tok *first)
+{
+	if (ps->thread)
+		return fail(ps, first->col, "expected '}': the thread block of "
+			    "line %d is open", ps->block_line);
+	if (!ps->nthreads)
+		return fail(ps, first->col, "expected a statement ('join' "
+			    "follows no thread blocks)");
+	ps->nthreads = 0;
+	return 0;
+}
+
+/*
+ * `thread NAME {`, `}` and `join`, each a line of its own; false if the
+ * line is a statement (`join` and `thread` may also be process names).
+ */
+static bool parse_structure(struct parser *ps, const struct tok *first,
+			    int *rc)
+{
+	const char *cur = ps->cur, *last = ps->last_end;
+	struct tok t2, t3, t4;
+
+	if (tok_is(first, "}")) {
+		*rc = next_tok(ps, &t2) ? expected(ps, &t2, "end of line", NULL)
+					: close_block(ps, first);
+		return true;
+	}
+	if (tok_is(first, "join") && !next_tok(ps, &t2)) {
+		*rc = join_group(ps, first);
+		return true;
+	}
+	if (tok_is(first, "thread") && next_tok(ps, &t2) && is_ident(&t2) &&
+	    next_tok(ps, &t3) && tok_is(&t3, "{")) {
+		*rc = next_tok(ps, &t4) ? expected(ps, &t4, "end of line", NULL)
+					: open_block(ps, first);
+		return true;
+	}
+	ps->cur = cur;
+	ps->last_end = last;
+	return false;
+}
+
+static int parse_end(struct parser *ps)
+{
+	if (ps->thread)
+		return fail(ps, 1, "expected '}' before the end (the thread "
+			    "block of line %d is open)", ps->block_line);
+	if (ps->nthreads)
+		return fail(ps, 1, "expected 'join' before the end (after the "
+			    "thread blocks of line %d)", ps->block_line);
+	return 0;
+}
+
 static int parse_lines(struct parser *ps)
 {
 	struct tok first;
@@ -831,13 +972,18 @@ static int parse_lines(struct parser *ps)
 			return fail(ps, 1, "expected at most %d lines, found more",
 				    INT_MAX);
 		ps->line++;
+		if ((size_t)(ps->pos - ps->line_start) > SCN_MAX_LINE + 1)
+			return fail(ps, SCN_MAX_LINE + 1, "expected a line of at "
+				    "most %d bytes, found a longer one",
+				    SCN_MAX_LINE);
 		if (!next_tok(ps, &first))
 			continue;
-		rc = parse_stmt(ps, &first);
+		if (!parse_structure(ps, &first, &rc))
+			rc = parse_stmt(ps, &first);
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return parse_end(ps);
 }
 
 static int parse_buffer(const char *name, const char *text, size_t len,
@@ -878,7 +1024,7 @@ int scn_parse_string(const char *name, const char *text, struct scenario **out,
 			    out, err, errlen);
 }
 
-/* Read all of f into a new buffer. */
+/* Read all of f into a new buffer; -EFBIG past SCN_MAX_FILE bytes. */
 static int read_all(FILE *f, char **buf, size_t *len)
 {
 	size_t cap = 0, n;
@@ -887,9 +1033,16 @@ static int read_all(FILE *f, char **buf, size_t *len)
 	*len = 0;
 	errno = 0;
 	do {
+		size_t room;
+
+		if (*len > SCN_MAX_FILE)
+			return -EFBIG;
 		if (p_grow(buf, &cap, *len + 65536, 1))
 			return -ENOMEM;
-		n = fread(*buf + *len, 1, cap - *len, f);
+		room = cap - *len;
+		if (room > SCN_MAX_FILE + 1 - *len)
+			room = SCN_MAX_FILE + 1 - *len;
+		n = fread(*buf + *len, 1, room, f);
 		*len += n;
 	} while (n > 0);
 	if (!ferror(f))
@@ -916,6 +1069,9 @@ int scn_parse_file(const char *path, struct scenario **out, char *err,
 	fclose(f);
 	if (!rc)
 		rc = parse_buffer(path, buf, len, out, err, errlen);
+	else if (rc == -EFBIG && err && errlen)
+		snprintf(err, errlen, "%s: expected a scenario of at most %d "
+			 "bytes, found more", path, SCN_MAX_FILE);
 	else if (err && errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 	free(buf);
@@ -1053,14 +1209,37 @@ static int format_one(const struct scenario *s, const struct scn_stmt *st,
 	return rc;
 }
 
+/* The `thread T {` / `}` / `join` lines between statements a and b. */
+static void format_structure(const struct scn_stmt *a,
+			     const struct scn_stmt *b, FILE *f)
+{
+	int ta = a ? a->thread : 0, ga = a ? a->group : 0;
+	int tb = b ? b->thread : 0, gb = b ? b->group : 0;
+
+	if (ta && (tb != ta || gb != ga))
+		fprintf(f, "}\n");
+	if (ta && gb != ga)
+		fprintf(f, "join\n");
+	if (tb && (tb != ta || gb != ga))
+		fprintf(f, "thread T%d {\n", tb);
+}
+
 int scn_format(const struct scenario *s, FILE *f)
 {
+	if (s->window_end && (s->window_start != SCN_WINDOW_START ||
+			      s->window_end != SCN_WINDOW_END))
+		fprintf(f, "window %#" PRIx64 " %#" PRIx64 "\n",
+			s->window_start, s->window_end);
 	for (int i = 0; i < s->nstmts; i++) {
-		int rc = format_one(s, &s->stmts[i], f);
+		int rc;
 
+		format_structure(i ? &s->stmts[i - 1] : NULL, &s->stmts[i], f);
+		rc = format_one(s, &s->stmts[i], f);
 		if (rc)
 			return rc;
 	}
+	if (s->nstmts)
+		format_structure(&s->stmts[s->nstmts - 1], NULL, f);
 	if (!ferror(f))
 		return 0;
 	return errno > 0 ? -errno : -EIO;

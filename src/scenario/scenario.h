@@ -19,6 +19,7 @@
 #define SCN_PAGE_SIZE		4096ULL
 #define SCN_WINDOW_START	0x100000000000ULL
 #define SCN_WINDOW_END		0x200000000000ULL
+#define SCN_USER_END		0x7ffffffff000ULL	/* TASK_SIZE on x86-64 */
 
 enum scn_op {
 	SCN_SPAWN,	/* spawn P */
@@ -66,7 +67,13 @@ struct scn_stmt {
 	int byte;		/* write, fill, expect: 0..255 */
 	int node;		/* migrate */
 	int expect_err;		/* "!ENAME": that errno (positive); 0: must succeed */
+	int thread;		/* in a thread block: its number (1-based) in
+				   its group; 0: the main sequence */
+	int group;		/* thread blocks up to a `join`: 1, 2, ... */
 };
+
+/* Thread blocks of one group (before a `join`): at most this many. */
+#define SCN_MAX_THREADS		8
 
 /*
  * A slot is one process's life: spawn or fork opens it, exit closes it.  A
@@ -79,9 +86,38 @@ struct scenario {
 	int nslots;
 	struct scn_stmt *stmts;
 	int nstmts;
+	/* "window START END": the address range of this scenario; 0, 0 (or
+	   absent): [SCN_WINDOW_START, SCN_WINDOW_END).  Use the accessors. */
+	uint64_t window_start, window_end;
 };
 
-/* Parse; on error return -EINVAL and put "FILE:LINE:COL: message" in err. */
+/* Input bounds: bytes of a scenario file, bytes of a line (without EOL). */
+#define SCN_MAX_FILE		(64 << 20)
+#define SCN_MAX_LINE		4096
+
+static inline uint64_t scn_window_start(const struct scenario *s)
+{
+	return s->window_end ? s->window_start : SCN_WINDOW_START;
+}
+
+static inline uint64_t scn_window_end(const struct scenario *s)
+{
+	return s->window_end ? s->window_end : SCN_WINDOW_END;
+}
+
+/* Does the scenario use the default window (the kernel executor's)? */
+static inline bool scn_window_default(const struct scenario *s)
+{
+	return scn_window_start(s) == SCN_WINDOW_START &&
+	       scn_window_end(s) == SCN_WINDOW_END;
+}
+
+/*
+ * Parse; on error return -EINVAL and put "FILE:LINE:COL: message" in err.
+ * scn_parse_file reads at most SCN_MAX_FILE + 1 bytes: more is -EFBIG
+ * ("FILE: expected a scenario of at most ... bytes"); a read error is its
+ * -errno ("FILE: strerror").  A FIFO blocks until its writer closes it.
+ */
 int scn_parse_file(const char *path, struct scenario **out, char *err, size_t errlen);
 int scn_parse_string(const char *name, const char *text, struct scenario **out,
 		     char *err, size_t errlen);
@@ -98,6 +134,17 @@ const char *scn_advice_name(enum scn_advice adv);
 /* "EFAULT" for EFAULT; NULL if unknown.  And back: 0 if unknown. */
 const char *scn_errno_name(int err);
 int scn_errno_from_name(const char *name);
+
+/*
+ * A copy of s moved into the default window (relocate.c): the ranges it
+ * touches, grouped into clusters less than 1 GiB apart, each moved as a
+ * whole to [SCN_GEN_BASE, SCN_WINDOW_END) keeping its offset within 1 GiB.
+ * For the kernel executor, whose workers map the program's own addresses.
+ * Returns 0, *out and the number of clusters; -E2BIG if they do not fit,
+ * -ENOMEM; a message in err.
+ */
+int scn_relocate(const struct scenario *s, struct scenario **out,
+		 int *nclusters, char *err, size_t errlen);
 
 /* ---- traces ------------------------------------------------------------ */
 
@@ -194,11 +241,13 @@ bool scn_result_ok(const struct scenario *s, const struct scn_stmt *st,
  *   -EBUSY   the scenario uses addresses that this process already maps
  *            (e.g. ASan's shadow memory covers 0x100000000000-0x10007fff8000
  *            in sanitizer builds): also a reason to skip;
- *   -ETIMEDOUT, -EIO, -ENOMEM, ...: the run broke (a worker did not answer
- *            within SCN_NATIVE_TIMEOUT_MS, died, or a resource ran out); the
- *            trace holds what ran before.
+ *   -ETIMEDOUT, -EIO, -ENOMEM, ...: the run broke (a worker did not answer:
+ *            asleep for SCN_NATIVE_TIMEOUT_MS, or held in the kernel or
+ *            running for SCN_NATIVE_TIMEOUT_MAX_MS; or it died, or a
+ *            resource ran out); the trace holds what ran before.
  */
-#define SCN_NATIVE_TIMEOUT_MS	10000
+#define SCN_NATIVE_TIMEOUT_MS		10000
+#define SCN_NATIVE_TIMEOUT_MAX_MS	120000
 int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
 		   size_t errlen);
 
@@ -208,9 +257,12 @@ int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
  * beyond what it inherits from the caller (RLIMIT_AS; a forked worker
  * inherits its parent's limit), so that a scenario cannot fill more than
  * that per process: past it the kernel refuses mmap and mremap with ENOMEM
- * (the result's note says so).  0: no limit.
+ * (the result's note says so).  0: no limit.  Default: a quarter of the
+ * host's RAM, at most SCN_NATIVE_MEM_LIMIT_DEFAULT (more than the library
+ * runner's memory and swap together, so that the limit does not change
+ * the kernel's answers on what the library can run).
  */
-#define SCN_NATIVE_MEM_LIMIT_DEFAULT	(1ULL << 30)
+#define SCN_NATIVE_MEM_LIMIT_DEFAULT	(4ULL << 30)
 struct scn_native_opts {
 	uint64_t worker_mem_limit;
 };
@@ -272,6 +324,13 @@ long scn_snapshot_frame_ids(const struct scn_snapshot *sn, long **ids);
  * scenario the parser would not produce.
  */
 int scn_run_model(const struct scenario *s, struct scn_trace *out);
+/*
+ * The same with a vm.max_map_count (scn_run_model: 65530): near it the
+ * model decides mmap when its bounds on the VMA count agree, and stops
+ * (unsupported) at other statements that may split VMAs.
+ */
+int scn_run_model_limit(const struct scenario *s, unsigned long max_map_count,
+			struct scn_trace *out);
 
 #define SCN_GEN_BASE		0x140000000000ULL
 
@@ -310,6 +369,9 @@ int scn_shrink(const struct scenario *s,
 
 struct avm_stats;
 
+struct sched_config;
+struct sched_record;
+
 struct scn_lib_opts {
 	const char *design;	/* NULL: the default design */
 	unsigned int nodes;	/* memory nodes; 0: 2 (so migrate works) */
@@ -324,7 +386,28 @@ struct scn_lib_opts {
 				   expectations only before the first
 				   statement an allocation failure hit */
 	uint64_t fail_seed;
+	unsigned long max_map_count;	/* VMAs a process may have in the
+					   window; 0: scn_host_map_room() */
+	unsigned long overcommit_pages;	/* 0: scn_host_overcommit_pages() */
+	/* Thread groups under the explorer's scheduler (scenario/explore.h)
+	   instead of free-running threads: the schedule, and its record. */
+	const struct sched_config *sched;
+	struct sched_record *sched_rec;
 };
+
+/*
+ * The host's vm.max_map_count (65530 if it cannot be read) minus the
+ * mappings this process has now (libraries, stack, heap; call it before a
+ * scenario maps anything): a process forked from it now - as the kernel
+ * executor's workers are - may have that many VMAs of its own.
+ */
+unsigned long scn_host_map_room(void);
+/*
+ * The most pages one call may commit on the host: total RAM + swap (the
+ * default heuristic, vm.overcommit_memory 0; also used for 2, whose
+ * system-wide accounting is not modelled), ~0UL for 1 (always).
+ */
+unsigned long scn_host_overcommit_pages(void);
 
 /*
  * Run s on libanonvm (executor "anonvm").  At every `check` and at the end
@@ -336,5 +419,13 @@ struct scn_lib_opts {
  */
 int scn_run_lib(const struct scenario *s, const struct scn_lib_opts *o,
 		struct scn_trace *out, char *err, size_t errlen);
+
+struct avm_mm;
+/*
+ * One address-space or access statement (mmap ... migrate) on mm, as
+ * scn_run_lib performs it; *value gets the byte a read or expect loaded.
+ * Returns 0 or a negative errno; -EINVAL for spawn, fork, exit and check.
+ */
+int scn_lib_exec(struct avm_mm *mm, const struct scn_stmt *st, int *value);
 
 #endif

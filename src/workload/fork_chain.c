@@ -10,7 +10,7 @@
 
 enum { GENS, PAGES };
 
-#define SAMPLES		256	/* points of the anon_vmas-per-generation series */
+#define SAMPLE_RATIO	1.05	/* series: generations 1, 2, ... spaced 5% */
 
 static const struct wl_param params[] = {
 	[GENS] = { "generations", "--generations", "fork-chain generations",
@@ -22,7 +22,8 @@ static const struct wl_param params[] = {
 
 static int body(struct wl_run *r)
 {
-	unsigned long gens = r->param[GENS], every = gens / SAMPLES + 1;
+	unsigned long gens = r->param[GENS];
+	double next = 1;	/* the next generation sampled */
 	int err;
 
 	err = wl_sys_create(r, 4 * r->param[PAGES] + 1024);
@@ -35,8 +36,11 @@ static int body(struct wl_run *r)
 			err = wl_write_pages(r, 1, g, 1, 1, (int)g);
 		if (!err && g < gens)
 			wl_exit(r, 0);			/* the child moves to 0 */
-		if (!err && (g % every == 0 || g == 1 || g == gens))
+		if (!err && (g >= next || g == gens)) {
 			err = wl_sample(r, g);
+			next = next * SAMPLE_RATIO > g + 1 ? next * SAMPLE_RATIO
+							   : g + 1;
+		}
 	}
 	return err;
 }
