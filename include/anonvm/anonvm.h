@@ -238,6 +238,10 @@ struct avm_walk_stats {
 	unsigned long walks;		/* frames walked */
 	unsigned long visits;		/* VMAs (or PTE slots) examined */
 	unsigned long hits;		/* mappings actually found */
+	/* of visits, those a kernel walk makes: it stops at the mapping
+	   that uses up the frame's mapcount (folio_referenced,
+	   try_to_unmap) */
+	unsigned long early_visits;
 };
 
 /* Walk the reverse map of the frame mapped at addr; -EFAULT if none. */

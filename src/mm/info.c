@@ -150,6 +150,7 @@ int avm_rmap_walk_addr(struct avm_mm *mm, unsigned long addr,
 	ws->walks++;
 	ws->visits += rwc.visits;
 	ws->hits += rwc.hits;
+	ws->early_visits += rwc.early_visits;
 	return err;
 }
 
@@ -169,6 +170,7 @@ int avm_rmap_walk_pfn(struct avm_sys *sys, unsigned long pfn,
 	ws->walks++;
 	ws->visits += rwc.visits;
 	ws->hits += rwc.hits;
+	ws->early_visits += rwc.early_visits;
 	return err;
 }
 
@@ -190,6 +192,7 @@ int avm_rmap_walk_all(struct avm_sys *sys, struct avm_walk_stats *ws)
 			ws->walks++;
 			ws->visits += rwc.visits;
 			ws->hits += rwc.hits;
+			ws->early_visits += rwc.early_visits;
 		}
 	}
 	return 0;
