@@ -13,6 +13,7 @@
 
 struct diff_opts {
 	const char *design;
+	unsigned long max_map_count;
 	bool quiet;
 	char **files;
 	int nfiles;
@@ -21,7 +22,7 @@ struct diff_opts {
 static void diff_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: anonvm diff [--design NAME] [--quiet] FILE...\n\n"
+		"usage: anonvm diff [--design NAME] [--max-map-count N] [--quiet] FILE...\n\n"
 		"Run each scenario on the host kernel (as `anonvm native`) and on\n"
 		"the library (as `anonvm run`), then compare: every statement's\n"
 		"result, and at every `check` and at the end the VMA layouts, which\n"
@@ -29,6 +30,9 @@ static void diff_usage(FILE *f)
 		"swapped-ness.  The first divergence is printed with the process,\n"
 		"the address, what the kernel has and what anonvm has.\n\n"
 		"  --design NAME  reverse-map design of the library run\n"
+		"  --max-map-count N  the library's vm.max_map_count (default: the\n"
+		"                 host's, less the mappings a worker process has\n"
+		"                 outside the window, so both have the same room)\n"
 		"  --quiet        print only divergences and the summary\n\n"
 		"Exit status: 0 all agree, 1 a divergence or failed expectation,\n"
 		"2 usage or parse error, 77 the kernel cannot be observed here.\n");
@@ -44,6 +48,14 @@ static int diff_args(int argc, char **argv, struct diff_opts *o)
 			exit(0);
 		} else if (!strcmp(argv[i], "--design") && i + 1 < argc) {
 			o->design = argv[++i];
+		} else if (!strcmp(argv[i], "--max-map-count") && i + 1 < argc) {
+			uint64_t v;
+
+			i++;
+			if (cli_parse_u64("diff", "--max-map-count", argv[i], 1,
+					  UINT32_MAX, &v))
+				return -EINVAL;
+			o->max_map_count = (unsigned long)v;
 		} else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
 			o->quiet = true;
 		} else {
@@ -65,6 +77,10 @@ static int diff_one(void *ctx, const struct scenario *s)
 	char err[256], msg[1024];
 	int rc, ret = 0;
 
+	/* The room the workers will have, measured before the kernel run
+	   (whose memory would count later). */
+	lo.max_map_count = o->max_map_count ? o->max_map_count :
+			   scn_host_map_room();
 	rc = scn_run_native(s, &kt, err, sizeof(err));
 	if (rc == -EPERM || rc == -EBUSY) {
 		printf("SKIP %s: %s\n", s->file, err);

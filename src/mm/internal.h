@@ -11,9 +11,10 @@ int node_pools_init(struct avm_sys *sys);
 void node_pools_destroy(struct avm_sys *sys);
 /* A zeroed frame with refcount 1, or NULL (pool empty or injected failure). */
 struct page *alloc_page(struct avm_sys *sys, unsigned int node);
+/* The same, payload left as it was: for a caller that overwrites all of
+   it before anyone can read it (COW copy, migration). */
+struct page *alloc_page_nozero(struct avm_sys *sys, unsigned int node);
 void put_page(struct avm_sys *sys, struct page *page);
-unsigned long page_to_pfn(struct avm_sys *sys, const struct page *page);
-struct page *pfn_to_page(struct avm_sys *sys, unsigned long pfn);
 /* Payload of a frame, NULL in metadata-only mode. */
 unsigned char *page_address(struct avm_sys *sys, const struct page *page);
 void copy_page_payload(struct avm_sys *sys, struct page *dst,
@@ -24,6 +25,27 @@ unsigned long frames_in_use(struct avm_sys *sys);
 static inline unsigned int page_node(const struct page *p)
 {
 	return atomic_load(&p->flags) >> PG_NODE_SHIFT;
+}
+static inline unsigned long pfn_node_mask(const struct avm_sys *sys)
+{
+	return (1UL << sys->pfn_shift) - 1;
+}
+static inline unsigned long page_to_pfn(struct avm_sys *sys,
+					const struct page *page)
+{
+	const struct mem_node *n = &sys->nodes[page_node(page)];
+
+	return n->base_pfn + (unsigned long)(page - n->pages);
+}
+/* Shifts and masks only: this is on every fault, fork and unmap path. */
+static inline struct page *pfn_to_page(struct avm_sys *sys, unsigned long pfn)
+{
+	unsigned long node = pfn >> sys->pfn_shift;
+	unsigned long i = pfn & pfn_node_mask(sys);
+
+	if (node >= sys->nr_nodes || i >= sys->nodes[node].nr_frames)
+		return NULL;
+	return &sys->nodes[node].pages[i];
 }
 static inline bool page_test(const struct page *p, uint32_t f)
 {
@@ -90,6 +112,8 @@ void pgd_free(struct avm_mm *mm);
 /* The PTE table covering addr: NULL if absent / on allocation failure. */
 struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr);
 struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr);
+/* pt_lookup for addr inside vma, through the VMA's cached PTE table. */
+struct pgtable *vma_pte_table(struct vm_area_struct *vma, unsigned long addr);
 typedef int (*pt_table_fn)(struct avm_mm *mm, struct pgtable *pt,
 			   unsigned long start, unsigned long end, void *arg);
 /* fn for every existing PTE table overlapping [start, end); stops on != 0. */
@@ -122,6 +146,25 @@ static inline unsigned int pte_nptype(pte_t p)
 }
 
 /* ---- vma.c: the VMA tree, split and merge ------------------------------ */
+/*
+ * vm.max_map_count: would mm have more than the limit with `extra` VMAs
+ * more than now?  Linux's checks, in these terms: mmap refuses when
+ * map_count > limit (extra -1: it may reach limit + 1), a split that
+ * must not pass it when map_count >= limit (extra 0), mremap's moves keep
+ * a margin of 3 (and of 5 before a fixed move).
+ */
+static inline bool map_count_exceeds(const struct avm_mm *mm, long extra)
+{
+	return (long)mm->map_count + extra >= (long)mm->sys->cfg.max_map_count;
+}
+
+/* The overcommit heuristic: may one call commit this many more pages? */
+static inline bool vm_enough_memory(const struct avm_mm *mm,
+				    unsigned long pages)
+{
+	return pages <= mm->sys->cfg.overcommit_pages;
+}
+
 struct vm_area_struct *find_vma(struct avm_mm *mm, unsigned long addr);
 struct vm_area_struct *vma_lookup(struct avm_mm *mm, unsigned long addr);
 struct vm_area_struct *vma_prev(struct vm_area_struct *vma);

@@ -69,7 +69,8 @@ static int wp_page_copy(struct avm_mm *mm, struct vm_area_struct *vma,
 
 	err = sys->rmap->prepare(vma);
 	if (!err) {
-		page = alloc_page(sys, 0);
+		/* a copy overwrites the whole frame: zeroing it first is waste */
+		page = old ? alloc_page_nozero(sys, 0) : alloc_page(sys, 0);
 		if (!page)
 			err = -ENOMEM;
 	}

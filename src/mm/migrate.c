@@ -148,7 +148,7 @@ static int migrate_page(struct avm_sys *sys, struct page *old,
 
 	if (!isolate_lru_page(sys, old))
 		return -EAGAIN;		/* reclaim (or another migration) has it */
-	new = alloc_page(sys, node);
+	new = alloc_page_nozero(sys, node);	/* move_identity copies */
 	if (!new) {
 		putback_lru_page(sys, old);
 		return -ENOMEM;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "mm/internal.h"
+#include "rmap/rmap.h"
 
 static void *reserve(size_t bytes)
 {
@@ -23,7 +24,7 @@ static int node_init(struct avm_sys *sys, struct mem_node *n, unsigned int id)
 {
 	n->id = id;
 	n->nr_frames = sys->cfg.node_frames;
-	n->base_pfn = (unsigned long)id * n->nr_frames;
+	n->base_pfn = (unsigned long)id << sys->pfn_shift;
 	INIT_LIST_HEAD(&n->free_list);
 	INIT_LIST_HEAD(&n->lru_active);
 	INIT_LIST_HEAD(&n->lru_inactive);
@@ -51,6 +52,10 @@ int node_pools_init(struct avm_sys *sys)
 	struct page *zero;
 
 	sys->nr_nodes = sys->cfg.nodes;
+	/* pfn = node << pfn_shift | frame: pfn_to_page needs no division */
+	sys->pfn_shift = 0;
+	while ((1UL << sys->pfn_shift) < sys->cfg.node_frames)
+		sys->pfn_shift++;
 	sys->nodes = calloc(sys->nr_nodes, sizeof(*sys->nodes));
 	if (!sys->nodes)
 		return -ENOMEM;
@@ -92,7 +97,7 @@ static struct page *take_frame(struct mem_node *n)
 	return NULL;
 }
 
-struct page *alloc_page(struct avm_sys *sys, unsigned int node)
+struct page *alloc_page_nozero(struct avm_sys *sys, unsigned int node)
 {
 	struct mem_node *n = &sys->nodes[node];
 	struct page *p;
@@ -108,9 +113,17 @@ struct page *alloc_page(struct avm_sys *sys, unsigned int node)
 	atomic_store(&p->flags, (uint32_t)node << PG_NODE_SHIFT);
 	atomic_store(&p->_refcount, 1);
 	INIT_LIST_HEAD(&p->lru);
-	if (n->payload)
-		memset(page_address(sys, p), 0, PAGE_SIZE);
 	avm_alloc_account(&sys->alloc, AK_FRAME, 1, PAGE_SIZE);
+	return p;
+}
+
+struct page *alloc_page(struct avm_sys *sys, unsigned int node)
+{
+	struct page *p = alloc_page_nozero(sys, node);
+	unsigned char *addr = p ? page_address(sys, p) : NULL;
+
+	if (addr)
+		memset(addr, 0, PAGE_SIZE);
 	return p;
 }
 
@@ -118,6 +131,8 @@ static void free_frame(struct avm_sys *sys, struct page *p)
 {
 	struct mem_node *n = &sys->nodes[page_node(p)];
 
+	if (page_is_anon(p) && sys->rmap->page_free)
+		sys->rmap->page_free(sys, p);
 	sys_lock(sys);
 	if (page_test(p, PG_lru)) {
 		list_del(&p->lru);
@@ -142,23 +157,6 @@ void put_page(struct avm_sys *sys, struct page *page)
 		return;
 	if (atomic_fetch_sub(&page->_refcount, 1) == 1)
 		free_frame(sys, page);
-}
-
-unsigned long page_to_pfn(struct avm_sys *sys, const struct page *page)
-{
-	const struct mem_node *n = &sys->nodes[page_node(page)];
-
-	return n->base_pfn + (unsigned long)(page - n->pages);
-}
-
-struct page *pfn_to_page(struct avm_sys *sys, unsigned long pfn)
-{
-	unsigned long per = sys->cfg.node_frames;
-	unsigned long node = pfn / per;
-
-	if (node >= sys->nr_nodes)
-		return NULL;
-	return &sys->nodes[node].pages[pfn % per];
 }
 
 unsigned char *page_address(struct avm_sys *sys, const struct page *page)
@@ -195,7 +193,7 @@ void lru_add(struct avm_sys *sys, struct page *page)
 
 unsigned long frames_in_use(struct avm_sys *sys)
 {
-	return atomic_load(&sys->alloc.live[AK_FRAME]);
+	return avm_alloc_live(&sys->alloc, AK_FRAME);
 }
 
 static bool page_trylock_bit(struct page *page)

@@ -19,6 +19,7 @@ void avm_config_default(struct avm_config *cfg)
 	cfg->design = NULL;
 	cfg->swap_slots = 1UL << 18;
 	cfg->swap_file = NULL;
+	cfg->max_map_count = AVM_DEFAULT_MAX_MAP_COUNT;
 }
 
 int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
@@ -35,12 +36,21 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 	if (!sys)
 		return -ENOMEM;
 	sys->cfg = *cfg;
+	if (!sys->cfg.max_map_count)
+		sys->cfg.max_map_count = AVM_DEFAULT_MAX_MAP_COUNT;
+	if (!sys->cfg.overcommit_pages)	/* this machine's RAM + swap */
+		sys->cfg.overcommit_pages = cfg->nodes * cfg->node_frames +
+					    cfg->swap_slots;
 	sys->rmap = rmap_find(cfg->design);
 	if (!sys->rmap) {
 		free(sys);
 		return -ENOENT;
 	}
 	avm_alloc_init(&sys->alloc);
+	avm_alloc_cache(&sys->alloc, AK_VMA, sizeof(struct vm_area_struct));
+	avm_alloc_cache(&sys->alloc, AK_ANON_VMA, sizeof(struct anon_vma));
+	avm_alloc_cache(&sys->alloc, AK_AVC, sizeof(struct anon_vma_chain));
+	avm_alloc_cache(&sys->alloc, AK_PGTABLE, sizeof(struct pgtable));
 	avm_mutex_init(&sys->lock);
 	INIT_LIST_HEAD(&sys->mms);
 	err = node_pools_init(sys);
@@ -49,6 +59,7 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 	if (err) {
 		swap_destroy(sys);
 		node_pools_destroy(sys);
+		avm_alloc_destroy(&sys->alloc);
 		free(sys);
 		return err;
 	}
@@ -65,6 +76,7 @@ void avm_sys_destroy(struct avm_sys *sys)
 	swap_destroy(sys);
 	node_pools_destroy(sys);
 	avm_mutex_destroy(&sys->lock);
+	avm_alloc_destroy(&sys->alloc);
 	free(sys);
 }
 
@@ -78,10 +90,7 @@ struct avm_mm *mm_alloc(struct avm_sys *sys)
 	mm->mm_rb = RB_ROOT;
 	avm_rwlock_init(&mm->mmap_lock);
 	avm_mutex_init(&mm->page_table_lock);
-	if (pgd_alloc(mm)) {
-		avm_kfree(&sys->alloc, AK_MM, mm, sizeof(*mm));
-		return NULL;
-	}
+	/* mm->pgd: on the first pt_alloc */
 	sys_lock(sys);
 	mm->id = ++sys->next_mm_id;
 	list_add_tail(&mm->mmlist, &sys->mms);
@@ -125,26 +134,23 @@ unsigned long avm_mm_id(const struct avm_mm *mm)
 
 void avm_fail_nth(struct avm_sys *sys, unsigned long n)
 {
-	atomic_store(&sys->alloc.fail_at,
-		     n ? atomic_load(&sys->alloc.attempts) + n : 0);
+	avm_alloc_fail_nth(&sys->alloc, n);
 }
 
 void avm_fail_random(struct avm_sys *sys, double p, uint64_t seed)
 {
-	avm_mutex_lock(&sys->alloc.rng_lock, &alloc_rng_lock_class);
-	sys->alloc.fail_ppm = p <= 0 ? 0 : p >= 1 ? 1000000 : (uint32_t)(p * 1e6);
-	sys->alloc.rng = seed ? seed : 1;
-	avm_mutex_unlock(&sys->alloc.rng_lock);
+	avm_alloc_fail_random(&sys->alloc, p <= 0 ? 0 : p >= 1 ? 1000000 :
+			      (uint32_t)(p * 1e6), seed);
 }
 
 unsigned long avm_alloc_count(struct avm_sys *sys)
 {
-	return atomic_load(&sys->alloc.attempts);
+	return avm_alloc_attempts(&sys->alloc);
 }
 
 unsigned long avm_alloc_failures(struct avm_sys *sys)
 {
-	return atomic_load(&sys->alloc.failures);
+	return avm_alloc_nfailures(&sys->alloc);
 }
 
 /* ---- statistics -------------------------------------------------------- */
@@ -152,14 +158,14 @@ unsigned long avm_alloc_failures(struct avm_sys *sys)
 void avm_stats(struct avm_sys *sys, struct avm_stats *st)
 {
 	const struct avm_counters *c = &sys->ctr;
-	const struct avm_alloc *a = &sys->alloc;
+	struct avm_alloc *a = &sys->alloc;
 
 	memset(st, 0, sizeof(*st));
-	st->mms = atomic_load(&a->live[AK_MM]);
-	st->vmas = atomic_load(&a->live[AK_VMA]);
-	st->anon_vmas = atomic_load(&a->live[AK_ANON_VMA]);
-	st->avcs = atomic_load(&a->live[AK_AVC]);
-	st->page_tables = atomic_load(&a->live[AK_PGTABLE]);
+	st->mms = avm_alloc_live(a, AK_MM);
+	st->vmas = avm_alloc_live(a, AK_VMA);
+	st->anon_vmas = avm_alloc_live(a, AK_ANON_VMA);
+	st->avcs = avm_alloc_live(a, AK_AVC);
+	st->page_tables = avm_alloc_live(a, AK_PGTABLE);
 	sys->rmap->usage(sys, &st->rmap_objects, &st->rmap_bytes);
 	st->frames_used = frames_in_use(sys);
 	st->frames_total = sys->cfg.node_frames * sys->nr_nodes - 1;
@@ -169,8 +175,8 @@ void avm_stats(struct avm_sys *sys, struct avm_stats *st)
 	st->zero_faults = atomic_load(&c->zero_faults);
 	st->cow_copies = atomic_load(&c->cow_copies);
 	st->cow_reuses = atomic_load(&c->cow_reuses);
-	st->allocs = atomic_load(&a->attempts);
-	st->alloc_failures = atomic_load(&a->failures);
+	st->allocs = avm_alloc_attempts(a);
+	st->alloc_failures = avm_alloc_nfailures(a);
 	st->rmap_walks = atomic_load(&c->rmap_walks);
 	st->rmap_visits = atomic_load(&c->rmap_visits);
 	st->rmap_hits = atomic_load(&c->rmap_hits);

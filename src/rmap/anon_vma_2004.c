@@ -229,7 +229,7 @@ static int av2004_walk(struct page *page, struct rmap_walk_control *rwc)
 static void av2004_usage(struct avm_sys *sys, unsigned long *objects,
 			 unsigned long *bytes)
 {
-	unsigned long nav = atomic_load(&sys->alloc.live[AK_ANON_VMA]);
+	unsigned long nav = avm_alloc_live(&sys->alloc, AK_ANON_VMA);
 
 	*objects = nav;
 	*bytes = nav * sizeof(struct anon_vma);
@@ -296,6 +296,7 @@ static int check_list(struct check_ctx *ctx, struct anon_vma *av, long users,
 		      (void *)av, v->vm_mm->id, v->vm_start);
 		*slot = 1;
 		n++;
+		ctx->steps++;
 	}
 	CHECK(ctx, n == users, "anon_vma %p: %ld VMAs on its list, %ld name "
 	      "it", (void *)av, n, users);
@@ -307,8 +308,8 @@ static int check_list(struct check_ctx *ctx, struct anon_vma *av, long users,
 
 static int av2004_check(struct avm_sys *sys, struct check_ctx *ctx)
 {
-	unsigned long nav = atomic_load(&sys->alloc.live[AK_ANON_VMA]);
-	unsigned long navc = atomic_load(&sys->alloc.live[AK_AVC]);
+	unsigned long nav = avm_alloc_live(&sys->alloc, AK_ANON_VMA);
+	unsigned long navc = avm_alloc_live(&sys->alloc, AK_AVC);
 	struct ptrset avs, vmas;
 	int err;
 

@@ -455,8 +455,8 @@ static void amm_move_pte(struct page *page, struct vm_area_struct *old_vma,
 static void amm_usage(struct avm_sys *sys, unsigned long *objects,
 		      unsigned long *bytes)
 {
-	*objects = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]);
-	*bytes = atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]);
+	*objects = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER);
+	*bytes = avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER);
 }
 
 struct pte_census {
@@ -491,11 +491,12 @@ static int census_table(struct avm_mm *mm, struct pgtable *pt,
 }
 
 static int check_mm(struct check_ctx *ctx, struct avm_mm *mm,
-		    struct ptrset *fams, unsigned long *nanonmm)
+		    struct ptrset *fams, struct ptrset *anonmms,
+		    unsigned long *nanonmm)
 {
-	struct anonmm *a = mm_anonmm(mm), *it;
+	struct anonmm *a = mm_anonmm(mm);
 	struct pte_census c = { .ctx = ctx, .fam = a ? a->fam : NULL };
-	bool anon = false, listed = false;
+	bool anon = false;
 	long *slot;
 
 	for (struct rb_node *n = rb_first(&mm->mm_rb); n; n = rb_next(n)) {
@@ -515,10 +516,8 @@ static int check_mm(struct check_ctx *ctx, struct avm_mm *mm,
 		CHECK(ctx, a->mm == mm && a->fam, "mm %lu: anonmm %p names mm "
 		      "%p, family %p", mm->id, (void *)a, (void *)a->mm,
 		      (void *)a->fam);
-		list_for_each_entry(it, &a->fam->members, node)
-			listed |= it == a;
-		CHECK(ctx, listed, "mm %lu: anonmm not on its family's list",
-		      mm->id);
+		slot = ptrset_slot(anonmms, a);
+		CHECK(ctx, slot, "checker out of memory");
 		slot = ptrset_slot(fams, a->fam);
 		CHECK(ctx, slot, "checker out of memory");
 		(*slot)++;
@@ -527,7 +526,14 @@ static int check_mm(struct check_ctx *ctx, struct avm_mm *mm,
 	return pt_for_each_table(mm, 0, TASK_SIZE, census_table, &c);
 }
 
-static int check_families(struct check_ctx *ctx, struct ptrset *fams)
+/*
+ * Each family's list holds distinct anonmms of live mms naming it, as
+ * many as name it: so every mm's anonmm is on its family's list (marking
+ * the live anonmms keeps this linear, where looking for each mm's anonmm
+ * on its list costs the family's size).
+ */
+static int check_families(struct check_ctx *ctx, struct ptrset *fams,
+			  struct ptrset *anonmms)
 {
 	ptrset_for_each(fams, i) {
 		struct anonmm_family *f = (void *)fams->keys[i];
@@ -535,10 +541,18 @@ static int check_families(struct check_ctx *ctx, struct ptrset *fams)
 		struct anonmm *a;
 
 		list_for_each_entry(a, &f->members, node) {
+			long *seen = ptrset_find(anonmms, a);
+
+			CHECK(ctx, seen, "family %p: member %p is no live mm's "
+			      "anonmm", (void *)f, (void *)a);
 			CHECK(ctx, a->fam == f && mm_anonmm(a->mm) == a,
 			      "family %p: member %p of mm %lu is stale",
 			      (void *)f, (void *)a, a->mm->id);
+			CHECK(ctx, !*seen, "family %p: mm %lu listed twice",
+			      (void *)f, a->mm->id);
+			*seen = 1;
 			n++;
+			ctx->steps++;
 		}
 		CHECK(ctx, n == f->nr && n == (unsigned long)fams->vals[i],
 		      "family %p: %lu listed, count %lu, %ld mms name it",
@@ -550,20 +564,21 @@ static int check_families(struct check_ctx *ctx, struct ptrset *fams)
 static int amm_check(struct avm_sys *sys, struct check_ctx *ctx)
 {
 	unsigned long nanonmm = 0, live, bytes, want;
-	struct ptrset fams;
+	struct ptrset fams, anonmms;
 	struct avm_mm *mm;
 	int err = 0;
 
 	ptrset_init(&fams);
+	ptrset_init(&anonmms);
 	list_for_each_entry(mm, &sys->mms, mmlist) {
-		err = check_mm(ctx, mm, &fams, &nanonmm);
+		err = check_mm(ctx, mm, &fams, &anonmms, &nanonmm);
 		if (err)
 			break;
 	}
 	if (!err)
-		err = check_families(ctx, &fams);
-	live = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]);
-	bytes = atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]);
+		err = check_families(ctx, &fams, &anonmms);
+	live = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER);
+	bytes = avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER);
 	want = nanonmm * sizeof(struct anonmm) +
 	       fams.n * sizeof(struct anonmm_family);
 	if (!err && (live != nanonmm + fams.n || bytes != want))
@@ -571,6 +586,7 @@ static int amm_check(struct avm_sys *sys, struct check_ctx *ctx)
 				 "%lu anonmms + %zu families reachable (%lu "
 				 "bytes)", live, bytes, nanonmm, fams.n, want);
 	ptrset_destroy(&fams);
+	ptrset_destroy(&anonmms);
 	return err;
 }
 

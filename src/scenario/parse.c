@@ -872,8 +872,8 @@ static int open_block(struct parser *ps, const struct tok *first)
 static int close_block(struct parser *ps, const struct tok *first)
 {
 	if (!ps->thread)
-		return fail(ps, first->col, "expected a statement ('}' closes "
-			    "no thread block)");
+		return fail(ps, first->col,
+			    "expected a statement: '}' closes no thread block");
 	ps->thread = 0;
 	return 0;
 }
@@ -884,8 +884,7 @@ static int join_group(struct parser *ps, const struct tok *first)
 		return fail(ps, first->col, "expected '}': the thread block of "
 			    "line %d is open", ps->block_line);
 	if (!ps->nthreads)
-		return fail(ps, first->col, "expected a statement ('join' "
-			    "follows no thread blocks)");
+		return fail(ps, first->col, "expected a statement: 'join' ends no thread blocks");
 	ps->nthreads = 0;
 	return 0;
 }
@@ -923,11 +922,11 @@ static bool parse_structure(struct parser *ps, const struct tok *first,
 static int parse_end(struct parser *ps)
 {
 	if (ps->thread)
-		return fail(ps, 1, "expected '}' before the end (the thread "
-			    "block of line %d is open)", ps->block_line);
+		return fail(ps, 1, "expected '}' to close the thread block of line %d",
+			    ps->block_line);
 	if (ps->nthreads)
-		return fail(ps, 1, "expected 'join' before the end (after the "
-			    "thread blocks of line %d)", ps->block_line);
+		return fail(ps, 1, "expected 'join' after the thread blocks of "
+			    "line %d", ps->block_line);
 	return 0;
 }
 
@@ -941,6 +940,10 @@ static int parse_lines(struct parser *ps)
 			return fail(ps, 1, "expected at most %d lines, found more",
 				    INT_MAX);
 		ps->line++;
+		if ((size_t)(ps->pos - ps->line_start) > SCN_MAX_LINE + 1)
+			return fail(ps, SCN_MAX_LINE + 1, "expected a line of at "
+				    "most %d bytes, found a longer one",
+				    SCN_MAX_LINE);
 		if (!next_tok(ps, &first))
 			continue;
 		if (!parse_structure(ps, &first, &rc))
@@ -989,7 +992,7 @@ int scn_parse_string(const char *name, const char *text, struct scenario **out,
 			    out, err, errlen);
 }
 
-/* Read all of f into a new buffer. */
+/* Read all of f into a new buffer; -EFBIG past SCN_MAX_FILE bytes. */
 static int read_all(FILE *f, char **buf, size_t *len)
 {
 	size_t cap = 0, n;
@@ -998,9 +1001,16 @@ static int read_all(FILE *f, char **buf, size_t *len)
 	*len = 0;
 	errno = 0;
 	do {
+		size_t room;
+
+		if (*len > SCN_MAX_FILE)
+			return -EFBIG;
 		if (p_grow(buf, &cap, *len + 65536, 1))
 			return -ENOMEM;
-		n = fread(*buf + *len, 1, cap - *len, f);
+		room = cap - *len;
+		if (room > SCN_MAX_FILE + 1 - *len)
+			room = SCN_MAX_FILE + 1 - *len;
+		n = fread(*buf + *len, 1, room, f);
 		*len += n;
 	} while (n > 0);
 	if (!ferror(f))
@@ -1027,6 +1037,9 @@ int scn_parse_file(const char *path, struct scenario **out, char *err,
 	fclose(f);
 	if (!rc)
 		rc = parse_buffer(path, buf, len, out, err, errlen);
+	else if (rc == -EFBIG && err && errlen)
+		snprintf(err, errlen, "%s: expected a scenario of at most %d "
+			 "bytes, found more", path, SCN_MAX_FILE);
 	else if (err && errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 	free(buf);

@@ -128,6 +128,8 @@ static int snap_page(struct run *r, struct avm_mm *mm, unsigned long addr,
 		pg.exclusive = !pi.zero && pi.mapcount == 1;
 	} else if (pi.state == AVM_PTE_SWAP) {
 		pg.state = SCN_PTE_SWAP;
+	} else if (pi.state == AVM_PTE_NONE) {
+		return 0;	/* emptied meanwhile: not recorded */
 	}
 	if (!r->o->payload_none && !avm_peek(mm, addr, r->buf, PG)) {
 		pg.has_hash = true;
@@ -161,8 +163,13 @@ static int snap_proc(struct run *r, int slot, struct scn_snapshot *sn)
 		if (sv.end <= SCN_WINDOW_START || sv.start >= SCN_WINDOW_END)
 			continue;
 		err = scn_proc_add_vma(ps, &sv);
-		for (unsigned long a = sv.start; a < sv.end && !err; a += PG)
+		/* Only pages that exist: the others are not populated and
+		   read as zeroes (docs/scenarios.md). */
+		for (unsigned long a = sv.start; !err && a < sv.end; a += PG) {
+			if (avm_next_page(mm, a, sv.end, &a))
+				break;
 			err = snap_page(r, mm, a, ps);
+		}
 	}
 	free(v);
 	return err;
@@ -211,6 +218,11 @@ static int setup(struct run *r, char *err, size_t errlen)
 	cfg.node_frames = 1UL << 18;
 	cfg.swap_slots = 1UL << 18;
 	cfg.payload = r->o->payload_none ? AVM_PAYLOAD_NONE : AVM_PAYLOAD_FULL;
+	cfg.max_map_count = r->o->max_map_count ? r->o->max_map_count :
+			    scn_host_map_room();
+	cfg.overcommit_pages = r->o->overcommit_pages ?
+			       r->o->overcommit_pages :
+			       scn_host_overcommit_pages();
 	rc = avm_sys_create(&cfg, &r->sys);
 	if (rc) {
 		snprintf(err, errlen, "cannot create the system (design %s): %s",

@@ -87,7 +87,16 @@ struct scenario {
 	int nstmts;
 };
 
-/* Parse; on error return -EINVAL and put "FILE:LINE:COL: message" in err. */
+/* Input bounds: bytes of a scenario file, bytes of a line (without EOL). */
+#define SCN_MAX_FILE		(64 << 20)
+#define SCN_MAX_LINE		4096
+
+/*
+ * Parse; on error return -EINVAL and put "FILE:LINE:COL: message" in err.
+ * scn_parse_file reads at most SCN_MAX_FILE + 1 bytes: more is -EFBIG
+ * ("FILE: expected a scenario of at most ... bytes"); a read error is its
+ * -errno ("FILE: strerror").  A FIFO blocks until its writer closes it.
+ */
 int scn_parse_file(const char *path, struct scenario **out, char *err, size_t errlen);
 int scn_parse_string(const char *name, const char *text, struct scenario **out,
 		     char *err, size_t errlen);
@@ -283,6 +292,13 @@ long scn_snapshot_frame_ids(const struct scn_snapshot *sn, long **ids);
  * scenario the parser would not produce.
  */
 int scn_run_model(const struct scenario *s, struct scn_trace *out);
+/*
+ * The same with a vm.max_map_count (scn_run_model: 65530): near it the
+ * model decides mmap when its bounds on the VMA count agree, and stops
+ * (unsupported) at other statements that may split VMAs.
+ */
+int scn_run_model_limit(const struct scenario *s, unsigned long max_map_count,
+			struct scn_trace *out);
 
 #define SCN_GEN_BASE		0x140000000000ULL
 
@@ -338,11 +354,28 @@ struct scn_lib_opts {
 				   expectations only before the first
 				   statement an allocation failure hit */
 	uint64_t fail_seed;
+	unsigned long max_map_count;	/* VMAs a process may have in the
+					   window; 0: scn_host_map_room() */
+	unsigned long overcommit_pages;	/* 0: scn_host_overcommit_pages() */
 	/* Thread groups under the explorer's scheduler (scenario/explore.h)
 	   instead of free-running threads: the schedule, and its record. */
 	const struct sched_config *sched;
 	struct sched_record *sched_rec;
 };
+
+/*
+ * The host's vm.max_map_count (65530 if it cannot be read) minus the
+ * mappings this process has now (libraries, stack, heap; call it before a
+ * scenario maps anything): a process forked from it now - as the kernel
+ * executor's workers are - may have that many VMAs of its own.
+ */
+unsigned long scn_host_map_room(void);
+/*
+ * The most pages one call may commit on the host: total RAM + swap (the
+ * default heuristic, vm.overcommit_memory 0; also used for 2, whose
+ * system-wide accounting is not modelled), ~0UL for 1 (always).
+ */
+unsigned long scn_host_overcommit_pages(void);
 
 /*
  * Run s on libanonvm (executor "anonvm").  At every `check` and at the end

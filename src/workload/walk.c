@@ -134,6 +134,12 @@ again:
 	r->res->m[WL_WALKS] = (double)ws.walks;
 	r->res->m[WL_VISITS] = ws.walks ? (double)ws.visits / (double)ws.walks : 0;
 	r->res->m[WL_HITS] = ws.walks ? (double)ws.hits / (double)ws.walks : 0;
+	r->res->m[WL_EARLY] = ws.walks ? (double)ws.early_visits /
+					 (double)ws.walks : 0;
+	r->res->m[WL_PER_MAP] = ws.hits ? (double)ws.visits /
+					  (double)ws.hits : 0;
+	r->res->m[WL_EARLY_PER_MAP] = ws.hits ? (double)ws.early_visits /
+						(double)ws.hits : 0;
 	r->res->m[WL_NS_WALK] = ws.walks ? spent * 1e9 / (double)ws.walks : 0;
 	free(f.pfn);
 	return err;

@@ -12,9 +12,17 @@
  * budget), the live objects, the checker if asked, every process exits; the
  * result is one number per metric (enum wl_metric).
  *
- * Adding a workload: one file here defining a `const struct workload`, and
- * its name in the table of workload.c.  Internal to libanonvm (the shared
- * library exports only avm_*); the CLI and benchmarks link it statically.
+ * Adding a workload: one file here (fork_chain.c is a short example)
+ * defining a `const struct workload` whose body calls wl_sys_create()
+ * first and then the helpers below; its extern in wl_internal.h and its
+ * entry in the table of workload.c.  compare (tables, JSON, --sweep over
+ * size_param), bench/workloads and tests/workload.c (every workload on
+ * every design, checked) pick it up; its parameters become compare
+ * options (each `option` must be unique over all workloads).  A body that
+ * calls wl_sample() feeds compare --plot's series.
+ *
+ * Internal to libanonvm (the shared library exports only avm_*); the CLI,
+ * benchmarks and tests link the static archive.
  */
 #ifndef AVM_WORKLOAD_H
 #define AVM_WORKLOAD_H
@@ -29,7 +37,8 @@
 /* ---- metrics ------------------------------------------------------------ */
 
 enum wl_metric {
-	WL_WALKS, WL_VISITS, WL_HITS, WL_VMAS, WL_ANON_VMAS, WL_AVCS,
+	WL_WALKS, WL_VISITS, WL_EARLY, WL_HITS, WL_PER_MAP, WL_EARLY_PER_MAP,
+	WL_VMAS, WL_ANON_VMAS, WL_AVCS,
 	WL_OBJECTS, WL_BYTES, WL_COPIES, WL_NS_WALK, WL_FORK_NS, WL_EXIT_NS,
 	WL_WALL, WL_NR_METRICS
 };
