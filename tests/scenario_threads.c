@@ -150,11 +150,11 @@ static void test_parse_errors(void **state)
 		    "allowed in the thread block of line 2");
 	parse_fails("thread T {\ncheck\n}\njoin\n", "'check' is not allowed");
 	parse_fails("thread T {\nspawn P\n}\njoin\n", "'spawn' is not allowed");
-	parse_fails("spawn P\nthread T {\n", "expected '}' to close the thread block of line 2");
-	parse_fails("spawn P\nthread T {\n}\n", "expected 'join' after the thread blocks of line 2");
+	parse_fails("spawn P\nthread T {\n", "expected '}' before the end");
+	parse_fails("spawn P\nthread T {\n}\n", "expected 'join' before the end");
 	parse_fails("spawn P\nthread T {\n}\nP exit\n", "expected 'join'");
 	parse_fails("spawn P\n}\n", "'}' closes no thread block");
-	parse_fails("spawn P\njoin\n", "'join' ends no thread blocks");
+	parse_fails("spawn P\njoin\n", "'join' follows no thread blocks");
 	parse_fails("thread T {\nthread U {\n", "expected '}'");
 	parse_fails("spawn P\nthread T {\nP fork C\n}\nthread U {\n"
 		    "C write 0x140000000000 1\n}\njoin\n", "forked in another "

@@ -68,10 +68,35 @@ static int diff_args(int argc, char **argv, struct diff_opts *o)
 	return cli_check_design("diff", o->design);
 }
 
-/* 0 agree, 1 diverge/fail, 77 skip, 2 error. */
+static int diff_in_window(const struct diff_opts *o, const struct scenario *s);
+
+/*
+ * 0 agree, 1 diverge/fail, 77 skip, 2 error.  A scenario with its own
+ * window (a recording) is relocated into the default one first: both
+ * executors run the relocated copy.
+ */
 static int diff_one(void *ctx, const struct scenario *s)
 {
-	const struct diff_opts *o = ctx;
+	struct scenario *rs;
+	char err[256];
+	int n, rc;
+
+	if (scn_window_default(s))
+		return diff_in_window(ctx, s);
+	if (scn_relocate(s, &rs, &n, err, sizeof(err))) {
+		printf("ERROR %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (!((const struct diff_opts *)ctx)->quiet)
+		printf("note: %s relocated into the window (%d clusters)\n",
+		       s->file, n);
+	rc = diff_in_window(ctx, rs);
+	scn_free(rs);
+	return rc;
+}
+
+static int diff_in_window(const struct diff_opts *o, const struct scenario *s)
+{
 	struct scn_lib_opts lo = { .design = o->design };
 	struct scn_trace kt, lt;
 	char err[256], msg[1024];

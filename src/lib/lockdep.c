@@ -57,7 +57,9 @@ __attribute__((constructor)) static void lockdep_init(void)
 #ifdef CONFIG_LOCKDEP
 	const char *e = getenv("ANONVM_LOCKDEP");
 
-	lockdep_on = !e || strcmp(e, "0") != 0;
+	/* The build's default (on in sanitizer builds), unless the
+	   environment says otherwise. */
+	lockdep_on = e ? strcmp(e, "0") != 0 : LOCKDEP_DEFAULT_ON;
 	atomic_store(&lock_tracking, lockdep_on);
 #endif
 	pthread_key_create(&held_key, held_free);

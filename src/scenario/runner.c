@@ -56,27 +56,12 @@ static int do_mremap(struct avm_mm *mm, const struct scn_stmt *st)
 			  flags, st->new_addr, NULL);
 }
 
-/* Perform one statement; returns 0 or a negative errno. */
-static int exec_stmt(struct run *r, const struct scn_stmt *st,
-		     struct scn_result *res)
+int scn_lib_exec(struct avm_mm *mm, const struct scn_stmt *st, int *value)
 {
-	struct avm_mm *mm = st->proc >= 0 ? r->mm[st->proc] : NULL;
 	unsigned char b = (unsigned char)st->byte;
 	int err;
 
-	/* A process whose fork failed does not exist: nothing it does runs. */
-	if (!mm && st->op != SCN_SPAWN && st->op != SCN_CHECK)
-		return -ESRCH;
-
 	switch (st->op) {
-	case SCN_SPAWN:
-		return avm_mm_create(r->sys, &r->mm[st->child]);
-	case SCN_FORK:
-		return avm_fork(mm, &r->mm[st->child]);
-	case SCN_EXIT:
-		avm_exit(mm);
-		r->mm[st->proc] = NULL;
-		return 0;
 	case SCN_MMAP:
 		return avm_mmap(mm, st->addr, st->pages * PG, prot_of(st->prot),
 				AVM_MAP_FIXED_NOREPLACE, NULL);
@@ -97,17 +82,42 @@ static int exec_stmt(struct run *r, const struct scn_stmt *st,
 	case SCN_READ:
 	case SCN_EXPECT:
 		err = avm_read(mm, st->addr, &b, 1);
-		if (!err)
-			res->value = b;
+		if (!err && value)
+			*value = b;
 		return err;
 	case SCN_MIGRATE:
 		return avm_migrate(mm, st->addr, st->pages * PG,
 				   (unsigned int)st->node, NULL);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Perform one statement; returns 0 or a negative errno. */
+static int exec_stmt(struct run *r, const struct scn_stmt *st,
+		     struct scn_result *res)
+{
+	struct avm_mm *mm = st->proc >= 0 ? r->mm[st->proc] : NULL;
+
+	/* A process whose fork failed does not exist: nothing it does runs. */
+	if (!mm && st->op != SCN_SPAWN && st->op != SCN_CHECK)
+		return -ESRCH;
+
+	switch (st->op) {
+	case SCN_SPAWN:
+		return avm_mm_create(r->sys, &r->mm[st->child]);
+	case SCN_FORK:
+		return avm_fork(mm, &r->mm[st->child]);
+	case SCN_EXIT:
+		avm_exit(mm);
+		r->mm[st->proc] = NULL;
+		return 0;
 	case SCN_CHECK:
 	case SCN_NR_OPS:
-		break;
+		return 0;
+	default:
+		return scn_lib_exec(mm, st, &res->value);
 	}
-	return 0;
 }
 
 /* ---- snapshots ----------------------------------------------------------- */
@@ -160,7 +170,8 @@ static int snap_proc(struct run *r, int slot, struct scn_snapshot *sn)
 			.wipeonfork = v[i].flags & AVM_VMA_WIPEONFORK,
 		};
 
-		if (sv.end <= SCN_WINDOW_START || sv.start >= SCN_WINDOW_END)
+		if (sv.end <= scn_window_start(r->s) ||
+		    sv.start >= scn_window_end(r->s))
 			continue;
 		err = scn_proc_add_vma(ps, &sv);
 		/* Only pages that exist: the others are not populated and

@@ -19,6 +19,7 @@
 #define SCN_PAGE_SIZE		4096ULL
 #define SCN_WINDOW_START	0x100000000000ULL
 #define SCN_WINDOW_END		0x200000000000ULL
+#define SCN_USER_END		0x7ffffffff000ULL	/* TASK_SIZE on x86-64 */
 
 enum scn_op {
 	SCN_SPAWN,	/* spawn P */
@@ -85,11 +86,31 @@ struct scenario {
 	int nslots;
 	struct scn_stmt *stmts;
 	int nstmts;
+	/* "window START END": the address range of this scenario; 0, 0 (or
+	   absent): [SCN_WINDOW_START, SCN_WINDOW_END).  Use the accessors. */
+	uint64_t window_start, window_end;
 };
 
 /* Input bounds: bytes of a scenario file, bytes of a line (without EOL). */
 #define SCN_MAX_FILE		(64 << 20)
 #define SCN_MAX_LINE		4096
+
+static inline uint64_t scn_window_start(const struct scenario *s)
+{
+	return s->window_end ? s->window_start : SCN_WINDOW_START;
+}
+
+static inline uint64_t scn_window_end(const struct scenario *s)
+{
+	return s->window_end ? s->window_end : SCN_WINDOW_END;
+}
+
+/* Does the scenario use the default window (the kernel executor's)? */
+static inline bool scn_window_default(const struct scenario *s)
+{
+	return scn_window_start(s) == SCN_WINDOW_START &&
+	       scn_window_end(s) == SCN_WINDOW_END;
+}
 
 /*
  * Parse; on error return -EINVAL and put "FILE:LINE:COL: message" in err.
@@ -113,6 +134,17 @@ const char *scn_advice_name(enum scn_advice adv);
 /* "EFAULT" for EFAULT; NULL if unknown.  And back: 0 if unknown. */
 const char *scn_errno_name(int err);
 int scn_errno_from_name(const char *name);
+
+/*
+ * A copy of s moved into the default window (relocate.c): the ranges it
+ * touches, grouped into clusters less than 1 GiB apart, each moved as a
+ * whole to [SCN_GEN_BASE, SCN_WINDOW_END) keeping its offset within 1 GiB.
+ * For the kernel executor, whose workers map the program's own addresses.
+ * Returns 0, *out and the number of clusters; -E2BIG if they do not fit,
+ * -ENOMEM; a message in err.
+ */
+int scn_relocate(const struct scenario *s, struct scenario **out,
+		 int *nclusters, char *err, size_t errlen);
 
 /* ---- traces ------------------------------------------------------------ */
 
@@ -387,5 +419,13 @@ unsigned long scn_host_overcommit_pages(void);
  */
 int scn_run_lib(const struct scenario *s, const struct scn_lib_opts *o,
 		struct scn_trace *out, char *err, size_t errlen);
+
+struct avm_mm;
+/*
+ * One address-space or access statement (mmap ... migrate) on mm, as
+ * scn_run_lib performs it; *value gets the byte a read or expect loaded.
+ * Returns 0 or a negative errno; -EINVAL for spawn, fork, exit and check.
+ */
+int scn_lib_exec(struct avm_mm *mm, const struct scn_stmt *st, int *value);
 
 #endif

@@ -85,6 +85,15 @@ void wl_defaults(const struct workload *w, unsigned long *param)
 		param[i] = w->params[i].def;
 }
 
+void wl_describe(const struct workload *w, const unsigned long *param,
+		 char *buf, size_t len)
+{
+	if (w->describe_self)
+		w->describe_self(w, param, buf, len);
+	else
+		w->describe(param, buf, len);
+}
+
 int wl_param_index(const struct workload *w, const char *key)
 {
 	for (int i = 0; i < wl_nparams(w); i++)
