@@ -295,9 +295,10 @@ int avm_lockstat_enable(bool on);
 /* Fill up to n entries, one per class used since enabling, in order of
    first use; returns how many there are. */
 long avm_lockstat(struct avm_lockstat *buf, size_t n);
-/* The lock validator is on (built in, and $ANONVM_LOCKDEP is not 0): a
-   lock order inversion, a recursive acquisition or a lock held when an
-   avm_* function returns aborts the process with both orders named. */
+/* The lock validator is on (built in; $ANONVM_LOCKDEP=1, or unset in a
+   sanitizer build): a lock order inversion, a recursive acquisition or a
+   lock held when an avm_* function returns aborts the process with both
+   orders named. */
 bool avm_lockdep_enabled(void);
 
 #ifdef __cplusplus

@@ -19,8 +19,10 @@
  *   - a trylock is neither ordered nor checked for recursion (it cannot
  *     wait), but what is taken under it is ordered after it.
  *
- * Built in unless CONFIG_LOCKDEP is off (make LOCKDEP=0); on at run time
- * unless $ANONVM_LOCKDEP=0.  Lock statistics need the same hooks and are
+ * Built in unless CONFIG_LOCKDEP is off (make LOCKDEP=0); at run time on
+ * by default in sanitizer builds, off in the release build, and as
+ * $ANONVM_LOCKDEP (1 or 0) says when set.  Lock statistics need the same
+ * hooks and are
  * collected only while avm_lockstat_enable(true) (src/lib/lockstat.c).
  */
 #ifndef AVM_LIB_LOCKDEP_H
