@@ -1,20 +1,24 @@
 # anonvm build.  `make` builds the library, the command, the tests and the
 # benchmarks; `make check` runs every test in a normal and an ASan+UBSan build.
 #
-# One object directory per configuration: build/ (release, -O2) and
-# build-asan/ (sanitizers).  Select with `make BUILD=asan`.
+# One object directory per configuration: build/ (release, -O2),
+# build-asan/ (ASan+UBSan) and build-tsan/ (ThreadSanitizer).  Select with
+# `make BUILD=asan` or `make BUILD=tsan`.
 
 BUILD   ?= release
 CC      ?= cc
 ifeq ($(BUILD),asan)
 O       := build-asan
 OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else ifeq ($(BUILD),tsan)
+O       := build-tsan
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=thread
 else
 O       := build
 OPT     := -O2
 endif
 
-PKGS    := jansson
+PKGS    := jansson liburcu-memb
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
            -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Iinclude -Isrc -pthread -MMD -MP $(shell pkg-config --cflags $(PKGS))
@@ -56,14 +60,15 @@ $(O)/bench/%: $(O)/bench/%.o $(LIB)
 test: all
 	@tests/run-tests.sh $(O)
 
-# Both builds, then every test of both (tests/check.sh).
+# The three builds, then every test of each (tests/check.sh).
 check:
 	$(MAKE) BUILD=release all
 	$(MAKE) BUILD=asan all
+	$(MAKE) BUILD=tsan all
 	tests/check.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan
 
 .PHONY: all test check clean
 .SECONDARY:

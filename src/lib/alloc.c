@@ -75,3 +75,8 @@ void avm_kfree(struct avm_alloc *a, enum avm_kind kind, void *p, size_t size)
 	avm_alloc_account(a, kind, -1, -(long)size);
 	free(p);
 }
+
+void avm_kfree_deferred(struct avm_alloc *a, enum avm_kind kind, size_t size)
+{
+	avm_alloc_account(a, kind, -1, -(long)size);
+}

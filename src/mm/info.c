@@ -24,6 +24,8 @@ long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n)
 	long i = 0;
 
 	pthread_rwlock_rdlock(&mm->mmap_lock);
+	/* a fault may be giving a VMA its anon_vma (under this lock) */
+	pthread_mutex_lock(&mm->page_table_lock);
 	for (node = rb_first(&mm->mm_rb); node; node = rb_next(node), i++) {
 		struct vm_area_struct *v =
 			rb_entry(node, struct vm_area_struct, vm_rb);
@@ -41,6 +43,7 @@ long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n)
 		vi->has_anon_vma = v->anon_vma != NULL;
 		vi->chain_len = chain_len(v);
 	}
+	pthread_mutex_unlock(&mm->page_table_lock);
 	pthread_rwlock_unlock(&mm->mmap_lock);
 	return i;
 }
@@ -56,31 +59,41 @@ static void fill_page(struct avm_sys *sys, struct page *p,
 	info->index = p->index;
 }
 
-int avm_page_info(struct avm_mm *mm, unsigned long addr,
-		  struct avm_page_info *info)
+/*
+ * The PTE at addr and, for a present one, the frame's state, read under
+ * the page-table lock (the mapping holds the frame meanwhile).  With
+ * hold, a present non-zero frame is returned with a reference.
+ */
+static int page_info_locked(struct avm_mm *mm, unsigned long addr,
+			    struct avm_page_info *info, struct page **hold)
 {
 	struct avm_sys *sys = mm->sys;
 	struct pgtable *pt;
 	bool mapped;
-	pte_t pte;
+	pte_t pte = 0;
 
 	memset(info, 0, sizeof(*info));
 	pthread_rwlock_rdlock(&mm->mmap_lock);
 	mapped = vma_lookup(mm, addr) != NULL;	/* the tree needs the lock */
+	pthread_mutex_lock(&mm->page_table_lock);
 	pt = mapped ? pt_lookup(mm, addr) : NULL;
-	pte = pt ? pt->e[pte_index(addr)] : 0;
-	pthread_rwlock_unlock(&mm->mmap_lock);
-	if (!mapped)
-		return -EFAULT;
+	if (pt)
+		pte = ptep_get(pt, pte_index(addr));
 	if (!pte) {
 		info->state = AVM_PTE_NONE;
 	} else if (pte_present(pte)) {
+		struct page *p = pfn_to_page(sys, pte_pfn(pte));
+
 		info->state = AVM_PTE_PRESENT;
 		info->pfn = pte_pfn(pte);
 		info->writable = pte & PTE_WRITE;
 		info->young = pte & PTE_YOUNG;
 		info->dirty = pte & PTE_DIRTY;
-		fill_page(sys, pfn_to_page(sys, info->pfn), info);
+		fill_page(sys, p, info);
+		if (hold && p != sys->zero_page) {
+			get_page(p);
+			*hold = p;
+		}
 	} else if (pte_nptype(pte) == PTE_TYPE_SWAP) {
 		info->state = AVM_PTE_SWAP;
 		info->swap_slot = swp_offset(pte);
@@ -89,68 +102,85 @@ int avm_page_info(struct avm_mm *mm, unsigned long addr,
 		info->state = AVM_PTE_MIGRATION;
 		info->pfn = pte_pfn(pte);
 	}
-	return 0;
+	pthread_mutex_unlock(&mm->page_table_lock);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return mapped ? 0 : -EFAULT;
+}
+
+int avm_page_info(struct avm_mm *mm, unsigned long addr,
+		  struct avm_page_info *info)
+{
+	return page_info_locked(mm, addr, info, NULL);
+}
+
+/* Walk a frame we hold a reference on. */
+static int walk_held(struct avm_sys *sys, struct page *page,
+		     struct avm_walk_stats *ws)
+{
+	struct rmap_walk_control rwc = { 0 };
+	int err;
+
+	lock_page(page);
+	err = rmap_walk(sys, page, &rwc);
+	unlock_page(page);
+	put_page(sys, page);
+	ws->walks++;
+	ws->visits += rwc.visits;
+	ws->hits += rwc.hits;
+	return err;
 }
 
 int avm_rmap_walk_addr(struct avm_mm *mm, unsigned long addr,
 		       struct avm_walk_stats *ws)
 {
 	struct avm_page_info info;
-	struct rmap_walk_control rwc = { 0 };
-	struct page *page;
-	int err = avm_page_info(mm, addr, &info);
+	struct page *page = NULL;
+	int err = page_info_locked(mm, addr, &info, &page);
 
 	if (err)
 		return err;
-	if (info.state != AVM_PTE_PRESENT || info.zero)
+	if (!page)
 		return -EFAULT;
-	page = pfn_to_page(mm->sys, info.pfn);
-	lock_page(page);
-	err = rmap_walk(mm->sys, page, &rwc);
-	unlock_page(page);
-	ws->walks++;
-	ws->visits += rwc.visits;
-	ws->hits += rwc.hits;
-	return err;
+	return walk_held(mm->sys, page, ws);
+}
+
+/* A reference on an anonymous frame in use, or NULL (found by number:
+   it may be freed at any moment, so only get_page_unless_zero). */
+static struct page *get_anon_frame(struct avm_sys *sys, struct page *p)
+{
+	if (!p || p == sys->zero_page || !get_page_unless_zero(p))
+		return NULL;
+	if (page_test(p, PG_free) || !page_mapcount(p)) {
+		put_page(sys, p);
+		return NULL;
+	}
+	return p;
 }
 
 int avm_rmap_walk_pfn(struct avm_sys *sys, unsigned long pfn,
 		      struct avm_walk_stats *ws)
 {
-	struct page *p = pfn_to_page(sys, pfn);
-	struct rmap_walk_control rwc = { 0 };
-	int err;
+	struct page *p = get_anon_frame(sys, pfn_to_page(sys, pfn));
 
-	if (!p || p == sys->zero_page || page_test(p, PG_free) ||
-	    !page_mapcount(p))
+	if (!p)
 		return -EINVAL;
-	lock_page(p);
-	err = rmap_walk(sys, p, &rwc);
-	unlock_page(p);
-	ws->walks++;
-	ws->visits += rwc.visits;
-	ws->hits += rwc.hits;
-	return err;
+	return walk_held(sys, p, ws);
 }
 
 int avm_rmap_walk_all(struct avm_sys *sys, struct avm_walk_stats *ws)
 {
 	for (unsigned int i = 0; i < sys->nr_nodes; i++) {
 		struct mem_node *n = &sys->nodes[i];
+		unsigned long used;
 
-		for (unsigned long f = 0; f < n->next_unused; f++) {
-			struct page *p = &n->pages[f];
-			struct rmap_walk_control rwc = { 0 };
+		pthread_mutex_lock(&sys->lock);
+		used = n->next_unused;
+		pthread_mutex_unlock(&sys->lock);
+		for (unsigned long f = 0; f < used; f++) {
+			struct page *p = get_anon_frame(sys, &n->pages[f]);
 
-			if (p == sys->zero_page || page_test(p, PG_free) ||
-			    !page_mapcount(p))
-				continue;
-			lock_page(p);
-			rmap_walk(sys, p, &rwc);
-			unlock_page(p);
-			ws->walks++;
-			ws->visits += rwc.visits;
-			ws->hits += rwc.hits;
+			if (p)
+				walk_held(sys, p, ws);
 		}
 	}
 	return 0;

@@ -81,7 +81,7 @@ static int wp_page_copy(struct avm_mm *mm, struct vm_area_struct *vma,
 	if (old)
 		copy_page_payload(sys, page, old);
 	pthread_mutex_lock(&mm->page_table_lock);
-	if (pt->e[pte_index(addr)] != orig) {
+	if (ptep_get(pt, pte_index(addr)) != orig) {
 		pthread_mutex_unlock(&mm->page_table_lock);
 		put_page(sys, page);
 		if (old)
@@ -118,7 +118,7 @@ static int do_wp_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	   frame may have been swapped out or migrated since the fault
 	   looked); the page lock is only tried, as in Linux. */
 	pthread_mutex_lock(&mm->page_table_lock);
-	if (pt->e[i] != pte) {
+	if (ptep_get(pt, i) != pte) {
 		pthread_mutex_unlock(&mm->page_table_lock);
 		return 0;
 	}
@@ -133,7 +133,7 @@ static int do_wp_page(struct avm_mm *mm, struct vm_area_struct *vma,
 		unlock_page(page);
 	}
 	if (reuse)
-		pt->e[i] |= PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
+		set_pte(pt, i, pte | PTE_WRITE | PTE_YOUNG | PTE_DIRTY);
 	else
 		get_page(page);		/* for the copy */
 	pthread_mutex_unlock(&mm->page_table_lock);
@@ -156,7 +156,7 @@ int handle_mm_fault(struct avm_mm *mm, struct vm_area_struct *vma,
 	pthread_mutex_unlock(&mm->page_table_lock);
 	if (!pt)
 		return -ENOMEM;
-	pte = pt->e[pte_index(addr)];
+	pte = ptep_get(pt, pte_index(addr));
 	if (!pte && !write) {
 		pthread_mutex_lock(&mm->page_table_lock);
 		pt_set(pt, pte_index(addr), mk_pte(zero_pfn(sys), PTE_YOUNG));
@@ -173,8 +173,9 @@ int handle_mm_fault(struct avm_mm *mm, struct vm_area_struct *vma,
 	/* Only if reclaim or migration did not replace it meanwhile: these
 	   bits mean something else in a swap or migration entry. */
 	pthread_mutex_lock(&mm->page_table_lock);
-	if (pt->e[pte_index(addr)] == pte)
-		pt->e[pte_index(addr)] |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
+	if (ptep_get(pt, pte_index(addr)) == pte)
+		set_pte(pt, pte_index(addr),
+			pte | PTE_YOUNG | (write ? PTE_DIRTY : 0));
 	pthread_mutex_unlock(&mm->page_table_lock);
 	return 0;
 }
@@ -189,7 +190,7 @@ static int zap_table(struct avm_mm *mm, struct pgtable *pt,
 
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
 		unsigned int i = pte_index(a);
-		pte_t pte = pt->e[i];
+		pte_t pte = ptep_get(pt, i);
 		struct page *page;
 
 		if (!pte)
@@ -239,7 +240,7 @@ static unsigned char *pte_bytes(struct avm_mm *mm, unsigned long addr,
 {
 	struct avm_sys *sys = mm->sys;
 	struct pgtable *pt = pt_lookup(mm, addr);
-	pte_t pte = pt ? pt->e[pte_index(addr)] : 0;
+	pte_t pte = pt ? ptep_get(pt, pte_index(addr)) : 0;
 
 	*ok = false;
 	if (acc == ACC_PEEK) {
@@ -255,8 +256,8 @@ static unsigned char *pte_bytes(struct avm_mm *mm, unsigned long addr,
 		return NULL;
 	} else {
 		*ok = true;
-		pt->e[pte_index(addr)] |= PTE_YOUNG |
-					  (acc == ACC_WRITE ? PTE_DIRTY : 0);
+		set_pte(pt, pte_index(addr), pte | PTE_YOUNG |
+			(acc == ACC_WRITE ? PTE_DIRTY : 0));
 	}
 	return page_address(sys, pfn_to_page(sys, pte_pfn(pte)));
 }

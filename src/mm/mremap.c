@@ -99,7 +99,7 @@ static int move_table(struct avm_mm *mm, struct pgtable *pt,
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
 		unsigned long na = a - m->old_addr + m->new_addr;
 		struct pgtable *npt;
-		pte_t pte = pt->e[pte_index(a)];
+		pte_t pte = ptep_get(pt, pte_index(a));
 
 		if (!pte)
 			continue;

@@ -250,18 +250,29 @@ void swap_pte_read(struct avm_sys *sys, pte_t pte, unsigned char *buf)
 {
 	struct swap_info *si = sys->swap;
 	unsigned long s = swp_offset(pte);
-	struct page *page = NULL;
+	struct page *page = NULL, *held = NULL;
 	const unsigned char *src;
 
 	memset(buf, 0, PAGE_SIZE);
-	if (pte_nptype(pte) != PTE_TYPE_SWAP)
-		page = pfn_to_page(sys, pte_pfn(pte));	/* migration entry */
-	else if (si && si->cache[s])
+	if (pte_nptype(pte) != PTE_TYPE_SWAP) {
+		/* a migration entry: the caller's page-table lock keeps the
+		   old frame until the entry is restored */
+		page = pfn_to_page(sys, pte_pfn(pte));
+	} else if (si) {
+		/* the cache changes under si->lock; hold what we find */
+		pthread_mutex_lock(&si->lock);
 		page = si->cache[s];
+		if (page && !get_page_unless_zero(page))
+			page = NULL;
+		pthread_mutex_unlock(&si->lock);
+		held = page;
+	}
 	if (page) {
 		src = page_address(sys, page);
 		if (src)
 			memcpy(buf, src, PAGE_SIZE);
+		if (held)
+			put_page(sys, held);
 	} else if (si && si->fd >= 0 &&
 		   pread(si->fd, buf, PAGE_SIZE, (off_t)(s * PAGE_SIZE)) !=
 		   (ssize_t)PAGE_SIZE) {
@@ -286,7 +297,7 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 	pte_t pte;
 
 	pthread_mutex_lock(&mm->page_table_lock);
-	pte = pt->e[pte_index(addr)];
+	pte = ptep_get(pt, pte_index(addr));
 	/* The walk looked without the lock: a COW fault may have replaced
 	   the page here since. */
 	if (!pte_present(pte) || pte_pfn(pte) != page_to_pfn(u->sys, page)) {
@@ -295,7 +306,7 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 	}
 	if (pte & PTE_DIRTY)
 		page_set(page, PG_dirty);
-	pt->e[pte_index(addr)] = swp_entry_pte(u->slot, excl);
+	set_pte(pt, pte_index(addr), swp_entry_pte(u->slot, excl));
 	pthread_mutex_lock(&u->sys->swap->lock);
 	u->sys->swap->map[u->slot]++;
 	pthread_mutex_unlock(&u->sys->swap->lock);
@@ -479,7 +490,7 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 		   reused, and locked by its next owner) once it is done. */
 		page = pfn_to_page(sys, pte_pfn(pte));
 		pthread_mutex_lock(&mm->page_table_lock);
-		if (pt->e[pte_index(addr)] != pte || !get_page_unless_zero(page))
+		if (ptep_get(pt, pte_index(addr)) != pte || !get_page_unless_zero(page))
 			page = NULL;
 		pthread_mutex_unlock(&mm->page_table_lock);
 		if (page) {
@@ -503,7 +514,7 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 		return 0;
 	}
 	pthread_mutex_lock(&mm->page_table_lock);
-	if (pt->e[pte_index(addr)] == pte)
+	if (ptep_get(pt, pte_index(addr)) == pte)
 		err = map_swapped(vma, addr, pt, pte, page, write);
 	else
 		err = -EAGAIN;

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "lib/rcu.h"
 #include "mm/internal.h"
 #include "mm/swap.h"
 #include "rmap/anon_vma.h"
@@ -65,6 +66,7 @@ void avm_sys_destroy(struct avm_sys *sys)
 	node_pools_destroy(sys);
 	pthread_mutex_destroy(&sys->lock);
 	free(sys);
+	avm_rcu_barrier();	/* anon_vmas still waiting for a grace period */
 }
 
 struct avm_mm *mm_alloc(struct avm_sys *sys)

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include "lib/list.h"
 #include "lib/rbtree.h"
+#include "lib/rcu.h"
 #include "mm/mm_types.h"
 
 struct anon_vma {
@@ -28,6 +29,8 @@ struct anon_vma {
 	union {
 		struct rb_root rb_root;	/* tree designs: avcs by pgoff */
 		struct list_head head;	/* list designs: avcs (or VMAs) */
+		struct rcu_head rcu;	/* freed: waiting for a grace period
+					   (the index is empty by then) */
 	};
 };
 
@@ -67,6 +70,29 @@ static inline void anon_vma_unlock_read(struct anon_vma *av)
  * list) is the caller's to initialise.  NULL when out of memory.
  */
 struct anon_vma *anon_vma_new(struct avm_sys *sys);
+/* Counted as freed now; the memory goes after an RCU grace period. */
 void anon_vma_free(struct avm_sys *sys, struct anon_vma *av);
+/* Drop a reference; the last one frees av (and a root it held). */
+void anon_vma_put(struct avm_sys *sys, struct anon_vma *av);
+
+/*
+ * Linux's folio_get_anon_vma: a reference on the anon_vma of a page
+ * found without one (the caller holds the page, e.g. migration, which
+ * needs it across the time the page has only migration entries), or
+ * NULL if the page is not mapped (its anon_vma may be gone already).
+ */
+struct anon_vma *page_get_anon_vma(struct page *page);
+/*
+ * folio_lock_anon_vma_read: the page's anon_vma with a reference and its
+ * root lock held for reading, or NULL if there is nothing to walk.  The
+ * lookup runs under rcu_read_lock: the anon_vma cannot be freed between
+ * the "still mapped" check and the reference.  If the caller already
+ * holds a reference (rwc->anon_ref, migration) the page need not be
+ * mapped.  Undo with page_unlock_anon_vma_read.
+ */
+struct rmap_walk_control;
+struct anon_vma *page_lock_anon_vma_read(struct page *page,
+					 const struct rmap_walk_control *rwc);
+void page_unlock_anon_vma_read(struct avm_sys *sys, struct anon_vma *av);
 
 #endif

@@ -350,7 +350,7 @@ static void copy_one(struct avm_sys *sys, struct vm_area_struct *vma,
 		     struct pgtable *pt, unsigned long addr, struct page *new)
 {
 	unsigned int i = pte_index(addr);
-	pte_t pte = pt->e[i];
+	pte_t pte = ptep_get(pt, i);
 	struct page *old = NULL;
 
 	if (pte_present(pte) || pte_nptype(pte) != PTE_TYPE_SWAP)
@@ -360,9 +360,9 @@ static void copy_one(struct avm_sys *sys, struct vm_area_struct *vma,
 	else if (page_address(sys, new))
 		swap_pte_read(sys, pte, page_address(sys, new));
 	rmap_add_new(new, vma, addr, true);
-	pt->e[i] = mk_pte(page_to_pfn(sys, new),
+	set_pte(pt, i, mk_pte(page_to_pfn(sys, new),
 			  (pte_present(pte) ? pte & PTE_YOUNG : PTE_YOUNG) |
-			  PTE_DIRTY);
+			  PTE_DIRTY));
 	if (pte_present(pte)) {
 		rmap_remove(old, vma, addr);
 		free_swap_cache(sys, old);
@@ -384,7 +384,7 @@ static int prep_table(struct avm_mm *mm, struct pgtable *pt,
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
 		struct page *new;
 
-		if (!needs_copy(sys, pt->e[pte_index(a)]))
+		if (!needs_copy(sys, ptep_get(pt, pte_index(a))))
 			continue;
 		if (!p->copy) {
 			p->need++;
@@ -469,7 +469,7 @@ static int census_table(struct avm_mm *mm, struct pgtable *pt,
 	struct avm_sys *sys = mm->sys;
 
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
-		pte_t pte = pt->e[pte_index(a)];
+		pte_t pte = ptep_get(pt, pte_index(a));
 		struct page *page;
 
 		if (!pte_present(pte))

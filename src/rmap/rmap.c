@@ -100,12 +100,23 @@ bool page_mapped_at(struct avm_sys *sys, struct page *page,
 	pt = pt_lookup(vma->vm_mm, addr);
 	if (!pt)
 		return false;
-	pte = pt->e[pte_index(addr)];
+	pte = ptep_get(pt, pte_index(addr));
 	if (pte_present(pte))
 		return pte_pfn(pte) == page_to_pfn(sys, page);
 	if (pte_nptype(pte) >= PTE_TYPE_MIG_R)
 		return pte_pfn(pte) == page_to_pfn(sys, page);
 	return false;
+}
+
+void *rmap_get_anon(struct avm_sys *sys, struct page *page)
+{
+	return sys->rmap->get_anon ? sys->rmap->get_anon(page) : NULL;
+}
+
+void rmap_put_anon(struct avm_sys *sys, void *obj)
+{
+	if (obj)
+		sys->rmap->put_anon(sys, obj);
 }
 
 struct walk_filter {
@@ -134,7 +145,9 @@ int rmap_walk_quiet(struct avm_sys *sys, struct page *page,
 		    struct rmap_walk_control *rwc)
 {
 	struct walk_filter f = { .sys = sys, .user = rwc };
-	struct rmap_walk_control inner = { .rmap_one = filter_one, .arg = &f };
+	struct rmap_walk_control inner = { .rmap_one = filter_one, .arg = &f,
+					   .anon_ref = rwc->anon_ref,
+					   .sys = sys };
 	int err;
 
 	err = sys->rmap->walk(page, &inner);

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* RCU (lib/rcu.h): lazy registration of the library's reader threads. */
+#include <pthread.h>
+#include <stdbool.h>
+#include "lib/rcu.h"
+
+#ifdef __SANITIZE_THREAD__
+/*
+ * liburcu 0.13 orders readers and grace periods with barriers that
+ * ThreadSanitizer cannot see; tell it what RCU guarantees: whatever a
+ * reader did before leaving its read section happens before a callback
+ * queued after that section began.
+ */
+#include <sanitizer/tsan_interface.h>
+static char rcu_tsan_sync;
+#define tsan_release()	__tsan_release(&rcu_tsan_sync)
+#define tsan_acquire()	__tsan_acquire(&rcu_tsan_sync)
+#else
+#define tsan_release()	do { } while (0)
+#define tsan_acquire()	do { } while (0)
+#endif
+
+static pthread_key_t reader_key;
+static pthread_once_t reader_once = PTHREAD_ONCE_INIT;
+static __thread bool registered;
+
+static void reader_exit(void *arg)
+{
+	urcu_memb_unregister_thread();
+	registered = false;
+}
+
+static void reader_key_init(void)
+{
+	pthread_key_create(&reader_key, reader_exit);
+}
+
+static void ensure_registered(void)
+{
+	if (__builtin_expect(registered, 1))
+		return;
+	pthread_once(&reader_once, reader_key_init);
+	urcu_memb_register_thread();
+	registered = true;
+	/* the destructor runs at thread exit (not for the main thread,
+	   which stays registered until the process ends) */
+	pthread_setspecific(reader_key, &registered);
+}
+
+void avm_rcu_read_lock(void)
+{
+	ensure_registered();
+	urcu_memb_read_lock();
+}
+
+void avm_rcu_read_unlock(void)
+{
+	tsan_release();
+	urcu_memb_read_unlock();
+}
+
+void avm_rcu_cb_begin(void)
+{
+	tsan_acquire();
+}
+
+void avm_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *))
+{
+	ensure_registered();
+	urcu_memb_call_rcu(head, fn);
+}
+
+void avm_rcu_barrier(void)
+{
+	ensure_registered();
+	urcu_memb_barrier();
+}
