@@ -13,11 +13,20 @@
  */
 #include <sanitizer/tsan_interface.h>
 static char rcu_tsan_sync;
-#define tsan_release()	__tsan_release(&rcu_tsan_sync)
-#define tsan_acquire()	__tsan_acquire(&rcu_tsan_sync)
+#define tsan_release(p)	__tsan_release(p)
+#define tsan_acquire(p)	__tsan_acquire(p)
+
+/* liburcu's own queues (call_rcu, rcu_barrier) synchronise the same
+   invisible way: its internal frees are not ours to judge. */
+const char *__tsan_default_suppressions(void);
+const char *__tsan_default_suppressions(void)
+{
+	return "called_from_lib:liburcu-memb.so\n"
+	       "called_from_lib:liburcu-common.so\n";
+}
 #else
-#define tsan_release()	do { } while (0)
-#define tsan_acquire()	do { } while (0)
+#define tsan_release(p)	do { } while (0)
+#define tsan_acquire(p)	do { } while (0)
 #endif
 
 static pthread_key_t reader_key;
@@ -55,18 +64,20 @@ void avm_rcu_read_lock(void)
 
 void avm_rcu_read_unlock(void)
 {
-	tsan_release();
+	tsan_release(&rcu_tsan_sync);
 	urcu_memb_read_unlock();
 }
 
-void avm_rcu_cb_begin(void)
+void avm_rcu_cb_begin(struct rcu_head *head)
 {
-	tsan_acquire();
+	tsan_acquire(&rcu_tsan_sync);	/* the readers' sections */
+	tsan_acquire(head);		/* the writer that queued it */
 }
 
 void avm_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *))
 {
 	ensure_registered();
+	tsan_release(head);
 	urcu_memb_call_rcu(head, fn);
 }
 

@@ -25,9 +25,9 @@ typedef struct rcu_head avm_rcu_head;
 void avm_rcu_read_lock(void);
 void avm_rcu_read_unlock(void);
 /* fn(head) runs after every read section now in progress has ended;
-   fn starts with avm_rcu_cb_begin(). */
+   fn starts with avm_rcu_cb_begin(head). */
 void avm_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *));
-void avm_rcu_cb_begin(void);
+void avm_rcu_cb_begin(struct rcu_head *head);
 /* Wait until every callback queued so far has run. */
 void avm_rcu_barrier(void);
 

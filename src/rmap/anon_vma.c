@@ -134,7 +134,7 @@ static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
 
 static void anon_vma_free_rcu(struct rcu_head *head)
 {
-	avm_rcu_cb_begin();
+	avm_rcu_cb_begin(head);
 	free(container_of(head, struct anon_vma, rcu));
 }
 
