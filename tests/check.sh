@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything `make check` runs, for the release build and the ASan+UBSan
-# build: the unit tests, the scenario corpus (run, and diff against the
+# build (and, under ThreadSanitizer, the tests that run threads or the
+# paths they race on: TSAN_TESTS): the unit tests, the scenario corpus (run, and diff against the
 # host kernel where it can be observed), and the fuzzer against the
 # reference model (and the kernel).  Ends with one closing line:
 #   check: N passed, N failed, N skipped
@@ -57,6 +58,17 @@ for O in build build-asan; do
 		step "$O: fuzz vs model (seed $fuzz_seed)" "$O/anonvm" fuzz --seed "$fuzz_seed" --ops 10000
 	fi
 done
+# ThreadSanitizer: every program that runs threads against one fork
+# family, and the single-threaded tests of the paths they share.  Not
+# native (TSan's shadow memory sits where the scenarios map) nor the long
+# single-threaded exhaustive ones (reclaim_fail, rmap_random, trees,
+# scenario parsing), which ASan covers.
+TSAN_TESTS="stress_family migrate_data mremap_order designs swap_lifecycle
+	fork_cow fork_chain cve_2022_42703 design_anonmm design_pte_chain
+	overly_anonymous vma_merge reuse_degree alloc_fail sizes"
+if [ -d build-tsan/tests ]; then
+	step "build-tsan: unit tests (threads)" tests/run-tests.sh build-tsan $TSAN_TESTS
+fi
 echo "check: total $SECONDS s"
 echo "check: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

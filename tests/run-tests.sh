@@ -2,12 +2,16 @@
 # Run every test program of one build directory.  A program passes with exit
 # 0, is skipped with exit 77 (it prints why), and fails otherwise.  Output of
 # each program goes to $O/tests/NAME.log and is shown when it fails.
+# Names after the directory run only those programs.
 set -u
 O=${1:-build}
+shift || true
+only=" $* "
 pass=0 fail=0 skip=0 failed=()
 for t in "$O"/tests/*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
 	name=$(basename "$t")
+	[ $# -eq 0 ] || [[ "$only" == *" $name "* ]] || continue
 	start=$(date +%s)
 	"$t" >"$t.log" 2>&1 </dev/null
 	rc=$?

@@ -293,10 +293,13 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 	struct unmap_arg *u = arg;
 	struct avm_mm *mm = vma->vm_mm;
 	struct pgtable *pt = pt_lookup(mm, addr);
-	bool excl = page_test(page, PG_anon_exclusive);
+	bool excl;
 	pte_t pte;
 
 	pthread_mutex_lock(&mm->page_table_lock);
+	/* under the lock: fork clears it (under the same lock) when it
+	   copies this PTE, and the entry must not claim a page now shared */
+	excl = page_test(page, PG_anon_exclusive);
 	pte = ptep_get(pt, pte_index(addr));
 	/* The walk looked without the lock: a COW fault may have replaced
 	   the page here since. */

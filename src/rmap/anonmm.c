@@ -74,9 +74,11 @@ static struct anon_vma amm_marker = {
 	.rwsem = PTHREAD_RWLOCK_INITIALIZER,
 };
 
+/* Set once under the page-table lock by a fault (new_family), read
+   by other faults of the mm without it. */
 static struct anonmm *mm_anonmm(const struct avm_mm *mm)
 {
-	return mm->rmap_data;
+	return __atomic_load_n(&mm->rmap_data, __ATOMIC_ACQUIRE);
 }
 
 static struct anonmm_family *page_family(const struct page *page)
@@ -157,7 +159,7 @@ static int new_family(struct avm_mm *mm)
 	   decides between two of them, as in anon_vma_prepare */
 	pthread_mutex_lock(&mm->page_table_lock);
 	if (!mm->rmap_data) {
-		mm->rmap_data = a;
+		__atomic_store_n(&mm->rmap_data, a, __ATOMIC_RELEASE);
 		a = NULL;
 	}
 	pthread_mutex_unlock(&mm->page_table_lock);
@@ -248,8 +250,10 @@ static void amm_mm_exit(struct avm_mm *mm)
 static void amm_page_add_new(struct page *page, struct vm_area_struct *vma,
 			     unsigned long addr, bool exclusive)
 {
-	if (!vma->anon_vma)
-		vma->anon_vma = &amm_marker;
+	/* under the page-table lock; walkers of the family read it under
+	   this mm's mmap_lock only, as another fault may be setting it */
+	if (!__atomic_load_n(&vma->anon_vma, __ATOMIC_RELAXED))
+		__atomic_store_n(&vma->anon_vma, &amm_marker, __ATOMIC_RELAXED);
 	set_identity(page, vma->vm_mm, addr);
 }
 
@@ -302,12 +306,16 @@ static int amm_walk(struct page *page, struct rmap_walk_control *rwc)
 		}
 		pthread_mutex_unlock(&f->lock);
 		for (size_t i = 0; i < w.nlocked && !stop && err >= 0; i++) {
-			unsigned long addr = page->index << PAGE_SHIFT;
+			/* atomic: the mm that alone maps the page may be
+			   moving it (amm_move_pte), if we could not lock it */
+			unsigned long addr = __atomic_load_n(&page->index,
+						__ATOMIC_RELAXED) << PAGE_SHIFT;
 			struct vm_area_struct *vma = vma_lookup(w.locked[i],
 								addr);
 
 			rwc->visits++;
-			if (vma && vma->anon_vma &&
+			if (vma && __atomic_load_n(&vma->anon_vma,
+						   __ATOMIC_RELAXED) &&
 			    !rwc->rmap_one(page, vma, addr, rwc->arg))
 				stop = true;
 		}
@@ -444,7 +452,8 @@ static void amm_move_pte(struct page *page, struct vm_area_struct *old_vma,
 			 unsigned long old_addr, struct vm_area_struct *new_vma,
 			 unsigned long new_addr)
 {
-	page->index = new_addr >> PAGE_SHIFT;
+	__atomic_store_n(&page->index, new_addr >> PAGE_SHIFT,
+			 __ATOMIC_RELAXED);
 }
 
 /* ---- invariants and usage ---------------------------------------------- */
