@@ -232,6 +232,24 @@ struct avm_sizes {
 };
 void avm_sizes(struct avm_sys *sys, struct avm_sizes *sz);
 
+/* ---- race windows (for tests) ---------------------------------------- */
+enum avm_race_point {
+	AVM_RACE_MIGRATE_VISIT,	/* migration's rmap walk that puts the
+				   entries back, before each VMA it visits:
+				   mm and address the page has there */
+	AVM_RACE_MREMAP_MOVE,	/* mremap: the destination VMA is linked,
+				   the PTEs are about to move to (mm, addr) */
+	AVM_RACE_MREMAP_MOVED,	/* mremap: they have moved there */
+};
+typedef void (*avm_race_hook)(void *arg, enum avm_race_point point,
+			      unsigned long mm_id, unsigned long addr);
+/*
+ * fn(arg, point, ...) runs, in whichever thread gets there, at each point
+ * where a race window opens, until it is reset with fn NULL: a test can
+ * wait there (a preemption point) to make a rare interleaving likely.
+ */
+void avm_set_race_hook(struct avm_sys *sys, avm_race_hook fn, void *arg);
+
 /* ---- fault injection ------------------------------------------------- */
 
 /* Fail the nth allocation from now (1 = the next one); 0 turns it off. */

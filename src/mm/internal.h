@@ -198,6 +198,16 @@ void change_protection(struct vm_area_struct *vma, unsigned long start,
 		       unsigned long end, unsigned long newflags);
 
 /* ---- sys.c ------------------------------------------------------------- */
+/* A point where a race window opens (avm_set_race_hook). */
+static inline void race_point(struct avm_sys *sys, enum avm_race_point p,
+			      const struct avm_mm *mm, unsigned long addr)
+{
+	avm_race_hook fn = atomic_load_explicit(&sys->race_hook,
+						memory_order_acquire);
+
+	if (unlikely(fn))
+		fn(sys->race_arg, p, mm->id, addr);
+}
 struct avm_mm *mm_alloc(struct avm_sys *sys);
 void mm_free(struct avm_mm *mm);
 static inline struct avm_alloc *mm_alloc_ctx(struct avm_mm *mm)

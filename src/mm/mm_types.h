@@ -188,6 +188,8 @@ struct avm_sys {
 	unsigned long next_mm_id;
 	struct swap_info *swap;		/* NULL: no swap device */
 	struct avm_counters ctr;
+	_Atomic(avm_race_hook) race_hook;	/* tests: avm_set_race_hook */
+	void *race_arg;
 };
 
 #endif

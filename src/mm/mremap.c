@@ -135,6 +135,7 @@ static int move_page_tables(struct move_arg *m, unsigned long len,
 						  m->new_addr);
 	if (err)
 		return err;
+	race_point(mm->sys, AVM_RACE_MREMAP_MOVE, mm, m->new_addr);
 	if (need_rmap_locks && av)
 		anon_vma_lock_write(av);
 	pthread_mutex_lock(&mm->page_table_lock);
@@ -143,6 +144,7 @@ static int move_page_tables(struct move_arg *m, unsigned long len,
 	pthread_mutex_unlock(&mm->page_table_lock);
 	if (need_rmap_locks && av)
 		anon_vma_unlock_write(av);
+	race_point(mm->sys, AVM_RACE_MREMAP_MOVED, mm, m->new_addr);
 	return 0;
 }
 

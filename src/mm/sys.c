@@ -122,6 +122,13 @@ unsigned long avm_mm_id(const struct avm_mm *mm)
 	return mm->id;
 }
 
+void avm_set_race_hook(struct avm_sys *sys, avm_race_hook fn, void *arg)
+{
+	if (fn)
+		sys->race_arg = arg;
+	atomic_store_explicit(&sys->race_hook, fn, memory_order_release);
+}
+
 /* ---- fault injection --------------------------------------------------- */
 
 void avm_fail_nth(struct avm_sys *sys, unsigned long n)
