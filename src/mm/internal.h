@@ -206,7 +206,7 @@ static inline void race_point(struct avm_sys *sys, enum avm_race_point p,
 						memory_order_acquire);
 
 	if (unlikely(fn))
-		fn(sys->race_arg, p, mm->id, addr);
+		fn(sys->race_arg, p, mm ? mm->id : 0, addr);
 }
 struct avm_mm *mm_alloc(struct avm_sys *sys);
 void mm_free(struct avm_mm *mm);

@@ -173,7 +173,7 @@ static bool get_unless_zero(atomic_int *ref)
 	return false;
 }
 
-struct anon_vma *page_get_anon_vma(struct page *page)
+struct anon_vma *page_get_anon_vma(struct avm_sys *sys, struct page *page)
 {
 	struct anon_vma *av;
 
@@ -181,9 +181,15 @@ struct anon_vma *page_get_anon_vma(struct page *page)
 	av = page_anon_vma(page);
 	/* Unmapped: no VMA keeps av, it may have been freed before this
 	   read section began.  Mapped now: it cannot be freed before the
-	   section ends. */
-	if (av && (!page_mapcount(page) || !get_unless_zero(&av->refcount)))
+	   section ends, even if the last mapping goes right after. */
+	if (av && page_mapcount(page)) {
+		race_point(sys, AVM_RACE_ANON_VMA_GET, NULL,
+			   page_to_pfn(sys, page));
+		if (!get_unless_zero(&av->refcount))
+			av = NULL;
+	} else {
 		av = NULL;
+	}
 	avm_rcu_read_unlock();
 	return av;
 }
@@ -196,7 +202,7 @@ struct anon_vma *page_lock_anon_vma_read(struct page *page,
 	if (av)
 		atomic_fetch_add(&av->refcount, 1);	/* the caller's holds */
 	else
-		av = page_get_anon_vma(page);
+		av = page_get_anon_vma(rwc->sys, page);
 	if (av)
 		anon_vma_lock_read(av);
 	return av;
@@ -208,9 +214,9 @@ void page_unlock_anon_vma_read(struct avm_sys *sys, struct anon_vma *av)
 	anon_vma_put(sys, av);		/* may be the last: after the unlock */
 }
 
-void *av_get_anon(struct page *page)
+void *av_get_anon(struct avm_sys *sys, struct page *page)
 {
-	return page_get_anon_vma(page);
+	return page_get_anon_vma(sys, page);
 }
 
 void av_put_anon(struct avm_sys *sys, void *obj)

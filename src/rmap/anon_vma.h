@@ -81,7 +81,7 @@ void anon_vma_put(struct avm_sys *sys, struct anon_vma *av);
  * needs it across the time the page has only migration entries), or
  * NULL if the page is not mapped (its anon_vma may be gone already).
  */
-struct anon_vma *page_get_anon_vma(struct page *page);
+struct anon_vma *page_get_anon_vma(struct avm_sys *sys, struct page *page);
 /*
  * folio_lock_anon_vma_read: the page's anon_vma with a reference and its
  * root lock held for reading, or NULL if there is nothing to walk.  The

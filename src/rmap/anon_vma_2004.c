@@ -242,9 +242,9 @@ static int av2004_walk(struct page *page, struct rmap_walk_control *rwc)
 	return 0;
 }
 
-static void *av2004_get_anon(struct page *page)
+static void *av2004_get_anon(struct avm_sys *sys, struct page *page)
 {
-	return page_get_anon_vma(page);
+	return page_get_anon_vma(sys, page);
 }
 
 static void av2004_put_anon(struct avm_sys *sys, void *obj)

@@ -50,7 +50,7 @@ void av_move_tail(struct vm_area_struct *vma);
 int av_check(struct avm_sys *sys, struct check_ctx *ctx);
 void av_usage(struct avm_sys *sys, unsigned long *objects,
 	      unsigned long *bytes);
-void *av_get_anon(struct page *page);
+void *av_get_anon(struct avm_sys *sys, struct page *page);
 void av_put_anon(struct avm_sys *sys, void *obj);
 
 #define AV_COMMON_OPS \

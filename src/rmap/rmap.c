@@ -110,7 +110,7 @@ bool page_mapped_at(struct avm_sys *sys, struct page *page,
 
 void *rmap_get_anon(struct avm_sys *sys, struct page *page)
 {
-	return sys->rmap->get_anon ? sys->rmap->get_anon(page) : NULL;
+	return sys->rmap->get_anon ? sys->rmap->get_anon(sys, page) : NULL;
 }
 
 void rmap_put_anon(struct avm_sys *sys, void *obj)

@@ -78,7 +78,7 @@ struct rmap_ops {
 	int (*walk)(struct page *page, struct rmap_walk_control *rwc);
 	/* Optional: a reference on the object page->mapping names (NULL if
 	   the page is no longer mapped), and its release; for migration. */
-	void *(*get_anon)(struct page *page);
+	void *(*get_anon)(struct avm_sys *sys, struct page *page);
 	void (*put_anon)(struct avm_sys *sys, void *obj);
 
 	/* Design invariants; 0 or -EUCLEAN with ctx message set. */

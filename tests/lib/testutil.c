@@ -240,6 +240,8 @@ static void race_hook(void *arg, enum avm_race_point point,
 		race_moved = true;
 		pthread_cond_broadcast(&race_cv);
 		break;
+	default:
+		break;
 	}
 	pthread_mutex_unlock(&race_mu);
 }
