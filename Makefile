@@ -2,8 +2,9 @@
 # benchmarks; `make check` runs every test in a normal and an ASan+UBSan build.
 #
 # One object directory per configuration: build/ (release, -O2),
-# build-asan/ (ASan+UBSan) and build-tsan/ (ThreadSanitizer).  Select with
-# `make BUILD=asan` or `make BUILD=tsan`.
+# build-asan/ (gcc, ASan+UBSan), build-clang/ (clang, ASan+UBSan) and
+# build-tsan/ (gcc, ThreadSanitizer).  Select with `make BUILD=asan`,
+# `make BUILD=clang-asan` or `make BUILD=tsan`.
 
 BUILD   ?= release
 CC      ?= cc
@@ -13,20 +14,40 @@ OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitiz
 else ifeq ($(BUILD),tsan)
 O       := build-tsan
 OPT     := -O1 -fno-omit-frame-pointer -fsanitize=thread
+else ifeq ($(BUILD),clang-asan)
+O       := build-clang
+CC      := clang
+# clang also warns on positional initializers that leave trailing fields
+# zero, which C defines and the tables here use on purpose.
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+WNO     := -Wno-missing-field-initializers
 else
 O       := build
 OPT     := -O2
 endif
 
+# The lock validator and lock statistics (src/lib/lockdep.h): built in
+# unless LOCKDEP=0; every public function is then linked through its
+# API-boundary check (src/lib/api_check.c).
+LOCKDEP ?= 1
+
 PKGS    := jansson liburcu-memb
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
            -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Iinclude -Isrc -pthread -MMD -MP $(shell pkg-config --cflags $(PKGS))
+           -Iinclude -Isrc -pthread -MMD -MP $(shell pkg-config --cflags $(PKGS)) $(WNO)
 LDFLAGS += $(filter -fsanitize%,$(OPT)) -pthread
+ifeq ($(LOCKDEP),1)
+CFLAGS  += -DCONFIG_LOCKDEP
+AVM_API := $(shell scripts/api-functions.sh)
+LDFLAGS += $(AVM_API:%=-Wl,--wrap=%)
+else
+O       := $(O)-nolockdep
+endif
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 TESTLIBS := -lcmocka
 
-LIB_SRC   := $(sort $(wildcard src/lib/*.c src/mm/*.c src/rmap/*.c src/scenario/*.c))
+LIB_SRC   := $(sort $(wildcard src/lib/*.c src/mm/*.c src/rmap/*.c src/scenario/*.c \
+                              src/workload/*.c))
 CLI_SRC   := $(sort $(wildcard src/cli/*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
@@ -55,20 +76,96 @@ $(O)/tests/%: $(O)/tests/%.o $(O)/tests/lib/testutil.o $(LIB)
 $(O)/bench/%: $(O)/bench/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# ---- shared library, pkg-config file, install ---------------------------
+# libanonvm.so.$(VERSION) (soname libanonvm.so.$(SOVER)) beside the static
+# archive, in the release build: its own -fPIC objects, and only the
+# functions of include/anonvm/anonvm.h exported (src/libanonvm.map).  The
+# lock validator's API-boundary wrappers (src/lib/api_check.c) need ld
+# --wrap at the program's link, so the shared library leaves them out;
+# the validator itself is in.  `make install` (PREFIX, DESTDIR) puts the
+# command, both libraries, the header, the man pages and anonvm.pc in
+# place; `make uninstall` removes them.  tests/install.sh checks it all.
+VERSION := 0.1.0
+SOVER   := 0
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR  ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+SHLIB     := $(O)/libanonvm.so.$(VERSION)
+SHLIB_OBJ := $(patsubst %.c,$(O)/pic/%.o,$(filter-out src/lib/api_check.c,$(LIB_SRC)))
+MANPAGES  := $(sort $(wildcard man/*.[0-9]))
+
+ifeq ($(BUILD),release)
+all: $(SHLIB)
+endif
+
+$(O)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fno-semantic-interposition -c $< -o $@
+
+$(SHLIB): $(SHLIB_OBJ) src/libanonvm.map
+	$(CC) $(filter -fsanitize%,$(OPT)) -shared -Wl,-soname,libanonvm.so.$(SOVER) \
+		-Wl,--version-script=src/libanonvm.map -Wl,--no-undefined \
+		-o $@ $(SHLIB_OBJ) $(shell pkg-config --libs liburcu-memb) -lm -pthread
+	ln -sf libanonvm.so.$(VERSION) $(O)/libanonvm.so.$(SOVER)
+	ln -sf libanonvm.so.$(SOVER) $(O)/libanonvm.so
+
+# anonvm.pc, written at install time for the PREFIX given then.
+PC_LINES := 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	'Name: anonvm' \
+	'Description: userspace model of the Linux anonymous memory manager and its anon_vma reverse map' \
+	'Version: $(VERSION)' 'Cflags: -I$${includedir}' \
+	'Requires.private: liburcu-memb' \
+	'Libs: -L$${libdir} -lanonvm' 'Libs.private: -lm -pthread'
+
+install: $(LIB) $(SHLIB) $(CLI)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/anonvm $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/anonvm
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libanonvm.a
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libanonvm.so.$(VERSION)
+	ln -sf libanonvm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libanonvm.so.$(SOVER)
+	ln -sf libanonvm.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libanonvm.so
+	install -m 644 include/anonvm/anonvm.h $(DESTDIR)$(INCLUDEDIR)/anonvm/anonvm.h
+	printf '%s\n' $(PC_LINES) > $(DESTDIR)$(PKGCONFIGDIR)/anonvm.pc
+	for m in $(MANPAGES); do \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/anonvm $(DESTDIR)$(LIBDIR)/libanonvm.a \
+		$(DESTDIR)$(LIBDIR)/libanonvm.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/libanonvm.so.$(SOVER) \
+		$(DESTDIR)$(LIBDIR)/libanonvm.so \
+		$(DESTDIR)$(INCLUDEDIR)/anonvm/anonvm.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/anonvm.pc
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/anonvm 2>/dev/null
+	for m in $(MANPAGES); do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; \
+	done
+
+.PHONY: install uninstall
+# ---- end of shared library, pkg-config file, install ---------------------
+
 # Unit tests of this configuration; tests/run-tests.sh prints the closing
 # "N passed, N failed, N skipped" line.
 test: all
 	@tests/run-tests.sh $(O)
 
-# The three builds, then every test of each (tests/check.sh).
+# Both builds, then every test of both (tests/check.sh).
 check:
 	$(MAKE) BUILD=release all
 	$(MAKE) BUILD=asan all
+	$(MAKE) BUILD=clang-asan all
 	$(MAKE) BUILD=tsan all
 	tests/check.sh
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-clang build-tsan
 
 .PHONY: all test check clean
 .SECONDARY:

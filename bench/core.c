@@ -288,10 +288,10 @@ static void print_table(const struct bench *b, const struct avm_sizes *z)
 	struct summary fork = summarize(b->ns[OP_FORK_PTE]);
 
 	printf("anonvm core benchmark: %lu VMAs x %lu pages = %lu present pages, "
-	       "payload %s,\ndesign %s; median, min and max of %d runs after "
-	       "a warm-up\n\n", b->nvmas, b->per_vma, b->pages,
+	       "payload %s,\ndesign %s, lock validator %s; median, min and max "
+	       "of %d runs after a warm-up\n\n", b->nvmas, b->per_vma, b->pages,
 	       b->payload == AVM_PAYLOAD_FULL ? "full" : "none",
-	       avm_designs()[0], RUNS);
+	       avm_designs()[0], avm_lockdep_enabled() ? "on" : "off", RUNS);
 	printf("%-18s %-12s %8s %12s %12s %12s\n", "operation", "per", "count",
 	       "median ns", "min ns", "max ns");
 	for (int o = 0; o < NR_OPS; o++) {
@@ -333,11 +333,12 @@ static int print_json(const struct bench *b, const struct avm_sizes *z)
 			"median_ns", s.med, "min_ns", s.min, "max_ns", s.max,
 			"runs_ns", runs));
 	}
-	json_object_set_new(top, "layout", json_pack("{sI sI sI ss ss si}",
+	json_object_set_new(top, "layout", json_pack("{sI sI sI ss ss si sb}",
 		"vmas", (json_int_t)b->nvmas, "pages_per_vma", (json_int_t)b->per_vma,
 		"pages", (json_int_t)b->pages,
 		"payload", b->payload == AVM_PAYLOAD_FULL ? "full" : "none",
-		"design", avm_designs()[0], "runs", RUNS));
+		"design", avm_designs()[0], "runs", RUNS,
+		"lockdep", avm_lockdep_enabled()));
 	json_object_set_new(top, "results", res);
 	json_object_set_new(top, "rmap_visits_per_walk",
 			    json_real(b->visits_per_walk));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Rik van Riel's anon_vma_chain workload (seed 2010-anon_vma_chain-commit):
- * one parent maps a VMA of M pages and writes them all, then forks N
+ * Rik van Riel's anon_vma_chain workload (seed 2010-anon_vma_chain-commit;
+ * the forking-server workload of src/workload/): one parent maps a VMA of M pages and writes them all, then forks N
  * children, each of which copy-on-writes all M pages.  That leaves N * M
  * child pages, each mapped in one process only, and the parent's M
  * originals.  Then, timed, five repetitions each:
@@ -33,9 +33,8 @@
 #include <time.h>
 
 #include "anonvm/anonvm.h"
+#include "workload/workload.h"
 
-#define BASE	0x100000000000UL
-#define PG	AVM_PAGE_SIZE
 
 struct opts {
 	unsigned long children, pages;
@@ -45,9 +44,10 @@ struct opts {
 };
 
 struct world {
-	struct avm_sys *sys;
-	struct avm_mm *parent;
-	struct avm_mm **kids;
+	struct wl_run wr;		/* forking-server: wr.p[0] the parent */
+	struct wl_result res;
+	struct wl_opts wo;
+	unsigned long param[WL_MAX_PARAMS];
 	unsigned long frames;		/* frames in use after the build */
 };
 
@@ -115,37 +115,30 @@ static struct avm_sys *make_sys(const struct opts *o)
 	return sys;
 }
 
+/* The forking-server workload (src/workload/) on the bench's system. */
 static void build(struct world *w, struct avm_sys *sys, const struct opts *o)
 {
+	const struct workload *fs = wl_find("forking-server");
+	int ci = fs ? wl_param_index(fs, "children") : -1;
+	int pi = fs ? wl_param_index(fs, "pages") : -1;
 	struct avm_stats st;
-	unsigned long len = o->pages * PG;
 	int err;
 
-	w->sys = sys;
-	err = avm_mm_create(w->sys, &w->parent);
-	if (!err)
-		err = avm_mmap(w->parent, BASE, len,
-			       AVM_PROT_READ | AVM_PROT_WRITE,
-			       AVM_MAP_FIXED_NOREPLACE, NULL);
-	if (!err)
-		err = avm_fill(w->parent, BASE, 0x5a, len);
-	if (err)
-		die("parent", err);
-	w->kids = calloc(o->children, sizeof(*w->kids));
-	if (!w->kids)
-		die("calloc", -ENOMEM);
-	for (unsigned long i = 0; i < o->children; i++) {
-		err = avm_fork(w->parent, &w->kids[i]);
-		if (err)
-			die("fork", err);
-		/* one byte per page: a COW copy of every page */
-		for (unsigned long p = 0; p < o->pages && !err; p++)
-			err = avm_fill(w->kids[i], BASE + p * PG,
-				       (int)(i & 0xff), 1);
-		if (err)
-			die("child write", err);
+	memset(w, 0, sizeof(*w));
+	if (ci < 0 || pi < 0)
+		die("no forking-server workload", -ENOENT);
+	wl_defaults(fs, w->param);
+	w->param[ci] = o->children;
+	w->param[pi] = o->pages;
+	w->wo = (struct wl_opts){ .design = o->design, .payload = o->payload };
+	w->wr = (struct wl_run){ .w = fs, .param = w->param, .o = &w->wo,
+				 .res = &w->res, .sys = sys };
+	err = fs->body(&w->wr);
+	if (err) {
+		fprintf(stderr, "reclaim: building: %s\n", w->res.error);
+		exit(1);
 	}
-	avm_stats(w->sys, &st);
+	avm_stats(sys, &st);
 	w->frames = st.frames_used;
 }
 
@@ -153,15 +146,14 @@ static void build(struct world *w, struct avm_sys *sys, const struct opts *o)
 static void destroy(struct world *w, const struct opts *o)
 {
 	struct avm_stats st;
+	struct avm_sys *sys = w->wr.sys;
 
-	for (unsigned long i = 0; i < o->children; i++)
-		avm_exit(w->kids[i]);
-	avm_exit(w->parent);
-	avm_stats(w->sys, &st);
+	wl_exit_all(&w->wr);
+	free(w->wr.p);
+	avm_stats(sys, &st);
 	if (st.frames_used || st.swap_slots_used)
 		fprintf(stderr, "  warning: %lu frames, %lu swap slots left "
 			"after exit\n", st.frames_used, st.swap_slots_used);
-	free(w->kids);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -179,7 +171,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->payload = AVM_PAYLOAD_NONE;	/* full: ~2 min at the default size */
 	o->design = NULL;
 	o->reps = 5;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!v)
@@ -198,7 +190,6 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->reps = atoi(v);
 		else
 			usage();
-		i++;
 	}
 	if (!o->pages || o->reps < 1)
 		usage();
@@ -243,25 +234,25 @@ int main(int argc, char **argv)
 		frames = w.frames;
 
 		t0 = now();
-		err = avm_rmap_walk_all(w.sys, &ws);
+		err = avm_rmap_walk_all(w.wr.sys, &ws);
 		t_walk[r] = now() - t0;
 		if (err)
 			die("avm_rmap_walk_all", err);
 		walks = ws.walks;
 		walk_visits = (double)ws.visits / (double)ws.walks;
 
-		avm_stats(w.sys, &s0);
+		avm_stats(w.wr.sys, &s0);
 		w0 = io_written();
 		t0 = now();
 		do {
-			err = avm_reclaim(w.sys, ULONG_MAX, &n);
+			err = avm_reclaim(w.wr.sys, ULONG_MAX, &n);
 			if (err)
 				die("avm_reclaim", err);
 			freed += n;
 		} while (n);
 		t_rec[r] = now() - t0;
 		written = io_written() - w0;
-		avm_stats(w.sys, &s1);
+		avm_stats(w.wr.sys, &s1);
 		swap_outs = s1.swap_outs - s0.swap_outs;
 		rec_visits = (double)(s1.rmap_visits - s0.rmap_visits) /
 			     (double)freed;
@@ -277,18 +268,18 @@ int main(int argc, char **argv)
 		unsigned long moved, total = 0;
 
 		build(&w, sys, &o);
-		avm_stats(w.sys, &s0);
+		avm_stats(w.wr.sys, &s0);
 		t0 = now();
-		for (unsigned long i = 0; i <= o.children; i++) {
-			struct avm_mm *mm = i < o.children ? w.kids[i] : w.parent;
+		for (size_t i = 0; i < w.wr.np; i++) {
+			const struct wl_proc *p = &w.wr.p[i];
 
-			err = avm_migrate(mm, BASE, o.pages * PG, 1, &moved);
+			err = avm_migrate(p->mm, p->addr, p->len, 1, &moved);
 			if (err)
 				die("avm_migrate", err);
 			total += moved;
 		}
 		t_mig[r] = now() - t0;
-		avm_stats(w.sys, &s1);
+		avm_stats(w.wr.sys, &s1);
 		if (total != w.frames)
 			fprintf(stderr, "  warning: migrated %lu of %lu frames\n",
 				total, w.frames);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Everything `make check` runs, for the release build and the ASan+UBSan
-# build (and, under ThreadSanitizer, the tests that run threads or the
-# paths they race on: TSAN_TESTS): the unit tests, the scenario corpus (run, and diff against the
+# Everything `make check` runs, for the release build, the ASan+UBSan
+# build (gcc) and the ASan+UBSan build of clang (unit tests and corpus
+# only), and under ThreadSanitizer the tests that run threads or the
+# paths they race on (TSAN_TESTS): the unit tests, the scenario corpus
+# (run, and diff against the
 # host kernel where it can be observed), and the fuzzer against the
 # reference model (and the kernel).  Ends with one closing line:
 #   check: N passed, N failed, N skipped
@@ -41,12 +43,36 @@ step() {	# step NAME COMMAND...: run, echo, tally its summary line
 }
 
 fuzz_seed=${AVM_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-for O in build build-asan; do
+
+# Allocation failures, under ASan and LeakSanitizer: every failure point of
+# every operation on every design (tests/alloc_fail), and random failures
+# over the whole corpus on every design the corpus passes (not the UNSAFE
+# ones), the checker after every statement; then the fuzzer with them.
+fault_injection() {
+	local O=$1 d p designs
+	designs=$("$O/anonvm" designs | awk '{print $1}')
+	for d in $designs; do
+		step "$O: alloc_fail, design $d" env AVM_DESIGN="$d" "$O/tests/alloc_fail"
+	done
+	mapfile -t corpus < <(find tests/scenarios -name '*.scn' -type f | LC_ALL=C sort)
+	for d in $("$O/anonvm" designs | grep -v UNSAFE | awk '{print $1}'); do
+		for p in 0.01 0.05 0.2; do
+			step "$O: corpus, design $d, allocations fail with p=$p (seed $fuzz_seed)" \
+				"$O/anonvm" run --quiet --design "$d" --fail-rate "$p" \
+				--seed "$fuzz_seed" "${corpus[@]}"
+		done
+	done
+	step "$O: fuzz with allocations failing, p=0.01 (seed $fuzz_seed)" \
+		"$O/anonvm" fuzz --seed "$fuzz_seed" --ops 10000 --fail-rate 0.01
+}
+for O in build build-asan build-clang; do
 	step "$O: unit tests" tests/run-tests.sh "$O"
 	if [ -x tests/corpus.sh ]; then
 		step "$O: scenario corpus" tests/corpus.sh "$O"
 	fi
-	if [ "$O" = build ]; then
+	if [ "$O" = build-clang ]; then
+		continue	# clang's sanitizers: unit tests and corpus only
+	elif [ "$O" = build ]; then
 		step "$O: fuzz vs model (seed $fuzz_seed)" "$O/anonvm" fuzz --seed "$fuzz_seed" --ops 100000
 		if [ "$(id -u)" -eq 0 ] && [ -r /proc/kpagecount ]; then
 			step "$O: fuzz vs kernel (seed $fuzz_seed)" "$O/anonvm" fuzz --native --seed "$fuzz_seed" --ops 10000
@@ -56,6 +82,7 @@ for O in build build-asan; do
 		fi
 	else
 		step "$O: fuzz vs model (seed $fuzz_seed)" "$O/anonvm" fuzz --seed "$fuzz_seed" --ops 10000
+		fault_injection "$O"
 	fi
 done
 # ThreadSanitizer: every program that runs threads against one fork
@@ -69,6 +96,17 @@ TSAN_TESTS="stress_family migrate_data mremap_order designs swap_lifecycle
 if [ -d build-tsan/tests ]; then
 	step "build-tsan: unit tests (threads)" tests/run-tests.sh build-tsan $TSAN_TESTS
 fi
+
+# What an embedder and a reader get: make install into a temporary DESTDIR
+# and programs built against it (pkg-config, static and shared), the man
+# pages (lint), the figures of compare --plot (skipped without gnuplot),
+# the tutorial's design and listing (docs/new-design.md).
+step "install into a DESTDIR, build against it" tests/install.sh
+step "man pages" tests/man.sh build
+step "growth exponents (compare --sweep)" tests/sweep.sh build
+step "figures (compare --plot)" tests/plot.sh build
+step "the new-design tutorial" tests/new_design.sh build
+
 echo "check: total $SECONDS s"
 echo "check: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

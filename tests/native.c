@@ -452,6 +452,130 @@ static void test_two_runs_compare_equal(void **state)
 	run_free(&r2);
 }
 
+/*
+ * Many VMAs (smaps read with a hand parser, hashes batched over VMAs):
+ * 1500 one-page VMAs, each written with its own byte, every 100th advised
+ * wipeonfork and every 100th + 1 dontfork, with prot alternating rw / r.
+ */
+static void test_many_vmas(void **state)
+{
+	enum { N = 1500 };
+	size_t cap = N * 160, len = 0;
+	char *text = malloc(cap);
+	const struct scn_proc_snap *p;
+	unsigned char page[SCN_PAGE_SIZE];
+	struct run r;
+
+	(void)state;
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "spawn A\n");
+	for (int i = 0; i < N; i++) {
+		unsigned long long a = X + (unsigned long long)i * 2 * PG;
+
+		len += (size_t)snprintf(text + len, cap - len,
+					"A mmap 0x%llx 1 rw\nA write 0x%llx %d\n",
+					a, a, i % 251 + 1);
+		if (i % 100 == 0)
+			len += (size_t)snprintf(text + len, cap - len,
+						"A madvise 0x%llx 1 wipeonfork\n", a);
+		if (i % 100 == 1)
+			len += (size_t)snprintf(text + len, cap - len,
+						"A madvise 0x%llx 1 dontfork\n", a);
+		if (i % 2)
+			len += (size_t)snprintf(text + len, cap - len,
+						"A mprotect 0x%llx 1 r\n", a);
+	}
+	snprintf(text + len, cap - len, "check\n");
+	run_text(&r, text);
+	free(text);
+	p = proc_at(&r, 0, "A");
+	assert_int_equal(p->nvmas, N);
+	assert_int_equal(p->npages, N);
+	for (int i = 0; i < N; i++) {
+		assert_vma(&p->vmas[i], X + (uint64_t)i * 2 * PG, 1,
+			   i % 2 ? SCN_PROT_R : SCN_PROT_RW);
+		assert_int_equal(p->vmas[i].wipeonfork, i % 100 == 0);
+		assert_int_equal(p->vmas[i].dontcopy, i % 100 == 1);
+		memset(page, 0, sizeof(page));
+		page[0] = (unsigned char)(i % 251 + 1);
+		assert_true(p->pages[i].has_hash);
+		assert_int_equal(p->pages[i].hash, scn_hash_page(page));
+	}
+	run_free(&r);
+}
+
+/* By default a spawned worker may map at most 4 GiB beyond what it
+   inherits (less on a host with less than 16 GiB of RAM). */
+static void test_mem_limit_default(void **state)
+{
+	struct run r;
+
+	(void)state;
+	run_text(&r, "spawn A\n"
+		     "A mmap 0x140000000000 1310720 rw !ENOMEM\n"	/* 5 GiB */
+		     "A mmap 0x140000000000 1 rw\n"
+		     "A write 0x140000000000 1\n");
+	assert_non_null(strstr(r.t.results[1].note, "memory limit"));
+	run_free(&r);
+}
+
+static void run_limit(struct run *r, uint64_t limit, const char *text)
+{
+	struct scn_native_opts o;
+	char msg[512];
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(scn_parse_string("test", text, &r->s, msg, sizeof(msg)), 0);
+	scn_native_opts_init(&o);
+	o.worker_mem_limit = limit;
+	r->rc = scn_run_native_opts(r->s, &o, &r->t, r->err, sizeof(r->err));
+	if (r->rc)
+		print_error("scn_run_native_opts: %d: %s\n", r->rc, r->err);
+	assert_int_equal(r->rc, 0);
+	if (r->t.failure[0])
+		print_error("failure: %s\n", r->t.failure);
+	assert_string_equal(r->t.failure, "");
+}
+
+/* A 16 MiB limit: mmap and mremap past it are the kernel's ENOMEM; a
+   forked worker inherits its parent's limit. */
+static void test_mem_limit_option(void **state)
+{
+	struct run r;
+
+	(void)state;
+	run_limit(&r, 16 << 20,
+		  "spawn A\n"
+		  "A mmap 0x140000000000 2048 rw\n"		/* 8 MiB */
+		  "A fill 0x140000000000 2048 1\n"
+		  "A mmap 0x140001000000 4096 rw !ENOMEM\n"	/* 16 MiB more */
+		  "A mremap 0x140000000000 2048 8192 !ENOMEM\n"
+		  "A fork B\n"
+		  "B mmap 0x140002000000 1024 rw\n"		/* 4 MiB */
+		  "B mmap 0x140003000000 2048 rw !ENOMEM\n"	/* 8 MiB more */
+		  "B fill 0x140002000000 1024 2\n"
+		  "B expect 0x140000000000 1\n"
+		  "A mmap 0x140004000000 1024 rw\n");
+	assert_non_null(strstr(r.t.results[3].note, "memory limit"));
+	assert_non_null(strstr(r.t.results[4].note, "memory limit"));
+	assert_non_null(strstr(r.t.results[7].note, "memory limit"));
+	run_free(&r);
+	/* no limit: 2 GiB of address space is fine (nothing is filled) */
+	run_limit(&r, 0, "spawn A\n"
+		  "A mmap 0x140000000000 524288 rw\n"
+		  "A write 0x140000000000 1\n");
+	run_free(&r);
+}
+
+/* gcc says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 /* The start of the window is ASan's shadow memory in sanitizer builds. */
 static void test_window_start(void **state)
 {
@@ -466,7 +590,7 @@ static void test_window_start(void **state)
 					  "A write 0x100000000000 1\n",
 					  &s, err, sizeof(err)), 0);
 	rc = scn_run_native(s, &t, err, sizeof(err));
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef UNDER_ASAN
 	assert_int_equal(rc, -EBUSY);
 	assert_non_null(strstr(err, "0x100000000000"));
 #else
@@ -494,6 +618,9 @@ int main(void)
 		cmocka_unit_test(test_unsupported),
 		cmocka_unit_test(test_two_runs_compare_equal),
 		cmocka_unit_test(test_window_start),
+		cmocka_unit_test(test_many_vmas),
+		cmocka_unit_test(test_mem_limit_default),
+		cmocka_unit_test(test_mem_limit_option),
 	};
 
 	if (geteuid() != 0) {

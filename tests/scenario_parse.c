@@ -311,8 +311,8 @@ static const struct bad bads[] = {
 	{ A0 "A mmap 0x100000000001 1 rw",
 	  "t.scn:2:8: expected page-aligned ADDR (or an expected error such as "
 	  "!EINVAL), found '0x100000000001'" },
-	{ A0 "A madvise 0x100000000000 0 dontneed",
-	  "t.scn:2:26: expected PAGES >= 1 (or an expected error such as !EINVAL), "
+	{ A0 "A munmap 0x100000000000 0",
+	  "t.scn:2:25: expected PAGES >= 1 (or an expected error such as !EINVAL), "
 	  "found '0'" },
 	{ A0 "A mremap 0x100000000000 1 0",
 	  "t.scn:2:27: expected NEWPAGES >= 1 (or an expected error such as "

@@ -136,9 +136,11 @@ int avm_peek(struct avm_mm *mm, unsigned long addr, void *buf, size_t len);
 int avm_reclaim(struct avm_sys *sys, unsigned long nr,
 		unsigned long *reclaimed);
 /*
- * Move the frames of the present anonymous pages in [addr, addr + len) to
- * memory node `node`, updating every mapping through the reverse map (as
- * move_pages(2)).  *moved (may be NULL) gets the number of pages moved.
+ * Move the frames of the present anonymous pages holding addr, addr +
+ * AVM_PAGE_SIZE, ... (len rounded up to pages; no alignment needed, len 0
+ * does nothing) to memory node `node`, updating every mapping through the
+ * reverse map, as move_pages(2) with those addresses.  Pages that are not
+ * there are skipped.  *moved (may be NULL) gets the number of pages moved.
  */
 int avm_migrate(struct avm_mm *mm, unsigned long addr, unsigned long len,
 		unsigned int node, unsigned long *moved);
@@ -262,6 +264,32 @@ void avm_fail_nth(struct avm_sys *sys, unsigned long n);
 void avm_fail_random(struct avm_sys *sys, double p, uint64_t seed);
 /* Allocations attempted so far (for iterating over failure points). */
 unsigned long avm_alloc_count(struct avm_sys *sys);
+/* Allocations that failed so far (injected or out of frames). */
+unsigned long avm_alloc_failures(struct avm_sys *sys);
+
+/* ---- locks ------------------------------------------------------------ */
+
+/*
+ * Lock statistics, per lock class ("mm->mmap_lock", "page lock", ...),
+ * process-wide (every system).  Times in ns; a contention is an
+ * acquisition that found the lock taken (it waited, or a trylock failed).
+ */
+struct avm_lockstat {
+	const char *name;		/* the class: static storage */
+	unsigned long acquisitions, contentions;
+	uint64_t wait_ns, wait_max_ns;	/* waiting for the lock */
+	uint64_t hold_ns, hold_max_ns;	/* holding it */
+};
+/* Start (clearing the counts) or stop collecting: 0, or -ENOSYS when
+   built without lock tracking (make LOCKDEP=0). */
+int avm_lockstat_enable(bool on);
+/* Fill up to n entries, one per class used since enabling, in order of
+   first use; returns how many there are. */
+long avm_lockstat(struct avm_lockstat *buf, size_t n);
+/* The lock validator is on (built in, and $ANONVM_LOCKDEP is not 0): a
+   lock order inversion, a recursive acquisition or a lock held when an
+   avm_* function returns aborts the process with both orders named. */
+bool avm_lockdep_enabled(void);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #define AVM_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define EXIT_PROBLEM	1
 #define EXIT_USAGE	2
@@ -21,6 +22,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_fuzz(int argc, char **argv);
 int cmd_designs(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
 
 /* True when stderr is a terminal: long runs then show progress there. */
 int cli_progress_wanted(void);
@@ -31,6 +33,15 @@ int cli_progress_wanted(void);
 double cli_now(void);
 /* Is name one of avm_designs()? */
 bool cli_design_known(const char *name);
+/* 0 if name is NULL or a design; else -EINVAL after saying so on stderr. */
+int cli_check_design(const char *cmd, const char *name);
+/*
+ * Option values: a number (decimal or 0x hex) in [min, max], or a
+ * probability in [0, 1].  -EINVAL after naming cmd, opt and s on stderr.
+ */
+int cli_parse_u64(const char *cmd, const char *opt, const char *s,
+		  uint64_t min, uint64_t max, uint64_t *v);
+int cli_parse_rate(const char *cmd, const char *opt, const char *s, double *p);
 /*
  * The value of option `name` at argv[*i], as "--name VALUE" or
  * "--name=VALUE"; NULL if argv[*i] is another option.  *missing when the

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * anonvm demo: the workload of the 2010 anon_vma_chain commit.  One parent
+ * anonvm demo: the workload of the 2010 anon_vma_chain commit (the
+ * forking-server workload of src/workload/, with payload, verification of
+ * every page and the time of each phase).  One parent
  * maps M private anonymous pages and writes them all, forks N children, and
  * every child writes all M pages (copy-on-write).  Then one reverse-map
  * walk per frame in use: with anon_vma chains a walk visits about 2 VMAs
@@ -18,11 +20,12 @@
 #include <jansson.h>
 #include "anonvm/anonvm.h"
 #include "cli/cli.h"
+#include "cli/lockstat_report.h"
+#include "workload/workload.h"
 
 #define DEMO_MAX_CHILDREN	1000000UL
 #define DEMO_MAX_FRAMES		(1UL << 32)	/* avm_sys_create's limit */
-#define DEMO_SLACK		4096UL		/* frames beyond (N + 1) * M */
-#define DEMO_CHUNK		4096UL		/* pages written per call */
+#define DEMO_SLACK		WL_SLACK_FRAMES	/* frames beyond (N + 1) * M */
 #define PARENT_BYTE		0x50
 
 static void demo_usage(FILE *f)
@@ -53,6 +56,9 @@ static void demo_usage(FILE *f)
 		"  --payload none      metadata only: writes are dropped and reads\n"
 		"                      return zeroes; about 100 bytes per frame\n"
 		"  --json              print one JSON object instead of the tables\n"
+		"  --lockstat          lock statistics of the run, per lock class:\n"
+		"                      acquisitions, contentions, total and longest\n"
+		"                      wait and hold times\n"
 		"  --help              this text\n"
 		"\n"
 		"(N + 1) * M may not exceed 2^32 frames, and a run that would need\n"
@@ -72,7 +78,7 @@ struct demo_opts {
 	unsigned long children, pages;
 	const char *design;
 	enum avm_payload payload;
-	bool json;
+	bool json, lockstat;
 };
 
 /* A whole decimal number in [lo, hi]; 0 or -1 after printing why not. */
@@ -119,6 +125,8 @@ static int demo_args(int argc, char **argv, struct demo_opts *o)
 
 		if (!strcmp(argv[i], "--json")) {
 			o->json = true;
+		} else if (!strcmp(argv[i], "--lockstat")) {
+			o->lockstat = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			demo_usage(stdout);
 			return 0;
@@ -250,11 +258,12 @@ static const char *const phase_key[NR_PHASES] = {
 
 struct demo_run {
 	const struct demo_opts *o;
-	struct avm_sys *sys;
-	struct avm_mm *parent;
-	struct avm_mm **child;		/* o->children entries */
-	unsigned long forked;		/* children created so far */
-	unsigned long addr, len;	/* the parent's mapping */
+	/* the forking-server workload (src/workload/) builds the processes */
+	const struct workload *w;
+	unsigned long param[WL_MAX_PARAMS];
+	struct wl_opts wo;
+	struct wl_result res;
+	struct wl_run wr;		/* wr.p[0] the parent, wr.p[i] child i */
 	bool progress;
 
 	double t[NR_PHASES], total;	/* seconds */
@@ -272,102 +281,50 @@ struct demo_run {
 	char error[256];		/* an operation that failed */
 };
 
-static int fail(struct demo_run *r, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct demo_run *r, int err, const char *fmt, ...)
-{
-	va_list ap;
-	char what[160];
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	snprintf(r->error, sizeof(r->error), "%s: %s", what, strerror(-err));
-	return err;
-}
-
-/* Write the whole mapping of mm with byte, a chunk at a time. */
-static int write_all(struct demo_run *r, struct avm_mm *mm, int byte,
-		     struct progress *p)
-{
-	unsigned long pages = r->len / AVM_PAGE_SIZE;
-
-	for (unsigned long off = 0; off < pages; off += DEMO_CHUNK) {
-		unsigned long n = pages - off < DEMO_CHUNK ? pages - off : DEMO_CHUNK;
-		int err = avm_fill(mm, r->addr + off * AVM_PAGE_SIZE, byte,
-				   n * AVM_PAGE_SIZE);
-
-		if (err)
-			return fail(r, err, "mm %lu: writing page %lu",
-				    avm_mm_id(mm), off);
-		progress_add(p, n);
-	}
-	return 0;
-}
-
 static int child_byte(unsigned long i)
 {
-	return (int)(1 + i % 254);	/* never 0, never PARENT_BYTE's twin */
+	return (int)(1 + i % 254);	/* what forking-server's child i+1 writes */
 }
 
-static int phase_setup(struct demo_run *r)
+static void body_progress(void *ctx, const struct wl_run *wr, const char *phase,
+			  unsigned long done, unsigned long total)
 {
-	const struct demo_opts *o = r->o;
-	struct avm_config cfg;
-	struct progress p;
-	int err;
-
-	avm_config_default(&cfg);
-	cfg.node_frames = (o->children + 1) * o->pages + DEMO_SLACK;
-	cfg.payload = o->payload;
-	cfg.design = o->design;
-	cfg.swap_slots = 0;
-	err = avm_sys_create(&cfg, &r->sys);
-	if (err)
-		return fail(r, err, "avm_sys_create (%zu frames)", cfg.node_frames);
-	err = avm_mm_create(r->sys, &r->parent);
-	if (err)
-		return fail(r, err, "avm_mm_create");
-	r->len = o->pages * AVM_PAGE_SIZE;
-	err = avm_mmap(r->parent, 0, r->len, AVM_PROT_READ | AVM_PROT_WRITE, 0,
-		       &r->addr);
-	if (err)
-		return fail(r, err, "avm_mmap (%lu pages)", o->pages);
-	progress_start(&p, r->progress, "setup", o->pages);
-	err = write_all(r, r->parent, PARENT_BYTE, &p);
-	progress_end(&p);
-	return err;
+	fprintf(stderr, "\r\033[Kanonvm demo: %-10s", phase);
+	if (total)
+		fprintf(stderr, " %3d%% (%lu/%lu)", (int)(done * 100.0 / total),
+			done, total);
+	fflush(stderr);
 }
 
-static int phase_fork(struct demo_run *r)
+/* Setup, fork and COW writes: the forking-server workload's body. */
+static int phase_body(struct demo_run *r)
 {
-	struct progress p;
-	int err = 0;
+	int ci, pi, err;
 
-	progress_start(&p, r->progress, "fork", r->o->children);
-	for (unsigned long i = 0; i < r->o->children; i++) {
-		err = avm_fork(r->parent, &r->child[i]);
-		if (err) {
-			fail(r, err, "avm_fork (child %lu)", i + 1);
-			break;
-		}
-		r->forked++;
-		progress_add(&p, 1);
+	r->w = wl_find("forking-server");
+	ci = r->w ? wl_param_index(r->w, "children") : -1;
+	pi = r->w ? wl_param_index(r->w, "pages") : -1;
+	if (ci < 0 || pi < 0) {
+		snprintf(r->error, sizeof(r->error), "no forking-server workload "
+			 "with children and pages");
+		return -ENOENT;
 	}
-	progress_end(&p);
-	return err;
-}
-
-static int phase_cow(struct demo_run *r)
-{
-	struct progress p;
-	int err = 0;
-
-	progress_start(&p, r->progress, "COW writes", r->o->children * r->o->pages);
-	for (unsigned long i = 0; i < r->o->children && !err; i++)
-		err = write_all(r, r->child[i], child_byte(i), &p);
-	progress_end(&p);
+	wl_defaults(r->w, r->param);
+	r->param[ci] = r->o->children;
+	r->param[pi] = r->o->pages;
+	r->wo = (struct wl_opts){ .design = r->o->design,
+				  .payload = r->o->payload,
+				  .progress = r->progress ? body_progress : NULL };
+	r->wr = (struct wl_run){ .w = r->w, .param = r->param, .o = &r->wo,
+				 .res = &r->res, .phase_t0 = cli_now() };
+	err = r->w->body(&r->wr);
+	r->t[PH_SETUP] = wl_phase_seconds(&r->wr, "setup");
+	r->t[PH_FORK] = wl_phase_seconds(&r->wr, "forking");
+	r->t[PH_COW] = wl_phase_seconds(&r->wr, "COW writes");
+	if (r->progress)
+		fprintf(stderr, "\r\033[K");
+	if (err)
+		snprintf(r->error, sizeof(r->error), "%s", r->res.error);
 	return err;
 }
 
@@ -378,18 +335,19 @@ static int phase_cow(struct demo_run *r)
  * non-exclusive after the fork: its next write would reuse them.)  Records
  * the first discrepancy.
  */
-static void verify_mm(struct demo_run *r, struct avm_mm *mm, int byte,
+static void verify_mm(struct demo_run *r, const struct wl_proc *p, int byte,
 		      bool is_child)
 {
 	int want = r->o->payload == AVM_PAYLOAD_FULL ? byte : 0;
+	struct avm_mm *parent = r->wr.p[0].mm;
 
-	for (unsigned long a = r->addr; a < r->addr + r->len; a += AVM_PAGE_SIZE) {
+	for (unsigned long a = p->addr; a < p->addr + p->len; a += AVM_PAGE_SIZE) {
 		struct avm_page_info pi, ppi;
 		unsigned char c = 0xff;
 		const char *why = NULL;
 
 		r->verified++;
-		if (avm_page_info(mm, a, &pi))
+		if (avm_page_info(p->mm, a, &pi))
 			why = "no VMA";
 		else if (pi.state != AVM_PTE_PRESENT || pi.zero)
 			why = "not present";
@@ -397,18 +355,18 @@ static void verify_mm(struct demo_run *r, struct avm_mm *mm, int byte,
 			why = "not writable and exclusive";
 		else if (pi.mapcount != 1)
 			why = "mapped more than once";
-		else if (is_child && !avm_page_info(r->parent, a, &ppi) &&
+		else if (is_child && !avm_page_info(parent, a, &ppi) &&
 			 ppi.state == AVM_PTE_PRESENT && ppi.pfn == pi.pfn)
 			why = "shares the parent's frame";
-		else if (avm_peek(mm, a, &c, 1) || c != want)
+		else if (avm_peek(p->mm, a, &c, 1) || c != want)
 			why = "holds the wrong byte";
 		if (!why)
 			continue;
 		if (!r->bad_pages++)
 			snprintf(r->verify_msg, sizeof(r->verify_msg),
 				 "mm %lu, page %#lx: %s (pfn %lu, mapcount %u, "
-				 "byte %#x, expected %#x)", avm_mm_id(mm), a, why,
-				 pi.pfn, pi.mapcount, c, want);
+				 "byte %#x, expected %#x)", avm_mm_id(p->mm), a,
+				 why, pi.pfn, pi.mapcount, c, want);
 	}
 }
 
@@ -416,31 +374,25 @@ static void phase_verify(struct demo_run *r)
 {
 	struct progress p;
 
-	progress_start(&p, r->progress, "verify", r->o->children + 1);
-	verify_mm(r, r->parent, PARENT_BYTE, false);
-	progress_add(&p, 1);
-	for (unsigned long i = 0; i < r->o->children; i++) {
-		verify_mm(r, r->child[i], child_byte(i), true);
+	progress_start(&p, r->progress, "verify", r->wr.np);
+	for (size_t i = 0; i < r->wr.np; i++) {
+		verify_mm(r, &r->wr.p[i], i ? child_byte(i - 1) : PARENT_BYTE,
+			  i > 0);
 		progress_add(&p, 1);
 	}
 	progress_end(&p);
 }
 
+/* Children first, then the parent. */
 static void phase_exit(struct demo_run *r)
 {
 	struct progress p;
 
-	progress_start(&p, r->progress, "exit", r->forked + 1);
-	for (unsigned long i = 0; i < r->forked; i++) {
-		avm_exit(r->child[i]);
-		r->child[i] = NULL;
+	progress_start(&p, r->progress, "exit", r->wr.np);
+	while (r->wr.np) {
+		wl_exit(&r->wr, r->wr.np - 1);
 		progress_add(&p, 1);
 	}
-	if (r->parent) {
-		avm_exit(r->parent);
-		r->parent = NULL;
-	}
-	progress_add(&p, 1);
 	progress_end(&p);
 }
 
@@ -448,34 +400,25 @@ static void phase_exit(struct demo_run *r)
 static int demo_run(struct demo_run *r)
 {
 	double t0 = cli_now(), t;
+	struct avm_sys *sys;
 	struct progress p;
 	int err;
 
-	t = cli_now();
-	err = phase_setup(r);
-	r->t[PH_SETUP] = cli_now() - t;
+	err = phase_body(r);
 	if (err)
 		goto out;
-	t = cli_now();
-	err = phase_fork(r);
-	r->t[PH_FORK] = cli_now() - t;
-	if (err)
-		goto out;
-	t = cli_now();
-	err = phase_cow(r);
-	r->t[PH_COW] = cli_now() - t;
-	if (err)
-		goto out;
-	avm_stats(r->sys, &r->peak);
-	avm_sizes(r->sys, &r->sizes);
+	sys = r->wr.sys;
+	avm_stats(sys, &r->peak);
+	avm_sizes(sys, &r->sizes);
 
 	progress_note(&p, r->progress, "walk");
 	t = cli_now();
-	err = avm_rmap_walk_all(r->sys, &r->walk);
+	err = avm_rmap_walk_all(sys, &r->walk);
 	r->t[PH_WALK] = cli_now() - t;
 	progress_end(&p);
 	if (err) {
-		fail(r, err, "avm_rmap_walk_all");
+		snprintf(r->error, sizeof(r->error), "avm_rmap_walk_all: %s",
+			 strerror(-err));
 		goto out;
 	}
 	t = cli_now();
@@ -483,14 +426,14 @@ static int demo_run(struct demo_run *r)
 	r->t[PH_VERIFY] = cli_now() - t;
 	progress_note(&p, r->progress, "check");
 	t = cli_now();
-	r->check_rc = avm_check(r->sys, r->check_msg, sizeof(r->check_msg));
+	r->check_rc = avm_check(sys, r->check_msg, sizeof(r->check_msg));
 	r->t[PH_CHECK] = cli_now() - t;
 	progress_end(&p);
 	t = cli_now();
 	phase_exit(r);
 	r->t[PH_EXIT] = cli_now() - t;
-	avm_stats(r->sys, &r->after);
-	r->after_check_rc = avm_check(r->sys, r->after_msg, sizeof(r->after_msg));
+	avm_stats(sys, &r->after);
+	r->after_check_rc = avm_check(sys, r->after_msg, sizeof(r->after_msg));
 out:
 	r->total = cli_now() - t0;
 	return err;
@@ -526,12 +469,12 @@ static const char *phase_per(const struct demo_run *r, enum phase ph,
 	bool us = false;
 
 	switch (ph) {
-	case PH_FORK:	n = r->forked; unit = "child"; us = true; break;
+	case PH_FORK:	n = r->wr.forks; unit = "child"; us = true; break;
 	case PH_COW:	n = r->o->children * r->o->pages; unit = "page"; break;
 	case PH_WALK:	n = r->walk.walks; unit = "walk"; break;
 	case PH_VERIFY:	n = r->verified; unit = "page"; break;
 	case PH_CHECK:	n = r->peak.frames_used; unit = "frame"; break;
-	case PH_EXIT:	n = r->forked + 1; unit = "process"; us = true; break;
+	case PH_EXIT:	n = r->wr.forks + 1; unit = "process"; us = true; break;
 	default:	break;
 	}
 	if (!unit || !n)
@@ -643,9 +586,9 @@ static int print_json(const struct demo_run *r)
 	for (int ph = 0; ph < NR_PHASES; ph++)
 		json_object_set_new(t, phase_key[ph], json_real(r->t[ph] * 1e3));
 	json_object_set_new(t, "total", json_real(r->total * 1e3));
-	if (r->forked)
+	if (r->wr.forks)
 		json_object_set_new(per, "fork_us_per_child",
-				    json_real(r->t[PH_FORK] * 1e6 / (double)r->forked));
+				    json_real(r->t[PH_FORK] * 1e6 / (double)r->wr.forks));
 	if (o->children)
 		json_object_set_new(per, "cow_ns_per_page",
 				    json_real(r->t[PH_COW] * 1e9 / (n * (double)o->pages)));
@@ -653,7 +596,7 @@ static int print_json(const struct demo_run *r)
 		json_object_set_new(per, "walk_ns_per_walk",
 				    json_real(r->t[PH_WALK] * 1e9 / (double)r->walk.walks));
 	json_object_set_new(per, "exit_us_per_process",
-			    json_real(r->t[PH_EXIT] * 1e6 / (double)(r->forked + 1)));
+			    json_real(r->t[PH_EXIT] * 1e6 / (double)(r->wr.forks + 1)));
 
 	json_object_set_new(top, "workload", json_pack("{si sI sI ss ss}",
 		"parents", 1, "children", (json_int_t)o->children,
@@ -695,6 +638,8 @@ static int print_json(const struct demo_run *r)
 	if (r->after_check_rc)
 		json_object_set_new(json_object_get(top, "after_exit"), "message",
 				    json_string(r->after_msg));
+	if (o->lockstat)
+		json_object_set_new(top, "lockstat", lockstat_report_json());
 	json_object_set_new(top, "ok", json_boolean(run_ok(r)));
 	if (json_dumpf(top, stdout, JSON_INDENT(2)) == 0)
 		putchar('\n');
@@ -743,25 +688,22 @@ int cmd_demo(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
 	r.progress = cli_progress_wanted();
-	r.child = calloc(o.children ? o.children : 1, sizeof(*r.child));
-	if (!r.child) {
-		fprintf(stderr, "anonvm demo: out of memory\n");
-		return EXIT_PROBLEM;
-	}
+	if (o.lockstat && lockstat_report_start("demo"))
+		return EXIT_USAGE;
 	err = demo_run(&r);
+	wl_teardown(&r.wr);
+	if (o.lockstat)
+		avm_lockstat_enable(false);	/* what the run took */
 	if (err) {
 		fprintf(stderr, "anonvm demo: %s\n", r.error);
-		phase_exit(&r);
-		avm_sys_destroy(r.sys);
-		free(r.child);
 		return EXIT_PROBLEM;
 	}
-	avm_sys_destroy(r.sys);
-	free(r.child);
 	if (o.json ? print_json(&r) : (print_text(&r), 0)) {
 		fprintf(stderr, "anonvm demo: cannot write the JSON output\n");
 		return EXIT_PROBLEM;
 	}
+	if (o.lockstat && !o.json)
+		lockstat_report_text(stdout);
 	if (!run_ok(&r)) {
 		fprintf(stderr, "anonvm demo: the run found a problem (see above)\n");
 		return EXIT_PROBLEM;

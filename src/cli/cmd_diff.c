@@ -53,7 +53,7 @@ static int diff_args(int argc, char **argv, struct diff_opts *o)
 	}
 	if (cli_take_files("diff", argc, argv, i, &o->files, &o->nfiles))
 		return -EINVAL;
-	return 0;
+	return cli_check_design("diff", o->design);
 }
 
 /* 0 agree, 1 diverge/fail, 77 skip, 2 error. */

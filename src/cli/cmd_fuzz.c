@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +22,14 @@ struct fuzz_opts {
 	bool native;
 	const char *design;
 	const char *out;
+	double fail_rate;
 };
 
 static void fuzz_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: anonvm fuzz [--seed S] [--ops N] [--batch K] [--native]\n"
-		"                   [--design NAME] [--out FILE]\n\n"
+		"                   [--design NAME] [--fail-rate P] [--out FILE]\n\n"
 		"Generate random valid scenarios (fork trees, exits, every operation,\n"
 		"partial ranges, accesses to unmapped and protected pages) of K\n"
 		"statements each until N statements have run.  Each runs on the\n"
@@ -39,21 +41,14 @@ static void fuzz_usage(FILE *f)
 		"(default anonvm-fuzz-SEED.scn), and the exit status is 1.\n\n"
 		"  --seed S    first seed (default: from the clock; always printed)\n"
 		"  --ops N     statements in total (default 100000; 10000 with --native)\n"
-		"  --batch K   statements per scenario (default 200)\n");
-}
-
-static int parse_num(const char *opt, const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-') {
-		fprintf(stderr, "anonvm fuzz: %s needs a number, got '%s'\n",
-			opt, s);
-		return -EINVAL;
-	}
-	return 0;
+		"  --batch K   statements per scenario (default 200)\n"
+		"  --design NAME  reverse-map design of the library\n"
+		"  --fail-rate P  fail each allocation of the library with probability\n"
+		"              P (0..1), seeded by the scenario's seed: the checker\n"
+		"              runs after every statement, and the other executors\n"
+		"              are compared only up to the first statement a failure\n"
+		"              hit\n"
+		"  --out FILE  where to write a divergent scenario\n");
 }
 
 static int fuzz_args(int argc, char **argv, struct fuzz_opts *o)
@@ -70,43 +65,76 @@ static int fuzz_args(int argc, char **argv, struct fuzz_opts *o)
 			o->native = true;
 		} else if (val && !strcmp(a, "--design")) {
 			o->design = argv[++i];
+		} else if (val && !strcmp(a, "--fail-rate")) {
+			if (cli_parse_rate("fuzz", a, argv[++i], &o->fail_rate))
+				return -EINVAL;
 		} else if (val && !strcmp(a, "--out")) {
 			o->out = argv[++i];
-		} else if (val && (!strcmp(a, "--seed") || !strcmp(a, "--ops") ||
-				   !strcmp(a, "--batch"))) {
-			if (parse_num(a, argv[++i], &v))
+		} else if (val && !strcmp(a, "--seed")) {
+			if (cli_parse_u64("fuzz", a, argv[++i], 0, UINT64_MAX,
+					  &o->seed))
 				return -EINVAL;
-			if (!strcmp(a, "--seed"))
-				o->seed = v;
-			else if (!strcmp(a, "--ops"))
-				o->ops = (long)v;
-			else
-				o->batch = (int)v;
+		} else if (val && !strcmp(a, "--ops")) {
+			if (cli_parse_u64("fuzz", a, argv[++i], 1, LONG_MAX, &v))
+				return -EINVAL;
+			o->ops = (long)v;
+		} else if (val && !strcmp(a, "--batch")) {
+			if (cli_parse_u64("fuzz", a, argv[++i], 1, 100000, &v))
+				return -EINVAL;
+			o->batch = (int)v;
 		} else {
 			fprintf(stderr, "anonvm fuzz: unknown option or missing "
 				"value: '%s'\n", a);
 			return -EINVAL;
 		}
 	}
-	if (o->batch < 1 || o->batch > 100000 || o->ops < 1) {
-		fprintf(stderr, "anonvm fuzz: --batch must be 1..100000 and "
-			"--ops at least 1\n");
-		return -EINVAL;
-	}
-	return 0;
+	return cli_check_design("fuzz", o->design);
 }
 
 struct oracle {
 	const struct fuzz_opts *o;
+	uint64_t seed;		/* of the scenario: seeds its failures */
+	long hit_stmts, hit_scenarios;	/* with --fail-rate */
 	char msg[1024];
 	bool skip_native;	/* the kernel cannot be observed here */
 };
+
+/*
+ * Compare a and lt (the library's trace) only up to the first statement an
+ * injected allocation failure hit: after it the library left the script.
+ */
+static int compare_prefix(const struct scenario *s, struct scn_trace *a,
+			  struct scn_trace *lt, unsigned what, char *msg,
+			  size_t len)
+{
+	int na = a->nresults, nsa = a->nsnaps, nl = lt->nresults,
+	    nsl = lt->nsnaps, rc;
+
+	if (lt->injected) {
+		int cut = lt->first_injected;
+
+		a->nresults = na < cut ? na : cut;
+		lt->nresults = nl < cut ? nl : cut;
+		while (a->nsnaps && a->snaps[a->nsnaps - 1].stmt >= cut)
+			a->nsnaps--;
+		while (lt->nsnaps && lt->snaps[lt->nsnaps - 1].stmt >= cut)
+			lt->nsnaps--;
+	}
+	rc = scn_compare(s, a, lt, what, msg, len);
+	a->nresults = na;
+	a->nsnaps = nsa;
+	lt->nresults = nl;
+	lt->nsnaps = nsl;
+	return rc;
+}
 
 /* 1 if s shows a divergence (message in or->msg), 0 if not, <0 error. */
 static int diverges(const struct scenario *s, void *arg)
 {
 	struct oracle *or = arg;
-	struct scn_lib_opts lo = { .design = or->o->design, .no_expect = true };
+	struct scn_lib_opts lo = { .design = or->o->design, .no_expect = true,
+				   .fail_rate = or->o->fail_rate,
+				   .fail_seed = or->seed };
 	struct scn_trace lt, mt, kt;
 	char err[256];
 	int rc = 0;
@@ -116,6 +144,8 @@ static int diverges(const struct scenario *s, void *arg)
 		scn_trace_free(&lt);
 		return -EIO;
 	}
+	or->hit_stmts += lt.injected;
+	or->hit_scenarios += lt.injected > 0;
 	if (lt.failure[0]) {
 		snprintf(or->msg, sizeof(or->msg), "anonvm: %s", lt.failure);
 		rc = 1;
@@ -124,9 +154,9 @@ static int diverges(const struct scenario *s, void *arg)
 		if (scn_run_model(s, &mt))
 			rc = -ENOMEM;
 		else
-			rc = scn_compare(s, &mt, &lt, SCN_CMP_RESULTS |
-					 SCN_CMP_CONTENT | SCN_CMP_PAGEPROT,
-					 or->msg, sizeof(or->msg));
+			rc = compare_prefix(s, &mt, &lt, SCN_CMP_RESULTS |
+					    SCN_CMP_CONTENT | SCN_CMP_PAGEPROT,
+					    or->msg, sizeof(or->msg));
 		scn_trace_free(&mt);
 	}
 	if (!rc && or->o->native && !or->skip_native) {
@@ -140,8 +170,8 @@ static int diverges(const struct scenario *s, void *arg)
 			snprintf(or->msg, sizeof(or->msg), "kernel run: %s", err);
 			rc = -EIO;
 		} else {
-			rc = scn_compare(s, &kt, &lt, SCN_CMP_KERNEL, or->msg,
-					 sizeof(or->msg));
+			rc = compare_prefix(s, &kt, &lt, SCN_CMP_KERNEL,
+					    or->msg, sizeof(or->msg));
 		}
 		scn_trace_free(&kt);
 	}
@@ -173,6 +203,9 @@ static int report(const struct fuzz_opts *o, struct oracle *or,
 	}
 	fprintf(f, "# found by anonvm fuzz%s; scenario seed %" PRIu64 "\n# %s\n",
 		o->native ? " --native" : "", seed, min ? or->msg : first);
+	if (o->fail_rate > 0)
+		fprintf(f, "# with allocation failures: anonvm run --fail-rate %g "
+			"--seed %" PRIu64 "\n", o->fail_rate, seed);
 	scn_format(min ? min : s, f);
 	fclose(f);
 	fprintf(stderr, "fuzz: %s scenario (%d statements) written to %s\n",
@@ -208,6 +241,9 @@ int cmd_fuzz(int argc, char **argv)
 		o.ops = o.native ? 10000 : 100000;
 	printf("fuzz: seed %" PRIu64 ", %ld statements in scenarios of %d%s\n",
 	       o.seed, o.ops, o.batch, o.native ? ", with the kernel" : "");
+	if (o.fail_rate > 0)
+		printf("fuzz: allocations fail with probability %g\n",
+		       o.fail_rate);
 	fflush(stdout);
 	while (done < o.ops && !rc) {
 		uint64_t seed = scenario_seed(o.seed, scenarios);
@@ -218,6 +254,7 @@ int cmd_fuzz(int argc, char **argv)
 
 		if (scn_generate(&g, &s))
 			return EXIT_USAGE;
+		or.seed = seed;
 		d = diverges(s, &or);
 		if (d > 0)
 			rc = report(&o, &or, s, seed);
@@ -235,6 +272,9 @@ int cmd_fuzz(int argc, char **argv)
 	}
 	if (cli_progress_wanted())
 		fputc('\n', stderr);
+	if (o.fail_rate > 0)
+		printf("fuzz: allocation failures hit %ld statements in %ld "
+		       "scenarios\n", or.hit_stmts, or.hit_scenarios);
 	printf("fuzz: %ld statements in %ld scenarios, %.1f s: %s\n", done,
 	       scenarios, cli_now() - t0, rc ? "DIVERGENCE" : "no divergence");
 	return rc;

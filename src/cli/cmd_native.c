@@ -29,6 +29,13 @@ static void native_usage(FILE *f)
 		"each snapshot: pages with the same number share one frame.\n"
 		"\n"
 		"  --json   print one JSON array with an object per file\n"
+		"  --worker-mem-limit SIZE\n"
+		"           address space each scenario process may map beyond\n"
+		"           what it starts with (RLIMIT_AS; a forked process\n"
+		"           inherits its parent's limit); past it mmap and mremap\n"
+		"           fail with the kernel's ENOMEM.  SIZE in bytes, or with\n"
+		"           a suffix K, M, G, T (powers of 1024); 0 for no limit.\n"
+		"           Default: a quarter of the host's RAM, at most 4G\n"
 		"  --help   this text\n"
 		"\n"
 		"Needs root (/proc/kpagecount, PFNs in pagemap).  Exit status: 0\n"
@@ -40,20 +47,61 @@ static void native_usage(FILE *f)
 
 struct native_opts {
 	bool json;
+	struct scn_native_opts run;
 	int nfiles;
 	char **files;
 };
 
+/* SIZE: digits and an optional K, M, G or T suffix; false if not. */
+static bool parse_size(const char *arg, uint64_t *v)
+{
+	static const char suffix[] = "KMGT";
+	const char *s;
+	char *end;
+	unsigned long long n;
+	int shift = 0;
+
+	if (!arg || *arg < '0' || *arg > '9')
+		return false;
+	errno = 0;
+	n = strtoull(arg, &end, 10);
+	if (errno)
+		return false;
+	if (*end) {
+		s = strchr(suffix, *end);
+		if (!s || end[1])
+			return false;
+		shift = 10 * (int)(s - suffix + 1);
+	}
+	if (shift && n > (UINT64_MAX >> shift))
+		return false;
+	*v = (uint64_t)n << shift;
+	return true;
+}
+
 static int native_args(int argc, char **argv, struct native_opts *o)
 {
+	const char *v;
+	bool missing;
+
 	memset(o, 0, sizeof(*o));
+	scn_native_opts_init(&o->run);
 	o->files = calloc(argc > 0 ? (size_t)argc : 1, sizeof(char *));
 	if (!o->files) {
 		fprintf(stderr, "anonvm native: out of memory\n");
 		return EXIT_USAGE;
 	}
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
+		missing = false;
+		v = cli_opt_value(argc, argv, &i, "--worker-mem-limit", &missing);
+		if (v || missing) {
+			if (!parse_size(v, &o->run.worker_mem_limit)) {
+				fprintf(stderr, "anonvm native: --worker-mem-limit "
+					"needs a size (bytes, or e.g. 512M, 2G; 0: "
+					"none), not '%s'\n", v ? v : "");
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(argv[i], "--json")) {
 			o->json = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			native_usage(stdout);
@@ -96,7 +144,7 @@ static int native_one(const struct native_opts *o, const struct scenario *s,
 	struct scn_trace t;
 	char err[512];
 	bool ok = true;
-	int rc = scn_run_native(s, &t, err, sizeof(err));
+	int rc = scn_run_native_opts(s, &o->run, &t, err, sizeof(err));
 
 	if (rc == -EPERM || rc == -EBUSY) {
 		fprintf(stderr, "anonvm native: cannot run here: %s\n", err);

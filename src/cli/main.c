@@ -18,6 +18,7 @@ static const struct subcommand commands[] = {
 	{ "run", cmd_run, "run scenarios on the library, checking invariants" },
 	{ "native", cmd_native, "run scenarios on the host kernel with real processes" },
 	{ "diff", cmd_diff, "run scenarios on both and compare every result and state" },
+	{ "explore", cmd_explore, "run a scenario's threads under every kind of schedule" },
 	{ "fuzz", cmd_fuzz, "random scenarios against the reference model (and the kernel)" },
 	{ "designs", cmd_designs, "list the reverse-map designs" },
 };

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers shared by the subcommands: options, designs, time, files. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "anonvm/anonvm.h"
@@ -21,6 +23,46 @@ bool cli_design_known(const char *name)
 		if (!strcmp(*d, name))
 			return true;
 	return false;
+}
+
+int cli_check_design(const char *cmd, const char *name)
+{
+	if (!name || avm_design_summary(name))
+		return 0;
+	fprintf(stderr, "anonvm %s: unknown design '%s' (see `anonvm designs`)\n",
+		cmd, name);
+	return -EINVAL;
+}
+
+int cli_parse_u64(const char *cmd, const char *opt, const char *s,
+		  uint64_t min, uint64_t max, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || s[0] == '+' ||
+	    s[0] == ' ' || *v < min || *v > max) {
+		fprintf(stderr, "anonvm %s: %s must be a number in %llu..%llu, "
+			"not '%s'\n", cmd, opt, (unsigned long long)min,
+			(unsigned long long)max, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_parse_rate(const char *cmd, const char *opt, const char *s, double *p)
+{
+	char *end;
+
+	errno = 0;
+	*p = strtod(s, &end);
+	if (errno || end == s || *end || !(*p >= 0.0 && *p <= 1.0)) {
+		fprintf(stderr, "anonvm %s: %s must be a probability in 0..1, "
+			"not '%s'\n", cmd, opt, s);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 const char *cli_opt_value(int argc, char **argv, int *i, const char *name,

@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include "lib/ptrset.h"
 #include "mm/check.h"
 #include "mm/internal.h"
@@ -25,10 +26,20 @@ int check_fail(struct check_ctx *ctx, const char *fmt, ...)
 	return -EUCLEAN;
 }
 
+/*
+ * PTEs per frame, one counter per frame of each node (indexed like
+ * node->pages): a hash set of every mapped frame would cost the checker
+ * more memory than the frames' own metadata.
+ */
+struct frame_maps {
+	uint32_t **count;		/* [node][frame] */
+	unsigned long frames;		/* frames with count > 0 */
+};
+
 struct mm_census {
 	struct check_ctx *ctx;
 	struct avm_mm *mm;
-	struct ptrset pages;		/* page -> PTEs mapping it */
+	struct frame_maps maps;
 	struct ptrset slots;		/* swap slot + 1 -> PTEs holding it */
 	unsigned long vmas;
 };
@@ -58,6 +69,7 @@ static int check_vmas(struct mm_census *c)
 		      v->vm_start, prev_end);
 		prev_end = v->vm_end;
 		n++;
+		c->ctx->steps++;
 	}
 	CHECK(c->ctx, n == mm->map_count, "mm %lu: map_count %lu, tree "
 	      "holds %lu", mm->id, mm->map_count, n);
@@ -67,31 +79,11 @@ static int check_vmas(struct mm_census *c)
 
 /* ---- PTEs ---------------------------------------------------------------- */
 
-struct found {
-	struct vm_area_struct *vma;
-	unsigned long addr;
-	bool hit;
-};
-
-static bool match_one(struct page *page, struct vm_area_struct *vma,
-		      unsigned long addr, void *arg)
-{
-	struct found *f = arg;
-
-	if (vma == f->vma && addr == f->addr) {
-		f->hit = true;
-		return false;
-	}
-	return true;
-}
-
-/* Anonymous page at addr of vma: its rmap must lead back here. */
+/* An anonymous page at addr of vma: what its PTE and flags must agree on. */
 static int check_anon_pte(struct mm_census *c, struct vm_area_struct *vma,
 			  unsigned long addr, pte_t pte, struct page *page)
 {
 	struct avm_sys *sys = c->ctx->sys;
-	struct found f = { .vma = vma, .addr = addr };
-	struct rmap_walk_control rwc = { .rmap_one = match_one, .arg = &f };
 	unsigned long id = c->mm->id;
 
 	CHECK(c->ctx, !page_test(page, PG_free), "mm %lu %#lx: PTE maps "
@@ -102,11 +94,13 @@ static int check_anon_pte(struct mm_census *c, struct vm_area_struct *vma,
 	      "without anon_vma", id, addr);
 	CHECK(c->ctx, !(pte & PTE_WRITE) || page_test(page, PG_anon_exclusive),
 	      "mm %lu %#lx: writable PTE to a page not AnonExclusive", id, addr);
-	rmap_walk_quiet(sys, page, &rwc);
-	CHECK(c->ctx, f.hit, "mm %lu %#lx: rmap walk from frame %lu (index "
-	      "%#lx) does not find this mapping", id, addr,
-	      page_to_pfn(sys, page), page->index);
 	return 0;
+}
+
+static uint32_t *frame_count(struct frame_maps *m, struct avm_sys *sys,
+			     unsigned long pfn)
+{
+	return &m->count[pfn >> sys->pfn_shift][pfn & pfn_node_mask(sys)];
 }
 
 static int census_pte(struct mm_census *c, struct vm_area_struct *vma,
@@ -116,6 +110,7 @@ static int census_pte(struct mm_census *c, struct vm_area_struct *vma,
 	struct page *page;
 	long *slot;
 
+	c->ctx->steps++;
 	if (!pte_present(pte)) {
 		slot = ptrset_slot(&c->slots,
 				   (void *)(uintptr_t)(swp_offset(pte) + 1));
@@ -131,9 +126,12 @@ static int census_pte(struct mm_census *c, struct vm_area_struct *vma,
 		      "mapped writable", c->mm->id, addr);
 		return 0;
 	}
-	slot = ptrset_slot(&c->pages, page);
-	CHECK(c->ctx, slot, "checker out of memory");
-	(*slot)++;
+	CHECK(c->ctx, (pte_pfn(pte) & pfn_node_mask(sys)) <
+	      sys->nodes[pte_pfn(pte) >> sys->pfn_shift].next_unused,
+	      "mm %lu %#lx: PTE maps frame %lu, never allocated", c->mm->id,
+	      addr, pte_pfn(pte));
+	if (!(*frame_count(&c->maps, sys, pte_pfn(pte)))++)
+		c->maps.frames++;
 	return check_anon_pte(c, vma, addr, pte, page);
 }
 
@@ -170,27 +168,188 @@ static int census_table(struct avm_mm *mm, struct pgtable *pt,
 	return 0;
 }
 
-/* ---- pages --------------------------------------------------------------- */
+/* ---- the reverse map: one walk per mapped frame ------------------------- */
 
-static int check_pages(struct check_ctx *ctx, struct ptrset *pages,
-		       unsigned long *cached_mapped)
+/* The present PTEs mapping the frame that its walk found. */
+struct walk_hits {
+	unsigned long pfn;
+	pte_t **v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static bool collect_hit(struct page *page, struct vm_area_struct *vma,
+			unsigned long addr, void *arg)
 {
-	ptrset_for_each(pages, i) {
-		struct page *p = (struct page *)pages->keys[i];
-		long maps = pages->vals[i];
-		int refs = (int)maps + (page_test(p, PG_swapcache) ? 1 : 0);
-		unsigned long pfn = page_to_pfn(ctx->sys, p);
+	struct walk_hits *h = arg;
+	struct pgtable *pt = pt_lookup(vma->vm_mm, addr);
+	pte_t *pte = pt ? &pt->e[pte_index(addr)] : NULL;
 
-		CHECK(ctx, page_mapcount(p) == maps, "frame %lu: mapcount %d, "
-		      "%ld PTEs map it", pfn, page_mapcount(p), maps);
-		CHECK(ctx, page_refcount(p) == refs, "frame %lu: refcount %d, "
-		      "expected %d", pfn, page_refcount(p), refs);
-		CHECK(ctx, !page_test(p, PG_anon_exclusive) || maps == 1,
-		      "frame %lu: AnonExclusive but mapped %ld times", pfn, maps);
-		if (page_test(p, PG_swapcache))
-			(*cached_mapped)++;
+	/* The VMA the walk names must be the one holding the PTE. */
+	if (!pte || !pte_present(*pte) || pte_pfn(*pte) != h->pfn ||
+	    vma_lookup(vma->vm_mm, addr) != vma)
+		return true;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 16;
+		pte_t **v = realloc(h->v, cap * sizeof(*v));
+
+		if (!v) {
+			h->nomem = true;
+			return false;
+		}
+		h->v = v;
+		h->cap = cap;
+	}
+	h->v[h->n++] = pte;
+	return true;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(pte_t *const *)a;
+	uintptr_t y = (uintptr_t)*(pte_t *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Distinct PTEs among the hits (a walk may report a mapping twice). */
+static size_t distinct_hits(struct walk_hits *h)
+{
+	size_t n = h->n ? 1 : 0;
+
+	if (h->n < 2)
+		return h->n;
+	qsort(h->v, h->n, sizeof(*h->v), cmp_ptr);
+	for (size_t i = 1; i < h->n; i++)
+		n += h->v[i] != h->v[i - 1];
+	return n;
+}
+
+struct missing {
+	struct walk_hits *h;
+	unsigned long addr;
+	bool found;
+};
+
+static int find_missing(struct avm_mm *mm, struct pgtable *pt,
+			unsigned long start, unsigned long end, void *arg)
+{
+	struct missing *m = arg;
+
+	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
+		pte_t *pte = &pt->e[pte_index(a)];
+
+		if (!pte_present(*pte) || pte_pfn(*pte) != m->h->pfn ||
+		    bsearch(&pte, m->h->v, m->h->n, sizeof(pte), cmp_ptr))
+			continue;
+		m->addr = a;
+		m->found = true;
+		return 1;
 	}
 	return 0;
+}
+
+/* The walk missed a mapping: name it (only on failure, so no hurry). */
+static int report_missing(struct check_ctx *ctx, struct page *page,
+			  struct walk_hits *h)
+{
+	struct missing m = { .h = h };
+	struct avm_mm *mm;
+
+	list_for_each_entry(mm, &ctx->sys->mms, mmlist) {
+		pt_for_each_table(mm, 0, TASK_SIZE, find_missing, &m);
+		if (m.found)
+			return check_fail(ctx, "mm %lu %#lx: rmap walk from frame "
+					  "%lu (index %#lx) does not find this "
+					  "mapping", mm->id, m.addr, h->pfn,
+					  page->index);
+	}
+	return check_fail(ctx, "frame %lu: rmap walk finds fewer mappings "
+			  "than PTEs", h->pfn);
+}
+
+/*
+ * Each mapped frame's walk, once, must find every PTE mapping it: the
+ * walk's distinct hits are PTEs that map the frame, so finding as many as
+ * the census counted means finding all.  Linear in the walks' visits.
+ */
+static int check_walk(struct check_ctx *ctx, struct page *page,
+		      uint32_t maps, struct walk_hits *h)
+{
+	struct rmap_walk_control rwc = { .rmap_one = collect_hit, .arg = h };
+
+	h->pfn = page_to_pfn(ctx->sys, page);
+	h->n = 0;
+	rmap_walk_quiet(ctx->sys, page, &rwc);
+	ctx->steps += rwc.visits;
+	CHECK(ctx, !h->nomem, "checker out of memory");
+	if (distinct_hits(h) != maps)
+		return report_missing(ctx, page, h);
+	return 0;
+}
+
+/* ---- pages --------------------------------------------------------------- */
+
+static int check_page(struct check_ctx *ctx, struct page *p, long maps,
+		      unsigned long *cached_mapped)
+{
+	int refs = (int)maps + (page_test(p, PG_swapcache) ? 1 : 0);
+	unsigned long pfn = page_to_pfn(ctx->sys, p);
+
+	CHECK(ctx, page_mapcount(p) == maps, "frame %lu: mapcount %d, "
+	      "%ld PTEs map it", pfn, page_mapcount(p), maps);
+	CHECK(ctx, page_refcount(p) == refs, "frame %lu: refcount %d, "
+	      "expected %d", pfn, page_refcount(p), refs);
+	CHECK(ctx, !page_test(p, PG_anon_exclusive) || maps == 1,
+	      "frame %lu: AnonExclusive but mapped %ld times", pfn, maps);
+	if (page_test(p, PG_swapcache))
+		(*cached_mapped)++;
+	return 0;
+}
+
+/* Every frame some PTE maps: its walk first, then its counts. */
+static int check_pages(struct check_ctx *ctx, struct frame_maps *m,
+		       unsigned long *cached_mapped)
+{
+	struct avm_sys *sys = ctx->sys;
+	struct walk_hits h = { 0 };
+	int err = 0;
+
+	for (unsigned int i = 0; i < sys->nr_nodes && !err; i++) {
+		struct mem_node *n = &sys->nodes[i];
+
+		for (unsigned long f = 0; f < n->next_unused && !err; f++) {
+			if (!m->count[i][f])
+				continue;
+			err = check_walk(ctx, &n->pages[f], m->count[i][f], &h);
+			if (!err)
+				err = check_page(ctx, &n->pages[f],
+						 m->count[i][f], cached_mapped);
+		}
+	}
+	free(h.v);
+	return err;
+}
+
+static int frame_maps_init(struct frame_maps *m, struct avm_sys *sys)
+{
+	m->frames = 0;
+	m->count = calloc(sys->nr_nodes, sizeof(*m->count));
+	if (!m->count)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < sys->nr_nodes; i++) {
+		m->count[i] = calloc(sys->nodes[i].nr_frames, sizeof(uint32_t));
+		if (!m->count[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void frame_maps_destroy(struct frame_maps *m, struct avm_sys *sys)
+{
+	for (unsigned int i = 0; m->count && i < sys->nr_nodes; i++)
+		free(m->count[i]);
+	free(m->count);
 }
 
 static int check_mm(struct check_ctx *ctx, struct avm_mm *mm,
@@ -214,22 +373,24 @@ static int check_totals(struct check_ctx *ctx, struct mm_census *c,
 	struct avm_mm *mm;
 	int err;
 
-	err = check_pages(ctx, &c->pages, &cached_mapped);
+	err = check_pages(ctx, &c->maps, &cached_mapped);
 	if (err)
 		return err;
 	list_for_each_entry(mm, &ctx->sys->mms, mmlist)
 		tables += pt_count_tables(mm);
-	CHECK(ctx, atomic_load(&a->live[AK_MM]) == nmms, "%lu mms live, %lu "
-	      "listed", atomic_load(&a->live[AK_MM]), nmms);
-	CHECK(ctx, atomic_load(&a->live[AK_VMA]) == c->vmas, "%lu VMAs live, "
-	      "%lu in trees", atomic_load(&a->live[AK_VMA]), c->vmas);
-	CHECK(ctx, atomic_load(&a->live[AK_PGTABLE]) == tables, "%lu page "
-	      "tables live, %lu reachable", atomic_load(&a->live[AK_PGTABLE]),
+	CHECK(ctx, avm_alloc_live(a, AK_MM) == nmms, "%lu mms live, %lu "
+	      "listed", avm_alloc_live(a, AK_MM), nmms);
+	CHECK(ctx, avm_alloc_live(a, AK_VMA) == c->vmas, "%lu VMAs live, "
+	      "%lu in trees", avm_alloc_live(a, AK_VMA), c->vmas);
+	CHECK(ctx, avm_alloc_live(a, AK_PGTABLE) == tables, "%lu page "
+	      "tables live, %lu reachable", avm_alloc_live(a, AK_PGTABLE),
 	      tables);
-	return check_swap(ctx->sys, ctx, &c->slots, c->pages.n, cached_mapped);
+	return check_swap(ctx->sys, ctx, &c->slots, c->maps.frames,
+			  cached_mapped);
 }
 
-int avm_check(struct avm_sys *sys, char *msg, size_t len)
+int check_system(struct avm_sys *sys, char *msg, size_t len,
+		 unsigned long *steps)
 {
 	struct check_ctx ctx = { .sys = sys, .msg = msg, .len = len };
 	struct mm_census c = { .ctx = &ctx };
@@ -239,13 +400,16 @@ int avm_check(struct avm_sys *sys, char *msg, size_t len)
 
 	if (msg && len)
 		msg[0] = 0;
-	ptrset_init(&c.pages);
 	ptrset_init(&c.slots);
+	if (frame_maps_init(&c.maps, sys))
+		err = check_fail(&ctx, "checker out of memory");
 	list_for_each_entry(mm, &sys->mms, mmlist) {
+		if (err)
+			break;
 		nmms++;
-		pthread_rwlock_rdlock(&mm->mmap_lock);
+		mmap_read_lock(mm);
 		err = check_mm(&ctx, mm, &c);
-		pthread_rwlock_unlock(&mm->mmap_lock);
+		mmap_read_unlock(mm);
 		if (err)
 			break;
 	}
@@ -253,7 +417,14 @@ int avm_check(struct avm_sys *sys, char *msg, size_t len)
 		err = check_totals(&ctx, &c, nmms);
 	if (!err)
 		err = sys->rmap->check(sys, &ctx);
-	ptrset_destroy(&c.pages);
+	frame_maps_destroy(&c.maps, sys);
 	ptrset_destroy(&c.slots);
+	if (steps)
+		*steps = ctx.steps;
 	return err;
+}
+
+int avm_check(struct avm_sys *sys, char *msg, size_t len)
+{
+	return check_system(sys, msg, len, NULL);
 }

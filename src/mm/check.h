@@ -11,7 +11,13 @@ struct check_ctx {
 	char *msg;
 	size_t len;
 	int failed;
+	unsigned long steps;	/* objects and links visited (for tests:
+				   the checker stays linear in its input) */
 };
+
+/* avm_check, also counting its steps into *steps (may be NULL). */
+int check_system(struct avm_sys *sys, char *msg, size_t len,
+		 unsigned long *steps);
 
 /* Record the first violation; returns -EUCLEAN. */
 int check_fail(struct check_ctx *ctx, const char *fmt, ...)

@@ -93,11 +93,13 @@ static int copy_page_range(struct vm_area_struct *dst,
 	struct copy_arg c = { .dst = dst, .src = src };
 	struct avm_mm *smm = src->vm_mm, *dmm = dst->vm_mm;
 
-	pthread_mutex_lock(&smm->page_table_lock);
-	pthread_mutex_lock(&dmm->page_table_lock);
+	/* two locks of one class: the child's first, the parent's nested
+	   inside it, as Linux's copy_pte_range */
+	ptl_lock(dmm);
+	ptl_lock_nested(smm, SINGLE_DEPTH_NESTING);
 	pt_for_each_table(smm, src->vm_start, src->vm_end, copy_table, &c);
-	pthread_mutex_unlock(&dmm->page_table_lock);
-	pthread_mutex_unlock(&smm->page_table_lock);
+	ptl_unlock(smm);
+	ptl_unlock(dmm);
 	return c.err;
 }
 
@@ -135,6 +137,7 @@ static int dup_mmap(struct avm_mm *child, struct avm_mm *parent)
 
 		if (vma->vm_flags & VM_DONTCOPY)
 			continue;
+		avm_preempt_point("fork: between VMA copies");
 		err = dup_vma(child, vma);
 		if (err)
 			return err;
@@ -150,11 +153,11 @@ int avm_fork(struct avm_mm *parent, struct avm_mm **out)
 	*out = NULL;
 	if (!child)
 		return -ENOMEM;
-	pthread_rwlock_wrlock(&parent->mmap_lock);
-	pthread_rwlock_wrlock(&child->mmap_lock);
+	mmap_write_lock(parent);
+	mmap_write_lock_nested(child, SINGLE_DEPTH_NESTING);
 	err = dup_mmap(child, parent);
-	pthread_rwlock_unlock(&child->mmap_lock);
-	pthread_rwlock_unlock(&parent->mmap_lock);
+	mmap_write_unlock(child);
+	mmap_write_unlock(parent);
 	if (err) {
 		avm_exit(child);
 		return err;

@@ -23,16 +23,17 @@ long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n)
 	struct rb_node *node;
 	long i = 0;
 
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	/* a fault may be giving a VMA its anon_vma (under this lock) */
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	for (node = rb_first(&mm->mm_rb); node; node = rb_next(node), i++) {
 		struct vm_area_struct *v =
 			rb_entry(node, struct vm_area_struct, vm_rb);
-		struct avm_vma_info *vi = &buf[i];
+		struct avm_vma_info *vi;
 
 		if ((size_t)i >= n)
-			continue;
+			continue;	/* only counting: buf may be NULL */
+		vi = &buf[i];
 		vi->start = v->vm_start;
 		vi->end = v->vm_end;
 		vi->pgoff = v->vm_pgoff;
@@ -43,8 +44,8 @@ long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n)
 		vi->has_anon_vma = v->anon_vma != NULL;
 		vi->chain_len = chain_len(v);
 	}
-	pthread_mutex_unlock(&mm->page_table_lock);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	ptl_unlock(mm);
+	mmap_read_unlock(mm);
 	return i;
 }
 
@@ -73,9 +74,9 @@ static int page_info_locked(struct avm_mm *mm, unsigned long addr,
 	pte_t pte = 0;
 
 	memset(info, 0, sizeof(*info));
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	mapped = vma_lookup(mm, addr) != NULL;	/* the tree needs the lock */
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	pt = mapped ? pt_lookup(mm, addr) : NULL;
 	if (pt)
 		pte = ptep_get(pt, pte_index(addr));
@@ -102,8 +103,8 @@ static int page_info_locked(struct avm_mm *mm, unsigned long addr,
 		info->state = AVM_PTE_MIGRATION;
 		info->pfn = pte_pfn(pte);
 	}
-	pthread_mutex_unlock(&mm->page_table_lock);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	ptl_unlock(mm);
+	mmap_read_unlock(mm);
 	return mapped ? 0 : -EFAULT;
 }
 
@@ -173,9 +174,9 @@ int avm_rmap_walk_all(struct avm_sys *sys, struct avm_walk_stats *ws)
 		struct mem_node *n = &sys->nodes[i];
 		unsigned long used;
 
-		pthread_mutex_lock(&sys->lock);
+		sys_lock(sys);
 		used = n->next_unused;
-		pthread_mutex_unlock(&sys->lock);
+		sys_unlock(sys);
 		for (unsigned long f = 0; f < used; f++) {
 			struct page *p = get_anon_frame(sys, &n->pages[f]);
 

@@ -11,9 +11,10 @@ int node_pools_init(struct avm_sys *sys);
 void node_pools_destroy(struct avm_sys *sys);
 /* A zeroed frame with refcount 1, or NULL (pool empty or injected failure). */
 struct page *alloc_page(struct avm_sys *sys, unsigned int node);
+/* The same, payload left as it was: for a caller that overwrites all of
+   it before anyone can read it (COW copy, migration). */
+struct page *alloc_page_nozero(struct avm_sys *sys, unsigned int node);
 void put_page(struct avm_sys *sys, struct page *page);
-unsigned long page_to_pfn(struct avm_sys *sys, const struct page *page);
-struct page *pfn_to_page(struct avm_sys *sys, unsigned long pfn);
 /* Payload of a frame, NULL in metadata-only mode. */
 unsigned char *page_address(struct avm_sys *sys, const struct page *page);
 void copy_page_payload(struct avm_sys *sys, struct page *dst,
@@ -24,6 +25,27 @@ unsigned long frames_in_use(struct avm_sys *sys);
 static inline unsigned int page_node(const struct page *p)
 {
 	return atomic_load(&p->flags) >> PG_NODE_SHIFT;
+}
+static inline unsigned long pfn_node_mask(const struct avm_sys *sys)
+{
+	return (1UL << sys->pfn_shift) - 1;
+}
+static inline unsigned long page_to_pfn(struct avm_sys *sys,
+					const struct page *page)
+{
+	const struct mem_node *n = &sys->nodes[page_node(page)];
+
+	return n->base_pfn + (unsigned long)(page - n->pages);
+}
+/* Shifts and masks only: this is on every fault, fork and unmap path. */
+static inline struct page *pfn_to_page(struct avm_sys *sys, unsigned long pfn)
+{
+	unsigned long node = pfn >> sys->pfn_shift;
+	unsigned long i = pfn & pfn_node_mask(sys);
+
+	if (node >= sys->nr_nodes || i >= sys->nodes[node].nr_frames)
+		return NULL;
+	return &sys->nodes[node].pages[i];
 }
 static inline bool page_test(const struct page *p, uint32_t f)
 {
@@ -70,12 +92,19 @@ static inline struct anon_vma *page_anon_vma(const struct page *p)
 		return NULL;
 	return (struct anon_vma *)(p->mapping & ~PAGE_MAPPING_ANON);
 }
-void lock_page(struct page *page);
-void unlock_page(struct page *page);
-static inline bool trylock_page(struct page *p)
-{
-	return !(atomic_fetch_or(&p->flags, PG_locked) & PG_locked);
-}
+/*
+ * The page lock, a bit lock in page->flags of class page_lock_class.  A
+ * thread holds one page lock, except migration: the new page, locked
+ * while the old one is, is taken with lock_page_nested(new, 1).
+ */
+void __lock_page(struct page *page, unsigned int sub, const char *file,
+		 int line);
+bool __trylock_page(struct page *page, const char *file, int line);
+void __unlock_page(struct page *page, const char *file, int line);
+#define lock_page(p)		__lock_page(p, 0, __FILE__, __LINE__)
+#define lock_page_nested(p, sub) __lock_page(p, sub, __FILE__, __LINE__)
+#define trylock_page(p)		__trylock_page(p, __FILE__, __LINE__)
+#define unlock_page(p)		__unlock_page(p, __FILE__, __LINE__)
 
 /* ---- pgtable.c: four-level radix page tables --------------------------- */
 int pgd_alloc(struct avm_mm *mm);
@@ -83,6 +112,8 @@ void pgd_free(struct avm_mm *mm);
 /* The PTE table covering addr: NULL if absent / on allocation failure. */
 struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr);
 struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr);
+/* pt_lookup for addr inside vma, through the VMA's cached PTE table. */
+struct pgtable *vma_pte_table(struct vm_area_struct *vma, unsigned long addr);
 typedef int (*pt_table_fn)(struct avm_mm *mm, struct pgtable *pt,
 			   unsigned long start, unsigned long end, void *arg);
 /* fn for every existing PTE table overlapping [start, end); stops on != 0. */

@@ -86,10 +86,13 @@ int avm_madvise(struct avm_mm *mm, unsigned long start, unsigned long len,
 		return -EINVAL;
 	write = advice_changes_vmas(adv);
 	if (write)
-		pthread_rwlock_wrlock(&mm->mmap_lock);
+		mmap_write_lock(mm);
 	else
-		pthread_rwlock_rdlock(&mm->mmap_lock);
+		mmap_read_lock(mm);
 	err = madvise_walk(mm, start, end, adv);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	if (write)
+		mmap_write_unlock(mm);
+	else
+		mmap_read_unlock(mm);
 	return err;
 }

@@ -30,11 +30,11 @@ static int do_anonymous_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	page = alloc_page(sys, 0);
 	if (!page)
 		return -ENOMEM;
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	rmap_add_new(page, vma, addr, true);
 	pt_set(pt, pte_index(addr),
 	       mk_pte(page_to_pfn(sys, page), PTE_WRITE | PTE_YOUNG | PTE_DIRTY));
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	lru_add(sys, page);
 	atomic_fetch_add(&sys->ctr.anon_faults, 1);
 	return 0;
@@ -69,7 +69,8 @@ static int wp_page_copy(struct avm_mm *mm, struct vm_area_struct *vma,
 
 	err = sys->rmap->prepare(vma);
 	if (!err) {
-		page = alloc_page(sys, 0);
+		/* a copy overwrites the whole frame: zeroing it first is waste */
+		page = old ? alloc_page_nozero(sys, 0) : alloc_page(sys, 0);
 		if (!page)
 			err = -ENOMEM;
 	}
@@ -80,9 +81,9 @@ static int wp_page_copy(struct avm_mm *mm, struct vm_area_struct *vma,
 	}
 	if (old)
 		copy_page_payload(sys, page, old);
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	if (ptep_get(pt, pte_index(addr)) != orig) {
-		pthread_mutex_unlock(&mm->page_table_lock);
+		ptl_unlock(mm);
 		put_page(sys, page);
 		if (old)
 			put_page(sys, old);
@@ -93,7 +94,7 @@ static int wp_page_copy(struct avm_mm *mm, struct vm_area_struct *vma,
 	       mk_pte(page_to_pfn(sys, page), PTE_WRITE | PTE_YOUNG | PTE_DIRTY));
 	if (old)
 		rmap_remove(old, vma, addr);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	lru_add(sys, page);
 	if (old) {
 		free_swap_cache(sys, old);
@@ -117,9 +118,9 @@ static int do_wp_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	/* Decide under the page-table lock, on the PTE as it is now (the
 	   frame may have been swapped out or migrated since the fault
 	   looked); the page lock is only tried, as in Linux. */
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	if (ptep_get(pt, i) != pte) {
-		pthread_mutex_unlock(&mm->page_table_lock);
+		ptl_unlock(mm);
 		return 0;
 	}
 	if (page_test(page, PG_anon_exclusive)) {
@@ -136,7 +137,7 @@ static int do_wp_page(struct avm_mm *mm, struct vm_area_struct *vma,
 		set_pte(pt, i, pte | PTE_WRITE | PTE_YOUNG | PTE_DIRTY);
 	else
 		get_page(page);		/* for the copy */
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (!reuse)
 		return wp_page_copy(mm, vma, addr, pt, page, pte);
 	atomic_fetch_add(&sys->ctr.cow_reuses, 1);
@@ -151,16 +152,16 @@ int handle_mm_fault(struct avm_mm *mm, struct vm_area_struct *vma,
 	pte_t pte;
 
 	atomic_fetch_add(&sys->ctr.faults, 1);
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	pt = pt_alloc(mm, addr);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (!pt)
 		return -ENOMEM;
 	pte = ptep_get(pt, pte_index(addr));
 	if (!pte && !write) {
-		pthread_mutex_lock(&mm->page_table_lock);
+		ptl_lock(mm);
 		pt_set(pt, pte_index(addr), mk_pte(zero_pfn(sys), PTE_YOUNG));
-		pthread_mutex_unlock(&mm->page_table_lock);
+		ptl_unlock(mm);
 		atomic_fetch_add(&sys->ctr.zero_faults, 1);
 		return 0;
 	}
@@ -172,11 +173,11 @@ int handle_mm_fault(struct avm_mm *mm, struct vm_area_struct *vma,
 		return do_wp_page(mm, vma, addr, pt, pte);
 	/* Only if reclaim or migration did not replace it meanwhile: these
 	   bits mean something else in a swap or migration entry. */
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	if (ptep_get(pt, pte_index(addr)) == pte)
 		set_pte(pt, pte_index(addr),
 			pte | PTE_YOUNG | (write ? PTE_DIRTY : 0));
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	return 0;
 }
 
@@ -219,9 +220,9 @@ void zap_page_range(struct vm_area_struct *vma, unsigned long start,
 {
 	struct avm_mm *mm = vma->vm_mm;
 
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	pt_for_each_table(mm, start, end, zap_table, vma);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 }
 
 /* ---- loads and stores -------------------------------------------------- */
@@ -287,7 +288,7 @@ static long access_page(struct avm_mm *mm, unsigned long addr,
 	if (err)
 		return err;
 	for (int tries = 0; ; tries++) {
-		pthread_mutex_lock(&mm->page_table_lock);
+		ptl_lock(mm);
 		page = pte_bytes(mm, addr, acc, &ok, swapbuf);
 		if (ok) {
 			if (acc != ACC_WRITE && page)
@@ -298,10 +299,10 @@ static long access_page(struct avm_mm *mm, unsigned long addr,
 				memset(page + off, fill, n);
 			else if (page)
 				memcpy(page + off, buf, n);
-			pthread_mutex_unlock(&mm->page_table_lock);
+			ptl_unlock(mm);
 			return (long)n;
 		}
-		pthread_mutex_unlock(&mm->page_table_lock);
+		ptl_unlock(mm);
 		/* A fault that succeeded can be undone before the retry by
 		   reclaim or migration from another mm (as in Linux, which
 		   retries for ever); the bound only stops a livelock. */
@@ -321,7 +322,7 @@ static int access_range(struct avm_mm *mm, unsigned long addr,
 
 	if (addr + len < addr || addr + len > TASK_SIZE)
 		return -EFAULT;
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	mmap_read_lock(mm);
 	while (len) {
 		long n = access_page(mm, addr, buf, len, acc, fill);
 
@@ -334,7 +335,7 @@ static int access_range(struct avm_mm *mm, unsigned long addr,
 		if (fill < 0)
 			buf += n;
 	}
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_read_unlock(mm);
 	return err;
 }
 

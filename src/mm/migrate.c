@@ -42,7 +42,7 @@ static bool migrate_one_pte(struct page *page, struct vm_area_struct *vma,
 
 	if (!m->install)
 		race_point(m->sys, AVM_RACE_MIGRATE_VISIT, mm, addr);
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	pt = addr == ~0UL ? NULL : pt_lookup(mm, addr);
 	pte = pt ? ptep_get(pt, i) : 0;
 	if (m->install && pte_present(pte) && pte_pfn(pte) == m->from_pfn) {
@@ -70,7 +70,7 @@ static bool migrate_one_pte(struct page *page, struct vm_area_struct *vma,
 			m->done++;
 		}
 	}
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	return true;
 }
 
@@ -151,15 +151,16 @@ static int unmap_and_move(struct avm_sys *sys, struct page *old,
 	struct rmap_walk_control rwc = { .rmap_one = migrate_one_pte, .arg = &m };
 	struct page *new;
 
-	new = alloc_page(sys, node);
+	new = alloc_page_nozero(sys, node);	/* move_identity copies */
 	if (!new) {
 		putback_lru_page(sys, old);
 		return -ENOMEM;
 	}
-	lock_page(new);
+	lock_page_nested(new, SINGLE_DEPTH_NESTING);	/* old is locked */
 	m.from_pfn = page_to_pfn(sys, old);
 	rwc.anon_ref = m.anon;
 	rmap_walk(sys, old, &rwc);	/* filtered: only real mappings */
+	avm_preempt_point("migrate: between unmap and remap");
 	if (page_mapcount(old) || move_identity(sys, old, new)) {
 		/* a mapping was missed, or someone else holds the page */
 		restore_old(sys, old, &m);
@@ -213,7 +214,7 @@ static int migrate_addr(struct avm_mm *mm, unsigned long addr,
 
 	/* Look and take a reference under the page-table lock: reclaim or
 	   a migration from another mm may free the frame at any moment. */
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	pt = pt_lookup(mm, addr);
 	if (pt)
 		pte = ptep_get(pt, i);
@@ -224,7 +225,7 @@ static int migrate_addr(struct avm_mm *mm, unsigned long addr,
 		else
 			get_page(page);
 	}
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (!page)
 		return 0;
 	lock_page(page);
@@ -237,26 +238,35 @@ static int migrate_addr(struct avm_mm *mm, unsigned long addr,
 	return err == -EAGAIN ? 0 : err;
 }
 
+/*
+ * As move_pages(2) with the addresses addr, addr + PAGE_SIZE, ... (one per
+ * page of len, rounded up): each names the page that holds it, so neither
+ * alignment nor a length is required, and no pages is no work.  Addresses
+ * past the end of user space are pages that are not there.
+ */
 int avm_migrate(struct avm_mm *mm, unsigned long addr, unsigned long len,
 		unsigned int node, unsigned long *moved)
 {
-	unsigned long n = 0, end = addr + PAGE_ALIGN(len);
+	unsigned long n = 0, start = addr & PAGE_MASK, end;
 	int err = 0;
 
 	if (moved)
 		*moved = 0;
-	if (!PAGE_ALIGNED(addr) || !len || end <= addr || end > TASK_SIZE)
-		return -EINVAL;
+	if (!len)
+		return 0;
 	if (node >= mm->sys->nr_nodes)
 		return -ENODEV;
-	pthread_rwlock_rdlock(&mm->mmap_lock);
-	for (unsigned long a = addr; a < end && !err; a += PAGE_SIZE) {
+	end = len > TASK_SIZE ? TASK_SIZE : start + PAGE_ALIGN(len);
+	if (end > TASK_SIZE || end < start)
+		end = TASK_SIZE;
+	mmap_read_lock(mm);
+	for (unsigned long a = start; a < end && !err; a += PAGE_SIZE) {
 		/* As move_pages(2): a page that is not there is skipped
 		   (its status would say -EFAULT / -ENOENT). */
 		if (vma_lookup(mm, a))
 			err = migrate_addr(mm, a, node, &n);
 	}
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_read_unlock(mm);
 	if (moved)
 		*moved = n;
 	return err;

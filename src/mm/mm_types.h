@@ -25,7 +25,9 @@
 #include "anonvm/anonvm.h"
 #include "lib/alloc.h"
 #include "lib/list.h"
+#include "lib/lockdep.h"
 #include "lib/rbtree.h"
+#include "mm/locks.h"
 
 #define PAGE_SHIFT	AVM_PAGE_SHIFT
 #define PAGE_SIZE	AVM_PAGE_SIZE
@@ -105,9 +107,12 @@ typedef uint64_t pte_t;
 
 /* One table of any level; upper levels hold pointers to the next. */
 struct pgtable {
-	uint64_t e[PT_ENTRIES];
 	uint32_t used;			/* non-zero entries */
 	uint32_t level;			/* 0: PTE table ... 3: top */
+	unsigned long base;		/* first address it covers */
+	void **rmap_slots;		/* PTE tables of a design with
+					   pte_slots: one word per entry */
+	uint64_t e[PT_ENTRIES];
 };
 
 /* ---- VMAs ------------------------------------------------------------ */
@@ -125,6 +130,10 @@ struct vm_area_struct {
 	unsigned long vm_pgoff;		/* page index of vm_start */
 	unsigned long vm_flags;
 	struct avm_mm *vm_mm;
+	/* The PTE table an rmap walk last used here (vma_pte_table); NULL
+	   when the range changes, so it always overlaps the VMA and cannot
+	   be freed while cached.  In the first cache line, with the range. */
+	_Atomic(struct pgtable *) pt_cache;
 	struct rb_node vm_rb;		/* mm->mm_rb, keyed by vm_start */
 	struct anon_vma *anon_vma;	/* where new anonymous pages go */
 	struct list_head anon_vma_chain;/* this VMA's avcs, newest first */
@@ -141,8 +150,8 @@ static inline unsigned long vma_pages(const struct vm_area_struct *v)
 struct avm_mm {
 	struct avm_sys *sys;
 	unsigned long id;
-	pthread_rwlock_t mmap_lock;
-	pthread_mutex_t page_table_lock;
+	struct avm_rwlock mmap_lock;
+	struct avm_mutex page_table_lock;
 	struct rb_root mm_rb;		/* VMAs by address */
 	unsigned long map_count;
 	struct pgtable *pgd;
@@ -180,9 +189,10 @@ struct avm_sys {
 	struct avm_config cfg;
 	const struct rmap_ops *rmap;
 	struct avm_alloc alloc;
-	pthread_mutex_t lock;
+	struct avm_mutex lock;
 	struct mem_node *nodes;
 	unsigned int nr_nodes;
+	unsigned int pfn_shift;		/* pfn = node << pfn_shift | frame */
 	struct page *zero_page;		/* node 0, frame 0 */
 	struct list_head mms;
 	unsigned long next_mm_id;

@@ -86,7 +86,7 @@ int avm_mmap(struct avm_mm *mm, unsigned long addr, unsigned long len,
 		return -ENOMEM;
 	if (prot & ~(AVM_PROT_READ | AVM_PROT_WRITE))
 		return -EINVAL;
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	if (!fixed) {
 		addr = get_unmapped_area(mm, addr, len);
 		if (!addr)
@@ -100,7 +100,7 @@ int avm_mmap(struct avm_mm *mm, unsigned long addr, unsigned long len,
 	if (!err)
 		err = mmap_region(mm, addr, len, prot_to_vmflags(prot) |
 				  ((prot & AVM_PROT_WRITE) ? VM_ACCOUNT : 0));
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	if (!err && mapped)
 		*mapped = addr;
 	return err;
@@ -136,9 +136,9 @@ int do_munmap(struct avm_mm *mm, unsigned long start, unsigned long len)
 	}
 	floor = prev ? prev->vm_end : 0;
 	ceiling = vma ? vma->vm_start : TASK_SIZE;
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	pt_free_empty(mm, floor, ceiling);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	return 0;
 }
 
@@ -151,9 +151,9 @@ int avm_munmap(struct avm_mm *mm, unsigned long addr, unsigned long len)
 	if (!PAGE_ALIGNED(addr) || !len || addr > TASK_SIZE ||
 	    len > TASK_SIZE - addr)
 		return -EINVAL;
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	err = do_munmap(mm, addr, PAGE_ALIGN(len));
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return err;
 }
 
@@ -161,7 +161,7 @@ void exit_mmap(struct avm_mm *mm)
 {
 	struct rb_node *n;
 
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	while ((n = rb_first(&mm->mm_rb))) {
 		struct vm_area_struct *vma =
 			rb_entry(n, struct vm_area_struct, vm_rb);
@@ -169,5 +169,5 @@ void exit_mmap(struct avm_mm *mm)
 		zap_page_range(vma, vma->vm_start, vma->vm_end);
 		remove_vma(vma);
 	}
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 }

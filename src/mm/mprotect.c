@@ -37,9 +37,9 @@ void change_protection(struct vm_area_struct *vma, unsigned long start,
 {
 	struct avm_mm *mm = vma->vm_mm;
 
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	pt_for_each_table(mm, start, end, change_table, &newflags);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 }
 
 /*
@@ -92,7 +92,7 @@ int avm_mprotect(struct avm_mm *mm, unsigned long start, unsigned long len,
 	end = start + PAGE_ALIGN(len);
 	if (end <= start || end > TASK_SIZE)
 		return -ENOMEM;
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	for (tmp = start; tmp < end && !err; ) {
 		vma = find_vma(mm, tmp);
 		if (!vma || vma->vm_start > tmp) {
@@ -102,6 +102,6 @@ int avm_mprotect(struct avm_mm *mm, unsigned long start, unsigned long len,
 		err = mprotect_fixup(vma, tmp, MIN(end, vma->vm_end), prot);
 		tmp = MIN(end, vma_lookup(mm, tmp) ? vma_lookup(mm, tmp)->vm_end : end);
 	}
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return err;
 }

@@ -111,6 +111,7 @@ static int move_table(struct avm_mm *mm, struct pgtable *pt,
 		pt_set(pt, pte_index(a), 0);
 		pt_set(npt, pte_index(na), pte);
 		moved_pte(m, mm, pte, a, na);
+		avm_preempt_point("mremap: between PTE moves");
 	}
 	return 0;
 }
@@ -123,11 +124,11 @@ static int move_page_tables(struct move_arg *m, unsigned long len,
 	struct anon_vma *av = m->old_vma->anon_vma;
 	int err;
 
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	m->prealloc = true;
 	err = pt_for_each_table(mm, m->old_addr, m->old_addr + len,
 				move_table, m);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	/* The last step that may fail: a design that must prepare the pages
 	   (anonmm copies shared ones) does it now, all or nothing. */
 	if (!err && mm->sys->rmap->prepare_move)
@@ -138,10 +139,10 @@ static int move_page_tables(struct move_arg *m, unsigned long len,
 	race_point(mm->sys, AVM_RACE_MREMAP_MOVE, mm, m->new_addr);
 	if (need_rmap_locks && av)
 		anon_vma_lock_write(av);
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	m->prealloc = false;
 	pt_for_each_table(mm, m->old_addr, m->old_addr + len, move_table, m);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (need_rmap_locks && av)
 		anon_vma_unlock_write(av);
 	race_point(mm->sys, AVM_RACE_MREMAP_MOVED, mm, m->new_addr);
@@ -380,7 +381,7 @@ int avm_mremap(struct avm_mm *mm, unsigned long addr, unsigned long old_len,
 	err = check_new_addr(addr, old_len, new_addr, new_len, flags);
 	if (err)
 		return err;
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	if (!vma_lookup(mm, addr))
 		ret = -EFAULT;	/* before the length test, as Linux */
 	else if (!old_len)
@@ -391,7 +392,7 @@ int avm_mremap(struct avm_mm *mm, unsigned long addr, unsigned long old_len,
 		ret = mremap_dontunmap(mm, addr, old_len, new_addr);
 	else
 		ret = mremap_resize(mm, addr, old_len, new_len, flags);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	if (ret < 0)
 		return (int)ret;
 	if (result)

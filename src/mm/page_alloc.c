@@ -23,7 +23,7 @@ static int node_init(struct avm_sys *sys, struct mem_node *n, unsigned int id)
 {
 	n->id = id;
 	n->nr_frames = sys->cfg.node_frames;
-	n->base_pfn = (unsigned long)id * n->nr_frames;
+	n->base_pfn = (unsigned long)id << sys->pfn_shift;
 	INIT_LIST_HEAD(&n->free_list);
 	INIT_LIST_HEAD(&n->lru_active);
 	INIT_LIST_HEAD(&n->lru_inactive);
@@ -51,6 +51,10 @@ int node_pools_init(struct avm_sys *sys)
 	struct page *zero;
 
 	sys->nr_nodes = sys->cfg.nodes;
+	/* pfn = node << pfn_shift | frame: pfn_to_page needs no division */
+	sys->pfn_shift = 0;
+	while ((1UL << sys->pfn_shift) < sys->cfg.node_frames)
+		sys->pfn_shift++;
 	sys->nodes = calloc(sys->nr_nodes, sizeof(*sys->nodes));
 	if (!sys->nodes)
 		return -ENOMEM;
@@ -92,25 +96,33 @@ static struct page *take_frame(struct mem_node *n)
 	return NULL;
 }
 
-struct page *alloc_page(struct avm_sys *sys, unsigned int node)
+struct page *alloc_page_nozero(struct avm_sys *sys, unsigned int node)
 {
 	struct mem_node *n = &sys->nodes[node];
 	struct page *p;
 
 	if (avm_alloc_should_fail(&sys->alloc))
 		return NULL;
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	p = take_frame(n);
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	if (!p)
 		return NULL;
 	memset(p, 0, sizeof(*p));
 	atomic_store(&p->flags, (uint32_t)node << PG_NODE_SHIFT);
 	atomic_store(&p->_refcount, 1);
 	INIT_LIST_HEAD(&p->lru);
-	if (n->payload)
-		memset(page_address(sys, p), 0, PAGE_SIZE);
 	avm_alloc_account(&sys->alloc, AK_FRAME, 1, PAGE_SIZE);
+	return p;
+}
+
+struct page *alloc_page(struct avm_sys *sys, unsigned int node)
+{
+	struct page *p = alloc_page_nozero(sys, node);
+	unsigned char *addr = p ? page_address(sys, p) : NULL;
+
+	if (addr)
+		memset(addr, 0, PAGE_SIZE);
 	return p;
 }
 
@@ -118,7 +130,7 @@ static void free_frame(struct avm_sys *sys, struct page *p)
 {
 	struct mem_node *n = &sys->nodes[page_node(p)];
 
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	if (page_test(p, PG_lru)) {
 		list_del(&p->lru);
 		if (page_test(p, PG_active))
@@ -132,7 +144,7 @@ static void free_frame(struct avm_sys *sys, struct page *p)
 	atomic_store(&p->flags, (page_node(p) << PG_NODE_SHIFT) | PG_free);
 	list_add(&p->lru, &n->free_list);
 	n->nr_free++;
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	avm_alloc_account(&sys->alloc, AK_FRAME, -1, -(long)PAGE_SIZE);
 }
 
@@ -142,23 +154,6 @@ void put_page(struct avm_sys *sys, struct page *page)
 		return;
 	if (atomic_fetch_sub(&page->_refcount, 1) == 1)
 		free_frame(sys, page);
-}
-
-unsigned long page_to_pfn(struct avm_sys *sys, const struct page *page)
-{
-	const struct mem_node *n = &sys->nodes[page_node(page)];
-
-	return n->base_pfn + (unsigned long)(page - n->pages);
-}
-
-struct page *pfn_to_page(struct avm_sys *sys, unsigned long pfn)
-{
-	unsigned long per = sys->cfg.node_frames;
-	unsigned long node = pfn / per;
-
-	if (node >= sys->nr_nodes)
-		return NULL;
-	return &sys->nodes[node].pages[pfn % per];
 }
 
 unsigned char *page_address(struct avm_sys *sys, const struct page *page)
@@ -184,27 +179,77 @@ void lru_add(struct avm_sys *sys, struct page *page)
 {
 	struct mem_node *n = &sys->nodes[page_node(page)];
 
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	if (!page_test(page, PG_lru)) {
 		list_add(&page->lru, &n->lru_inactive);
 		n->nr_inactive++;
 		page_set(page, PG_lru);
 	}
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 }
 
 unsigned long frames_in_use(struct avm_sys *sys)
 {
-	return atomic_load(&sys->alloc.live[AK_FRAME]);
+	return avm_alloc_live(&sys->alloc, AK_FRAME);
 }
 
-void lock_page(struct page *page)
+static bool page_trylock_bit(struct page *page)
 {
-	while (atomic_fetch_or(&page->flags, PG_locked) & PG_locked)
+	return !(atomic_fetch_or(&page->flags, PG_locked) & PG_locked);
+}
+
+void __lock_page(struct page *page, unsigned int sub, const char *file,
+		 int line)
+{
+	bool track = atomic_load_explicit(&lock_tracking,
+					  memory_order_relaxed);
+	uint64_t t0;
+
+	if (track)
+		lock_acquire(&page->flags, &page_lock_class, sub, 0, file,
+			     line);
+	if (sched_controlled()) {
+		sched_point(SK_ACQUIRE, page_lock_class.name);
+		while (!page_trylock_bit(page))
+			sched_wait(&page->flags, page_lock_class.name);
+		lock_acquired(&page->flags, false, 0);
+		return;
+	}
+	if (page_trylock_bit(page)) {
+		if (track)
+			lock_acquired(&page->flags, false, 0);
+		return;
+	}
+	t0 = lockstat_clock();
+	while (!page_trylock_bit(page))
 		sched_yield();
+	if (track)
+		lock_acquired(&page->flags, true, lockstat_clock() - t0);
 }
 
-void unlock_page(struct page *page)
+bool __trylock_page(struct page *page, const char *file, int line)
 {
+	if (sched_controlled())
+		sched_point(SK_ACQUIRE, page_lock_class.name);
+	if (!page_trylock_bit(page)) {
+		lock_try_failed(&page_lock_class);
+		return false;
+	}
+	if (atomic_load_explicit(&lock_tracking, memory_order_relaxed)) {
+		lock_acquire(&page->flags, &page_lock_class, 0, LD_TRY,
+			     file, line);
+		lock_acquired(&page->flags, false, 0);
+	}
+	return true;
+}
+
+void __unlock_page(struct page *page, const char *file, int line)
+{
+	if (atomic_load_explicit(&lock_tracking, memory_order_relaxed))
+		lock_release(&page->flags, file, line);
 	atomic_fetch_and(&page->flags, ~(uint32_t)PG_locked);
+	if (sched_controlled()) {
+		sched_wake(&page->flags);
+		sched_point(SK_RELEASE, page_lock_class.name);
+	}
 }

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include "mm/internal.h"
+#include "rmap/rmap.h"
 
 static unsigned int level_index(unsigned long addr, unsigned int level)
 {
@@ -20,22 +21,40 @@ static unsigned long entry_span(unsigned int level)
 	return 1UL << (PAGE_SHIFT + PT_SHIFT * level);
 }
 
+/* A PTE table of a design with pte_slots has its slots right after it. */
+static bool has_slots(struct avm_mm *mm, unsigned int level)
+{
+	return level == 0 && mm->sys->rmap->pte_slots;
+}
+
+static size_t table_size(struct avm_mm *mm, unsigned int level)
+{
+	return sizeof(struct pgtable) +
+	       (has_slots(mm, level) ? PT_ENTRIES * sizeof(void *) : 0);
+}
+
 static struct pgtable *table_alloc(struct avm_mm *mm, unsigned int level)
 {
 	struct pgtable *pt = avm_kmalloc(mm_alloc_ctx(mm), AK_PGTABLE,
-					 sizeof(*pt));
+					 table_size(mm, level));
 
 	if (!pt)
 		return NULL;
 	memset(pt->e, 0, sizeof(pt->e));
 	pt->used = 0;
 	pt->level = level;
+	pt->base = 0;
+	pt->rmap_slots = NULL;
+	if (has_slots(mm, level)) {
+		pt->rmap_slots = (void **)(pt + 1);
+		memset(pt->rmap_slots, 0, PT_ENTRIES * sizeof(void *));
+	}
 	return pt;
 }
 
 static void table_free(struct avm_mm *mm, struct pgtable *pt)
 {
-	avm_kfree(mm_alloc_ctx(mm), AK_PGTABLE, pt, sizeof(*pt));
+	avm_kfree(mm_alloc_ctx(mm), AK_PGTABLE, pt, table_size(mm, pt->level));
 }
 
 int pgd_alloc(struct avm_mm *mm)
@@ -70,6 +89,25 @@ struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr)
 	return pt;
 }
 
+/*
+ * The PTE table of addr in vma for an rmap walk, from the VMA's one-entry
+ * cache when it covers addr: consecutive frames of a walk over many
+ * processes then cost one table entry per visit, not the four levels of
+ * each process's tree (cache misses, at scale).
+ */
+struct pgtable *vma_pte_table(struct vm_area_struct *vma, unsigned long addr)
+{
+	struct pgtable *pt = atomic_load_explicit(&vma->pt_cache,
+						  memory_order_relaxed);
+
+	if (pt && pt->base == (addr & ~(entry_span(1) - 1)))
+		return pt;
+	pt = pt_lookup(vma->vm_mm, addr);
+	if (pt)
+		atomic_store_explicit(&vma->pt_cache, pt, memory_order_relaxed);
+	return pt;
+}
+
 struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr)
 {
 	struct pgtable *pt = mm->pgd;
@@ -82,6 +120,7 @@ struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr)
 			next = table_alloc(mm, level - 1);
 			if (!next)
 				return NULL;
+			next->base = addr & ~(entry_span(level) - 1);
 			pt_set(pt, i, (uint64_t)next);
 		}
 		pt = next;

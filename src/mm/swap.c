@@ -29,7 +29,7 @@ struct swap_info {
 	unsigned long cache_pages;
 	uint32_t *map;			/* PTE count | SWAP_HAS_CACHE */
 	struct page **cache;		/* frame in the swap cache */
-	pthread_mutex_t lock;
+	struct avm_mutex lock;
 };
 
 static int open_swap_file(const char *path)
@@ -62,7 +62,7 @@ int swap_init(struct avm_sys *sys)
 	si->nslots = n;
 	si->next_unused = 1;		/* slot 0 is never handed out */
 	si->fd = -1;
-	pthread_mutex_init(&si->lock, NULL);
+	avm_mutex_init(&si->lock);
 	si->map = calloc(n, sizeof(*si->map));
 	si->cache = calloc(n, sizeof(*si->cache));
 	si->free_slots = calloc(n, sizeof(*si->free_slots));
@@ -87,7 +87,7 @@ void swap_destroy(struct avm_sys *sys)
 	free(si->map);
 	free(si->cache);
 	free(si->free_slots);
-	pthread_mutex_destroy(&si->lock);
+	avm_mutex_destroy(&si->lock);
 	free(si);
 	sys->swap = NULL;
 }
@@ -170,13 +170,13 @@ void try_free_swap(struct avm_sys *sys, struct page *page)
 
 	if (!si || !page_test(page, PG_swapcache))
 		return;
-	pthread_mutex_lock(&si->lock);
+	swap_lock(si);
 	if (page_test(page, PG_swapcache) &&
 	    !SWAP_COUNT(si->map[page->private])) {
 		delete_from_swap_cache(si, page);
 		freed = true;
 	}
-	pthread_mutex_unlock(&si->lock);
+	swap_unlock(si);
 	if (freed)
 		put_page(sys, page);
 }
@@ -216,7 +216,7 @@ void free_swap_pte(struct avm_sys *sys, pte_t pte)
 
 	if (pte_nptype(pte) != PTE_TYPE_SWAP || !si)
 		return;
-	pthread_mutex_lock(&si->lock);
+	swap_lock(si);
 	si->map[s]--;
 	if (si->map[s] == SWAP_HAS_CACHE && !page_mapcount(si->cache[s])) {
 		/* Last user gone: the cached copy is useless now (deleting
@@ -228,7 +228,7 @@ void free_swap_pte(struct avm_sys *sys, pte_t pte)
 	} else {
 		slot_maybe_free(si, s);
 	}
-	pthread_mutex_unlock(&si->lock);
+	swap_unlock(si);
 	if (cached) {
 		free_swap_cache(sys, cached);
 		put_page(sys, cached);
@@ -241,9 +241,9 @@ void dup_swap_pte(struct avm_sys *sys, pte_t pte)
 
 	if (pte_nptype(pte) != PTE_TYPE_SWAP || !si)
 		return;
-	pthread_mutex_lock(&si->lock);
+	swap_lock(si);
 	si->map[swp_offset(pte)]++;
-	pthread_mutex_unlock(&si->lock);
+	swap_unlock(si);
 }
 
 void swap_pte_read(struct avm_sys *sys, pte_t pte, unsigned char *buf)
@@ -260,11 +260,11 @@ void swap_pte_read(struct avm_sys *sys, pte_t pte, unsigned char *buf)
 		page = pfn_to_page(sys, pte_pfn(pte));
 	} else if (si) {
 		/* the cache changes under si->lock; hold what we find */
-		pthread_mutex_lock(&si->lock);
+		swap_lock(si);
 		page = si->cache[s];
 		if (page && !get_page_unless_zero(page))
 			page = NULL;
-		pthread_mutex_unlock(&si->lock);
+		swap_unlock(si);
 		held = page;
 	}
 	if (page) {
@@ -296,7 +296,7 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 	bool excl;
 	pte_t pte;
 
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	/* under the lock: fork clears it (under the same lock) when it
 	   copies this PTE, and the entry must not claim a page now shared */
 	excl = page_test(page, PG_anon_exclusive);
@@ -304,17 +304,17 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 	/* The walk looked without the lock: a COW fault may have replaced
 	   the page here since. */
 	if (!pte_present(pte) || pte_pfn(pte) != page_to_pfn(u->sys, page)) {
-		pthread_mutex_unlock(&mm->page_table_lock);
+		ptl_unlock(mm);
 		return true;
 	}
 	if (pte & PTE_DIRTY)
 		page_set(page, PG_dirty);
 	set_pte(pt, pte_index(addr), swp_entry_pte(u->slot, excl));
-	pthread_mutex_lock(&u->sys->swap->lock);
+	swap_lock(u->sys->swap);
 	u->sys->swap->map[u->slot]++;
-	pthread_mutex_unlock(&u->sys->swap->lock);
+	swap_unlock(u->sys->swap);
 	rmap_remove(page, vma, addr);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	page_clear(page, PG_anon_exclusive);
 	put_page(u->sys, page);
 	atomic_fetch_add(&u->sys->ctr.pte_unmapped, 1);
@@ -331,11 +331,11 @@ static int add_to_swap(struct avm_sys *sys, struct page *page)
 		return 0;
 	if (avm_alloc_should_fail(&sys->alloc))	/* the cache's index node */
 		return -ENOMEM;
-	pthread_mutex_lock(&si->lock);
+	swap_lock(si);
 	s = slot_alloc(si);
 	if (s >= 0)
 		add_to_swap_cache(si, page, (unsigned long)s);
-	pthread_mutex_unlock(&si->lock);
+	swap_unlock(si);
 	return s < 0 ? (int)s : 0;
 }
 
@@ -365,14 +365,14 @@ int swap_out_page(struct avm_sys *sys, struct page *page)
 	   caller holds the page (a fault may have just found it in the
 	   cache); checked under si->lock, where swap-in takes its reference.
 	   Else it stays cached, every PTE a valid swap entry. */
-	pthread_mutex_lock(&si->lock);
+	swap_lock(si);
 	if (!page_test(page, PG_swapcache) || page_refcount(page) != 2) {
 		/* (not cached any more: the last swap entry was freed) */
-		pthread_mutex_unlock(&si->lock);
+		swap_unlock(si);
 		return -EBUSY;
 	}
 	delete_from_swap_cache(si, page);
-	pthread_mutex_unlock(&si->lock);
+	swap_unlock(si);
 	put_page(sys, page);		/* the cache's reference */
 	atomic_fetch_add(&sys->ctr.swap_outs, 1);
 	return 0;
@@ -393,11 +393,11 @@ static struct page *swapin_page(struct avm_sys *sys, unsigned long s,
 	struct page *page, *fresh;
 
 	*err = 0;
-	pthread_mutex_lock(&si->lock);
+	swap_lock(si);
 	page = si->cache[s];
 	if (page)
 		get_page(page);
-	pthread_mutex_unlock(&si->lock);
+	swap_unlock(si);
 	if (page) {
 		lock_page(page);
 		return page;
@@ -408,7 +408,7 @@ static struct page *swapin_page(struct avm_sys *sys, unsigned long s,
 		return NULL;
 	}
 	lock_page(fresh);
-	pthread_mutex_lock(&si->lock);
+	swap_lock(si);
 	page = si->cache[s];
 	if (page) {
 		get_page(page);		/* another fault was quicker */
@@ -417,7 +417,7 @@ static struct page *swapin_page(struct avm_sys *sys, unsigned long s,
 		page = fresh;
 		fresh = NULL;
 	}
-	pthread_mutex_unlock(&si->lock);
+	swap_unlock(si);
 	if (fresh) {
 		unlock_page(fresh);
 		put_page(sys, fresh);
@@ -429,11 +429,11 @@ static struct page *swapin_page(struct avm_sys *sys, unsigned long s,
 	if (*err) {
 		bool cached;
 
-		pthread_mutex_lock(&si->lock);
+		swap_lock(si);
 		cached = page_test(page, PG_swapcache);
 		if (cached)
 			delete_from_swap_cache(si, page);
-		pthread_mutex_unlock(&si->lock);
+		swap_unlock(si);
 		unlock_page(page);
 		if (cached)
 			put_page(sys, page);	/* the cache's */
@@ -462,9 +462,9 @@ static int map_swapped(struct vm_area_struct *vma, unsigned long addr,
 		err = rmap_add(page, vma, addr);
 	if (err)
 		return err;
-	pthread_mutex_lock(&sys->swap->lock);
+	swap_lock(sys->swap);
 	sys->swap->map[swp_offset(old)]--;
-	pthread_mutex_unlock(&sys->swap->lock);
+	swap_unlock(sys->swap);
 	if (write && page_refcount(page) == 2)
 		try_free_swap(sys, page);
 	reuse = excl || page_refcount(page) == 1;
@@ -492,10 +492,10 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 		   entry is still there: the old frame is freed (and may be
 		   reused, and locked by its next owner) once it is done. */
 		page = pfn_to_page(sys, pte_pfn(pte));
-		pthread_mutex_lock(&mm->page_table_lock);
+		ptl_lock(mm);
 		if (ptep_get(pt, pte_index(addr)) != pte || !get_page_unless_zero(page))
 			page = NULL;
-		pthread_mutex_unlock(&mm->page_table_lock);
+		ptl_unlock(mm);
 		if (page) {
 			lock_page(page);
 			unlock_page(page);
@@ -516,12 +516,12 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 		put_page(sys, page);
 		return 0;
 	}
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	if (ptep_get(pt, pte_index(addr)) == pte)
 		err = map_swapped(vma, addr, pt, pte, page, write);
 	else
 		err = -EAGAIN;
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (err)
 		try_free_swap(sys, page);
 	unlock_page(page);
@@ -541,7 +541,7 @@ int swap_cache_migrate(struct avm_sys *sys, struct page *old,
 	if (!si || !page_test(old, PG_swapcache))
 		return page_refcount(old) == refs ? 0 : -EAGAIN;
 	/* Under si->lock, so that no swap-in can find old meanwhile. */
-	pthread_mutex_lock(&si->lock);
+	swap_lock(si);
 	if (page_refcount(old) != refs) {
 		err = -EAGAIN;
 	} else {
@@ -551,7 +551,7 @@ int swap_cache_migrate(struct avm_sys *sys, struct page *old,
 		page_clear(old, PG_swapcache);
 		old->private = 0;
 	}
-	pthread_mutex_unlock(&si->lock);
+	swap_unlock(si);
 	return err;
 }
 

@@ -31,6 +31,7 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 	if (!cfg->nodes || cfg->nodes > 64 || cfg->node_frames < 2 ||
 	    cfg->node_frames > (1UL << 32))
 		return -EINVAL;
+	lock_order_init();
 	sys = calloc(1, sizeof(*sys));
 	if (!sys)
 		return -ENOMEM;
@@ -41,7 +42,11 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 		return -ENOENT;
 	}
 	avm_alloc_init(&sys->alloc);
-	pthread_mutex_init(&sys->lock, NULL);
+	avm_alloc_cache(&sys->alloc, AK_VMA, sizeof(struct vm_area_struct));
+	avm_alloc_cache(&sys->alloc, AK_ANON_VMA, sizeof(struct anon_vma));
+	avm_alloc_cache(&sys->alloc, AK_AVC, sizeof(struct anon_vma_chain));
+	avm_alloc_cache(&sys->alloc, AK_PGTABLE, sizeof(struct pgtable));
+	avm_mutex_init(&sys->lock);
 	INIT_LIST_HEAD(&sys->mms);
 	err = node_pools_init(sys);
 	if (!err)
@@ -49,6 +54,7 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 	if (err) {
 		swap_destroy(sys);
 		node_pools_destroy(sys);
+		avm_alloc_destroy(&sys->alloc);
 		free(sys);
 		return err;
 	}
@@ -62,11 +68,14 @@ void avm_sys_destroy(struct avm_sys *sys)
 		return;
 	while (!list_empty(&sys->mms))
 		avm_exit(list_first_entry(&sys->mms, struct avm_mm, mmlist));
+	/* anon_vmas still waiting for a grace period go back to the
+	   allocator before it goes */
+	avm_rcu_barrier();
 	swap_destroy(sys);
 	node_pools_destroy(sys);
-	pthread_mutex_destroy(&sys->lock);
+	avm_mutex_destroy(&sys->lock);
+	avm_alloc_destroy(&sys->alloc);
 	free(sys);
-	avm_rcu_barrier();	/* anon_vmas still waiting for a grace period */
 }
 
 struct avm_mm *mm_alloc(struct avm_sys *sys)
@@ -77,16 +86,16 @@ struct avm_mm *mm_alloc(struct avm_sys *sys)
 		return NULL;
 	mm->sys = sys;
 	mm->mm_rb = RB_ROOT;
-	pthread_rwlock_init(&mm->mmap_lock, NULL);
-	pthread_mutex_init(&mm->page_table_lock, NULL);
+	avm_rwlock_init(&mm->mmap_lock);
+	avm_mutex_init(&mm->page_table_lock);
 	if (pgd_alloc(mm)) {
 		avm_kfree(&sys->alloc, AK_MM, mm, sizeof(*mm));
 		return NULL;
 	}
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	mm->id = ++sys->next_mm_id;
 	list_add_tail(&mm->mmlist, &sys->mms);
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	return mm;
 }
 
@@ -94,12 +103,12 @@ void mm_free(struct avm_mm *mm)
 {
 	struct avm_sys *sys = mm->sys;
 
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	list_del(&mm->mmlist);
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	pgd_free(mm);
-	pthread_rwlock_destroy(&mm->mmap_lock);
-	pthread_mutex_destroy(&mm->page_table_lock);
+	avm_rwlock_destroy(&mm->mmap_lock);
+	avm_mutex_destroy(&mm->page_table_lock);
 	avm_kfree(&sys->alloc, AK_MM, mm, sizeof(*mm));
 }
 
@@ -133,21 +142,23 @@ void avm_set_race_hook(struct avm_sys *sys, avm_race_hook fn, void *arg)
 
 void avm_fail_nth(struct avm_sys *sys, unsigned long n)
 {
-	atomic_store(&sys->alloc.fail_at,
-		     n ? atomic_load(&sys->alloc.attempts) + n : 0);
+	avm_alloc_fail_nth(&sys->alloc, n);
 }
 
 void avm_fail_random(struct avm_sys *sys, double p, uint64_t seed)
 {
-	pthread_mutex_lock(&sys->alloc.rng_lock);
-	sys->alloc.fail_ppm = p <= 0 ? 0 : p >= 1 ? 1000000 : (uint32_t)(p * 1e6);
-	sys->alloc.rng = seed ? seed : 1;
-	pthread_mutex_unlock(&sys->alloc.rng_lock);
+	avm_alloc_fail_random(&sys->alloc, p <= 0 ? 0 : p >= 1 ? 1000000 :
+			      (uint32_t)(p * 1e6), seed);
 }
 
 unsigned long avm_alloc_count(struct avm_sys *sys)
 {
-	return atomic_load(&sys->alloc.attempts);
+	return avm_alloc_attempts(&sys->alloc);
+}
+
+unsigned long avm_alloc_failures(struct avm_sys *sys)
+{
+	return avm_alloc_nfailures(&sys->alloc);
 }
 
 /* ---- statistics -------------------------------------------------------- */
@@ -155,14 +166,14 @@ unsigned long avm_alloc_count(struct avm_sys *sys)
 void avm_stats(struct avm_sys *sys, struct avm_stats *st)
 {
 	const struct avm_counters *c = &sys->ctr;
-	const struct avm_alloc *a = &sys->alloc;
+	struct avm_alloc *a = &sys->alloc;
 
 	memset(st, 0, sizeof(*st));
-	st->mms = atomic_load(&a->live[AK_MM]);
-	st->vmas = atomic_load(&a->live[AK_VMA]);
-	st->anon_vmas = atomic_load(&a->live[AK_ANON_VMA]);
-	st->avcs = atomic_load(&a->live[AK_AVC]);
-	st->page_tables = atomic_load(&a->live[AK_PGTABLE]);
+	st->mms = avm_alloc_live(a, AK_MM);
+	st->vmas = avm_alloc_live(a, AK_VMA);
+	st->anon_vmas = avm_alloc_live(a, AK_ANON_VMA);
+	st->avcs = avm_alloc_live(a, AK_AVC);
+	st->page_tables = avm_alloc_live(a, AK_PGTABLE);
 	sys->rmap->usage(sys, &st->rmap_objects, &st->rmap_bytes);
 	st->frames_used = frames_in_use(sys);
 	st->frames_total = sys->cfg.node_frames * sys->nr_nodes - 1;
@@ -172,8 +183,8 @@ void avm_stats(struct avm_sys *sys, struct avm_stats *st)
 	st->zero_faults = atomic_load(&c->zero_faults);
 	st->cow_copies = atomic_load(&c->cow_copies);
 	st->cow_reuses = atomic_load(&c->cow_reuses);
-	st->allocs = atomic_load(&a->attempts);
-	st->alloc_failures = atomic_load(&a->failures);
+	st->allocs = avm_alloc_attempts(a);
+	st->alloc_failures = avm_alloc_nfailures(a);
 	st->rmap_walks = atomic_load(&c->rmap_walks);
 	st->rmap_visits = atomic_load(&c->rmap_visits);
 	st->rmap_hits = atomic_load(&c->rmap_hits);

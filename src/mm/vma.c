@@ -147,6 +147,7 @@ void vma_set_range(struct vm_area_struct *vma, unsigned long start,
 	    vma->vm_pgoff == pgoff)
 		return;
 	ops->adjust_begin(vma);
+	atomic_store_explicit(&vma->pt_cache, NULL, memory_order_relaxed);
 	vma->vm_start = start;
 	vma->vm_end = end;
 	vma->vm_pgoff = pgoff;

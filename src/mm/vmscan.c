@@ -22,14 +22,14 @@ static bool referenced_one(struct page *page, struct vm_area_struct *vma,
 
 	/* Only if the PTE still maps this page: the walk looked without the
 	   lock, and in a swap or migration entry bit 2 is part of the type. */
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	pte = ptep_get(pt, pte_index(addr));
 	if (pte_present(pte) && pte_pfn(pte) == page_to_pfn(mm->sys, page) &&
 	    (pte & PTE_YOUNG)) {
 		set_pte(pt, pte_index(addr), pte & ~PTE_YOUNG);
 		(*refs)++;
 	}
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	return true;
 }
 
@@ -62,7 +62,7 @@ static struct page *isolate(struct avm_sys *sys, struct mem_node *n,
 	struct list_head *head = active ? &n->lru_active : &n->lru_inactive;
 	struct page *p;
 
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	list_for_each_entry_reverse(p, head, lru) {
 		if (!get_page_unless_zero(p))
 			continue;
@@ -72,10 +72,10 @@ static struct page *isolate(struct avm_sys *sys, struct mem_node *n,
 			n->nr_active--;
 		else
 			n->nr_inactive--;
-		pthread_mutex_unlock(&sys->lock);
+		sys_unlock(sys);
 		return p;
 	}
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	return NULL;
 }
 
@@ -84,7 +84,7 @@ bool isolate_lru_page(struct avm_sys *sys, struct page *page)
 	struct mem_node *n = &sys->nodes[page_node(page)];
 	bool ok = false;
 
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	if (page_test(page, PG_lru)) {
 		list_del_init(&page->lru);
 		page_clear(page, PG_lru);
@@ -94,7 +94,7 @@ bool isolate_lru_page(struct avm_sys *sys, struct page *page)
 			n->nr_inactive--;
 		ok = true;
 	}
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	return ok;
 }
 
@@ -102,7 +102,7 @@ void putback_lru_page(struct avm_sys *sys, struct page *page)
 {
 	struct mem_node *n = &sys->nodes[page_node(page)];
 
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	if (!page_test(page, PG_lru)) {
 		if (page_test(page, PG_active)) {
 			list_add(&page->lru, &n->lru_active);
@@ -113,13 +113,13 @@ void putback_lru_page(struct avm_sys *sys, struct page *page)
 		}
 		page_set(page, PG_lru);
 	}
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 }
 
 static void putback(struct avm_sys *sys, struct mem_node *n, struct page *p,
 		    bool active)
 {
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	if (active) {
 		page_set(p, PG_active);
 		list_add(&p->lru, &n->lru_active);
@@ -130,7 +130,7 @@ static void putback(struct avm_sys *sys, struct mem_node *n, struct page *p,
 		n->nr_inactive++;
 	}
 	page_set(p, PG_lru);
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 	put_page(sys, p);
 }
 
@@ -185,10 +185,10 @@ static int shrink_one(struct avm_sys *sys, struct mem_node *n)
 static void lru_sizes(struct avm_sys *sys, struct mem_node *n,
 		      unsigned long *active, unsigned long *inactive)
 {
-	pthread_mutex_lock(&sys->lock);
+	sys_lock(sys);
 	*active = n->nr_active;
 	*inactive = n->nr_inactive;
-	pthread_mutex_unlock(&sys->lock);
+	sys_unlock(sys);
 }
 
 static unsigned long shrink_node(struct avm_sys *sys, struct mem_node *n,
@@ -249,7 +249,7 @@ static int pageout_table(struct avm_mm *mm, struct pgtable *pt,
 		/* Look and take a reference under the page-table lock: a
 		   migration or reclaim elsewhere may free the frame the PTE
 		   pointed to a moment ago. */
-		pthread_mutex_lock(&mm->page_table_lock);
+		ptl_lock(mm);
 		pte = ptep_get(pt, i);
 		if (pte_present(pte)) {
 			p = pfn_to_page(sys, pte_pfn(pte));
@@ -259,7 +259,7 @@ static int pageout_table(struct avm_mm *mm, struct pgtable *pt,
 			else
 				get_page(p);
 		}
-		pthread_mutex_unlock(&mm->page_table_lock);
+		ptl_unlock(mm);
 		if (!p)
 			continue;
 		lock_page(p);

@@ -118,7 +118,7 @@ struct anon_vma *anon_vma_new(struct avm_sys *sys)
 	memset(av, 0, sizeof(*av));
 	av->root = av;
 	av->parent = av;
-	pthread_rwlock_init(&av->rwsem, NULL);
+	avm_rwlock_init(&av->rwsem);
 	atomic_store(&av->refcount, 1);
 	return av;
 }
@@ -134,8 +134,10 @@ static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
 
 static void anon_vma_free_rcu(struct rcu_head *head)
 {
+	struct anon_vma *av = container_of(head, struct anon_vma, rcu);
+
 	avm_rcu_cb_begin(head);
-	free(container_of(head, struct anon_vma, rcu));
+	avm_kfree_memory(av->rcu_alloc, AK_ANON_VMA, av, sizeof(*av));
 }
 
 /*
@@ -147,8 +149,9 @@ static void anon_vma_free_rcu(struct rcu_head *head)
  */
 void anon_vma_free(struct avm_sys *sys, struct anon_vma *av)
 {
-	pthread_rwlock_destroy(&av->rwsem);
+	avm_rwlock_destroy(&av->rwsem);
 	avm_kfree_deferred(&sys->alloc, AK_ANON_VMA, sizeof(*av));
+	av->rcu_alloc = &sys->alloc;
 	avm_call_rcu(&av->rcu, anon_vma_free_rcu);
 }
 
@@ -296,9 +299,9 @@ int av_prepare(struct vm_area_struct *vma)
 	avc = avc_alloc(sys);
 	if (!avc)
 		return -ENOMEM;
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	av = find_mergeable_anon_vma(vma);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (!av) {
 		av = fresh = anon_vma_alloc(sys);
 		if (!av) {
@@ -307,7 +310,7 @@ int av_prepare(struct vm_area_struct *vma)
 		}
 	}
 	anon_vma_lock_write(av);
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	if (!vma->anon_vma) {
 		if (fresh)
 			av->num_children++;	/* a root is its own parent */
@@ -318,7 +321,7 @@ int av_prepare(struct vm_area_struct *vma)
 		avc = NULL;
 		fresh = NULL;
 	}
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	anon_vma_unlock_write(av);
 	if (avc)
 		avc_free(sys, avc);
@@ -564,18 +567,58 @@ void av_page_move(struct page *page, struct vm_area_struct *vma)
 	page->mapping = (uintptr_t)vma->anon_vma | PAGE_MAPPING_ANON;
 }
 
+/*
+ * A walk over many processes' VMAs misses the cache at every step: the
+ * avc, its VMA, the PTE table.  So it runs WALK_AHEAD avcs ahead of its
+ * visits, in two stages: the VMA of an avc is fetched when the tree
+ * iteration reaches it, its cached PTE table (header and entry) half-way
+ * to its visit, when the VMA has arrived.
+ */
+#define WALK_AHEAD	8		/* a power of two */
+
+static void prefetch_pte(const struct vm_area_struct *vma, unsigned long idx)
+{
+	const struct pgtable *pt = atomic_load_explicit(&vma->pt_cache,
+							memory_order_relaxed);
+	unsigned long addr = vma_address(vma, idx);
+
+	if (pt && addr != ~0UL) {
+		__builtin_prefetch(pt);
+		__builtin_prefetch(&pt->e[pte_index(addr)]);
+	}
+}
+
 int av_walk_tree(struct page *page, struct rmap_walk_control *rwc)
 {
 	struct anon_vma *av = page_lock_anon_vma_read(page, rwc);
-	struct anon_vma_chain *avc;
+	struct anon_vma_chain *ring[WALK_AHEAD], *last;
 	unsigned long idx = page->index;
+	unsigned int head = 0, n = 0;
 
 	if (!av)
 		return 0;
-	for (avc = avc_tree_iter_first(&av->rb_root, idx, idx); avc;
-	     avc = avc_tree_iter_next(avc, idx, idx)) {
+	last = avc_tree_iter_first(&av->rb_root, idx, idx);
+	for (; last && n < WALK_AHEAD; n++) {
+		ring[n] = last;
+		__builtin_prefetch(last->vma);
+		last = avc_tree_iter_next(last, idx, idx);
+	}
+	/* ring[head .. head + n) are the next avcs; last the one after */
+	while (n) {
+		struct anon_vma_chain *avc = ring[head];
 		struct vm_area_struct *vma = avc->vma;
 
+		if (n > WALK_AHEAD / 2)
+			prefetch_pte(ring[(head + WALK_AHEAD / 2) &
+					  (WALK_AHEAD - 1)]->vma, idx);
+		if (last) {
+			ring[head] = last;
+			__builtin_prefetch(last->vma);
+			last = avc_tree_iter_next(last, idx, idx);
+		} else {
+			n--;
+		}
+		head = (head + 1) & (WALK_AHEAD - 1);
 		rwc->visits++;
 		if (!rwc->rmap_one(page, vma, vma_address(vma, idx), rwc->arg))
 			break;
@@ -614,8 +657,8 @@ int av_walk_list(struct page *page, struct rmap_walk_control *rwc)
 void av_usage(struct avm_sys *sys, unsigned long *objects,
 	      unsigned long *bytes)
 {
-	unsigned long nav = atomic_load(&sys->alloc.live[AK_ANON_VMA]);
-	unsigned long navc = atomic_load(&sys->alloc.live[AK_AVC]);
+	unsigned long nav = avm_alloc_live(&sys->alloc, AK_ANON_VMA);
+	unsigned long navc = avm_alloc_live(&sys->alloc, AK_AVC);
 
 	*objects = nav + navc;
 	*bytes = nav * sizeof(struct anon_vma) +
@@ -630,6 +673,8 @@ struct av_census {
 	struct ptrset kids;	/* anon_vma -> anon_vmas with it as parent */
 	struct ptrset roots;	/* root -> non-root family members */
 	struct ptrset owner;	/* anon_vma -> first VMA whose own it is */
+	struct ptrset linked;	/* anon_vma -> last VMA linked to it */
+	struct ptrset links;	/* anon_vma -> avcs naming it */
 	unsigned long avcs;
 };
 
@@ -650,8 +695,12 @@ static int check_vma_chain(struct check_ctx *ctx, struct av_census *c,
 		      vma->vm_start, (void *)av);
 		own |= av == vma->anon_vma;
 		c->avcs++;
+		ctx->steps++;
 		slot = ptrset_slot(&c->avs, av);
 		CHECK(ctx, slot, "checker out of memory");
+		slot = ptrset_slot(&c->links, av);
+		CHECK(ctx, slot, "checker out of memory");
+		(*slot)++;
 	}
 	CHECK(ctx, own, "VMA %#lx: own anon_vma %p not on its chain",
 	      vma->vm_start, (void *)vma->anon_vma);
@@ -715,36 +764,51 @@ static int check_own_users(struct check_ctx *ctx, struct av_census *c,
 	return 0;
 }
 
-/* The avc must be in its anon_vma's tree: find it by an overlap query. */
-static bool avc_in_tree(struct anon_vma_chain *avc)
+/*
+ * The avc must be in its anon_vma's tree: climb from its node to the top,
+ * which must be the tree's root (O(log n), where an overlap query over n
+ * avcs of the same range costs n).  A red-black tree of fewer than 2^64
+ * nodes is under 128 high: a longer climb is a cycle.  That the search
+ * finds what is in the tree is check_counts' avc_tree_check.
+ */
+static bool avc_in_tree(struct check_ctx *ctx, struct anon_vma_chain *avc)
 {
-	unsigned long s = avc_start_pgoff(avc), l = avc_last_pgoff(avc);
-	struct anon_vma_chain *it;
+	const struct rb_node *n = &avc->rb;
 
-	for (it = avc_tree_iter_first(&avc->anon_vma->rb_root, s, l); it;
-	     it = avc_tree_iter_next(it, s, l))
-		if (it == avc)
-			return true;
-	return false;
+	if (RB_EMPTY_NODE(n))
+		return false;
+	for (int depth = 0; rb_parent(n) && depth < 128; depth++) {
+		n = rb_parent(n);
+		ctx->steps++;
+	}
+	return n == avc->anon_vma->rb_root.rb_node;
 }
 
-/* Every VMA linked to av is linked to av's parent too. */
+/*
+ * Every VMA linked to an anon_vma is linked to its parent too: per VMA,
+ * the parents of its chain's anon_vmas are on the chain.  One set for
+ * all VMAs, anon_vma -> the VMA whose chain last had it, so that a chain
+ * of n costs n, not n * n, and nothing is cleared between VMAs.
+ */
 static int check_parent_superset(struct check_ctx *ctx, struct av_census *c,
-				 struct anon_vma *av)
+				 struct vm_area_struct *vma)
 {
 	struct anon_vma_chain *avc;
+	long *slot, *p;
 
-	if (av->parent == av)
-		return 0;
-	index_for_each(c->tree, av, avc) {
-		struct anon_vma_chain *pavc;
-		bool found = false;
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma) {
+		slot = ptrset_slot(&c->linked, avc->anon_vma);
+		CHECK(ctx, slot, "checker out of memory");
+		*slot = (long)(uintptr_t)vma;	/* on vma's chain */
+	}
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma) {
+		struct anon_vma *av = avc->anon_vma;
 
-		list_for_each_entry(pavc, &avc->vma->anon_vma_chain, same_vma)
-			found |= pavc->anon_vma == av->parent;
-		CHECK(ctx, found, "VMA %#lx linked to anon_vma %p but not to "
-		      "its parent %p", avc->vma->vm_start, (void *)av,
-		      (void *)av->parent);
+		ctx->steps++;
+		p = ptrset_find(&c->linked, av->parent);
+		CHECK(ctx, av->parent == av || (p && *p == (long)(uintptr_t)vma),
+		      "VMA %#lx linked to anon_vma %p but not to its parent %p",
+		      vma->vm_start, (void *)av, (void *)av->parent);
 	}
 	return 0;
 }
@@ -764,12 +828,14 @@ static int census_vmas(struct check_ctx *ctx, struct av_census *c)
 			err = check_vma_chain(ctx, c, v);
 			if (!err)
 				err = check_own_users(ctx, c, v);
+			if (!err)
+				err = check_parent_superset(ctx, c, v);
 			if (err)
 				return err;
 			if (!c->tree)
 				continue;	/* lists: check_lists */
 			list_for_each_entry(avc, &v->anon_vma_chain, same_vma)
-				CHECK(ctx, avc_in_tree(avc), "avc of VMA %#lx "
+				CHECK(ctx, avc_in_tree(ctx, avc), "avc of VMA %#lx "
 				      "missing from anon_vma %p tree",
 				      v->vm_start, (void *)avc->anon_vma);
 		}
@@ -864,6 +930,30 @@ static int census_family(struct check_ctx *ctx, struct av_census *c)
 	return 0;
 }
 
+/*
+ * The tree holds avcs of this anon_vma only, as many as name it: with
+ * every avc found in its own anon_vma's tree (avc_in_tree), the trees hold
+ * exactly the avcs.
+ */
+static int check_tree_members(struct check_ctx *ctx, struct av_census *c,
+			      struct anon_vma *av)
+{
+	long *links = ptrset_find(&c->links, av);
+	struct anon_vma_chain *avc;
+	unsigned long n = 0;
+
+	index_for_each(true, av, avc) {
+		CHECK(ctx, avc->anon_vma == av, "anon_vma %p: tree holds avc %p "
+		      "of anon_vma %p", (void *)av, (void *)avc,
+		      (void *)avc->anon_vma);
+		n++;
+		ctx->steps++;
+	}
+	CHECK(ctx, n == (links ? (unsigned long)*links : 0), "anon_vma %p: %lu "
+	      "avcs in its tree, %ld name it", (void *)av, n, links ? *links : 0L);
+	return 0;
+}
+
 static int check_counts(struct check_ctx *ctx, struct av_census *c)
 {
 	ptrset_for_each(&c->avs, i) {
@@ -883,6 +973,9 @@ static int check_counts(struct check_ctx *ctx, struct av_census *c)
 		      "anon_vma %p: refcount %d, expected %d", (void *)av,
 		      atomic_load(&av->refcount), ref);
 		if (c->tree) {
+			err = check_tree_members(ctx, c, av);
+			if (err)
+				return err;
 			CHECK(ctx, avc_tree_check(&av->rb_root) == 0,
 			      "anon_vma %p: interval tree order or "
 			      "augmentation broken", (void *)av);
@@ -890,17 +983,14 @@ static int check_counts(struct check_ctx *ctx, struct av_census *c)
 			      "anon_vma %p: red-black properties broken",
 			      (void *)av);
 		}
-		err = check_parent_superset(ctx, c, av);
-		if (err)
-			return err;
 	}
 	return 0;
 }
 
 static int census_leaks(struct check_ctx *ctx, struct av_census *c)
 {
-	unsigned long nav = atomic_load(&ctx->sys->alloc.live[AK_ANON_VMA]);
-	unsigned long navc = atomic_load(&ctx->sys->alloc.live[AK_AVC]);
+	unsigned long nav = avm_alloc_live(&ctx->sys->alloc, AK_ANON_VMA);
+	unsigned long navc = avm_alloc_live(&ctx->sys->alloc, AK_AVC);
 
 	CHECK(ctx, nav == c->avs.n, "%lu anon_vmas live, %zu reachable "
 	      "(leak or premature free)", nav, c->avs.n);
@@ -918,6 +1008,8 @@ int av_check(struct avm_sys *sys, struct check_ctx *ctx)
 	ptrset_init(&c.kids);
 	ptrset_init(&c.roots);
 	ptrset_init(&c.owner);
+	ptrset_init(&c.linked);
+	ptrset_init(&c.links);
 	err = census_vmas(ctx, &c);
 	if (!err && !c.tree)
 		err = check_lists(ctx, &c);
@@ -931,5 +1023,7 @@ int av_check(struct avm_sys *sys, struct check_ctx *ctx)
 	ptrset_destroy(&c.kids);
 	ptrset_destroy(&c.roots);
 	ptrset_destroy(&c.owner);
+	ptrset_destroy(&c.linked);
+	ptrset_destroy(&c.links);
 	return err;
 }

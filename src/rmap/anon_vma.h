@@ -22,15 +22,18 @@
 struct anon_vma {
 	struct anon_vma *root;		/* top of the fork family */
 	struct anon_vma *parent;	/* forked from (self for a root) */
-	pthread_rwlock_t rwsem;		/* used on the root only */
+	struct avm_rwlock rwsem;	/* used on the root only */
 	atomic_int refcount;		/* 1 while linked + 1 per child */
 	unsigned int num_children;	/* anon_vmas whose parent is this */
 	unsigned int num_active_vmas;	/* VMAs whose anon_vma is this */
 	union {
 		struct rb_root rb_root;	/* tree designs: avcs by pgoff */
 		struct list_head head;	/* list designs: avcs (or VMAs) */
-		struct rcu_head rcu;	/* freed: waiting for a grace period
+		struct {		/* freed: waiting for a grace period
 					   (the index is empty by then) */
+			struct rcu_head rcu;
+			struct avm_alloc *rcu_alloc;
+		};
 	};
 };
 
@@ -47,22 +50,13 @@ struct anon_vma_chain {
 	};
 };
 
-static inline void anon_vma_lock_write(struct anon_vma *av)
-{
-	pthread_rwlock_wrlock(&av->root->rwsem);
-}
-static inline void anon_vma_unlock_write(struct anon_vma *av)
-{
-	pthread_rwlock_unlock(&av->root->rwsem);
-}
-static inline void anon_vma_lock_read(struct anon_vma *av)
-{
-	pthread_rwlock_rdlock(&av->root->rwsem);
-}
-static inline void anon_vma_unlock_read(struct anon_vma *av)
-{
-	pthread_rwlock_unlock(&av->root->rwsem);
-}
+/* The family's lock (macros: the validator names the caller's line). */
+#define anon_vma_lock_write(av) \
+	avm_write_lock(&(av)->root->rwsem, &anon_vma_lock_class)
+#define anon_vma_unlock_write(av)	avm_rwlock_unlock(&(av)->root->rwsem)
+#define anon_vma_lock_read(av) \
+	avm_read_lock(&(av)->root->rwsem, &anon_vma_lock_class)
+#define anon_vma_unlock_read(av)	avm_rwlock_unlock(&(av)->root->rwsem)
 
 /*
  * Shared by every anon_vma design (anon_vma.c, anon_vma_2004.c).  A new

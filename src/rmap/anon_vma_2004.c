@@ -99,23 +99,23 @@ static int av2004_prepare(struct vm_area_struct *vma)
 
 	if (__atomic_load_n(&vma->anon_vma, __ATOMIC_ACQUIRE))
 		return 0;
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	av = neighbour_anon_vma(vma);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (!av) {
 		av = fresh = av_alloc(vma_sys(vma));
 		if (!av)
 			return -ENOMEM;
 	}
 	anon_vma_lock_write(av);
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	if (!vma->anon_vma) {
 		list_add_tail(&vma->anon_vma_node, &av->head);
 		av->num_active_vmas++;
 		__atomic_store_n(&vma->anon_vma, av, __ATOMIC_RELEASE);
 		fresh = NULL;
 	}
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	anon_vma_unlock_write(av);
 	if (fresh)
 		anon_vma_free(vma_sys(vma), fresh);
@@ -255,7 +255,7 @@ static void av2004_put_anon(struct avm_sys *sys, void *obj)
 static void av2004_usage(struct avm_sys *sys, unsigned long *objects,
 			 unsigned long *bytes)
 {
-	unsigned long nav = atomic_load(&sys->alloc.live[AK_ANON_VMA]);
+	unsigned long nav = avm_alloc_live(&sys->alloc, AK_ANON_VMA);
 
 	*objects = nav;
 	*bytes = nav * sizeof(struct anon_vma);
@@ -322,6 +322,7 @@ static int check_list(struct check_ctx *ctx, struct anon_vma *av, long users,
 		      (void *)av, v->vm_mm->id, v->vm_start);
 		*slot = 1;
 		n++;
+		ctx->steps++;
 	}
 	CHECK(ctx, n == users, "anon_vma %p: %ld VMAs on its list, %ld name "
 	      "it", (void *)av, n, users);
@@ -333,8 +334,8 @@ static int check_list(struct check_ctx *ctx, struct anon_vma *av, long users,
 
 static int av2004_check(struct avm_sys *sys, struct check_ctx *ctx)
 {
-	unsigned long nav = atomic_load(&sys->alloc.live[AK_ANON_VMA]);
-	unsigned long navc = atomic_load(&sys->alloc.live[AK_AVC]);
+	unsigned long nav = avm_alloc_live(&sys->alloc, AK_ANON_VMA);
+	unsigned long navc = avm_alloc_live(&sys->alloc, AK_AVC);
 	struct ptrset avs, vmas;
 	int err;
 

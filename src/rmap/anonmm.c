@@ -56,10 +56,13 @@
 #include "rmap/rmap.h"
 
 struct anonmm_family {
-	pthread_mutex_t lock;		/* members */
+	struct avm_mutex lock;		/* members */
 	struct list_head members;	/* struct anonmm, oldest first */
 	unsigned long nr;		/* members: the family's references */
 };
+
+/* Taken under the page lock, never under a page-table lock. */
+static DEFINE_LOCK_CLASS(family_lock_class, "anonmm family lock");
 
 struct anonmm {
 	struct avm_mm *mm;
@@ -71,7 +74,7 @@ struct anonmm {
 static struct anon_vma amm_marker = {
 	.root = &amm_marker,
 	.parent = &amm_marker,
-	.rwsem = PTHREAD_RWLOCK_INITIALIZER,
+	.rwsem = { PTHREAD_RWLOCK_INITIALIZER },
 };
 
 /* Set once under the page-table lock by a fault (new_family), read
@@ -120,7 +123,7 @@ static struct anonmm_family *family_alloc(struct avm_sys *sys)
 					      sizeof(*f));
 
 	if (f) {
-		pthread_mutex_init(&f->lock, NULL);
+		avm_mutex_init(&f->lock);
 		INIT_LIST_HEAD(&f->members);
 		f->nr = 0;
 	}
@@ -129,17 +132,17 @@ static struct anonmm_family *family_alloc(struct avm_sys *sys)
 
 static void family_free(struct avm_sys *sys, struct anonmm_family *f)
 {
-	pthread_mutex_destroy(&f->lock);
+	avm_mutex_destroy(&f->lock);
 	avm_kfree(&sys->alloc, AK_RMAP_OTHER, f, sizeof(*f));
 }
 
 static void family_join(struct anonmm_family *f, struct anonmm *a)
 {
-	pthread_mutex_lock(&f->lock);
+	avm_mutex_lock(&f->lock, &family_lock_class);
 	a->fam = f;
 	list_add_tail(&a->node, &f->members);
 	f->nr++;
-	pthread_mutex_unlock(&f->lock);
+	avm_mutex_unlock(&f->lock);
 }
 
 /* A new family with mm as its only member (mm has no anonmm yet). */
@@ -157,12 +160,12 @@ static int new_family(struct avm_mm *mm)
 	family_join(f, a);
 	/* faults run under the mmap_lock for reading: the page-table lock
 	   decides between two of them, as in anon_vma_prepare */
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	if (!mm->rmap_data) {
 		__atomic_store_n(&mm->rmap_data, a, __ATOMIC_RELEASE);
 		a = NULL;
 	}
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	if (a) {
 		anonmm_free(sys, a);
 		family_free(sys, f);
@@ -232,13 +235,13 @@ static void amm_mm_exit(struct avm_mm *mm)
 	if (!a)
 		return;
 	f = a->fam;
-	pthread_mutex_lock(&f->lock);
+	avm_mutex_lock(&f->lock, &family_lock_class);
 	list_del(&a->node);
 	last = !--f->nr;
-	pthread_mutex_unlock(&f->lock);
+	avm_mutex_unlock(&f->lock);
 	/* a walker that took this mm from the list may still be in it */
-	pthread_rwlock_wrlock(&mm->mmap_lock);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	mmap_write_lock(mm);
+	mmap_write_unlock(mm);
 	mm->rmap_data = NULL;
 	anonmm_free(sys, a);
 	if (last)
@@ -298,13 +301,13 @@ static int amm_walk(struct page *page, struct rmap_walk_control *rwc)
 		return 0;
 	mmw_init(&w);
 	do {
-		pthread_mutex_lock(&f->lock);
+		avm_mutex_lock(&f->lock, &family_lock_class);
 		list_for_each_entry(a, &f->members, node) {
 			err = mmw_take(&w, a->mm);
 			if (err < 0)
 				break;
 		}
-		pthread_mutex_unlock(&f->lock);
+		avm_mutex_unlock(&f->lock);
 		for (size_t i = 0; i < w.nlocked && !stop && err >= 0; i++) {
 			/* atomic: the mm that alone maps the page may be
 			   moving it (amm_move_pte), if we could not lock it */
@@ -423,9 +426,9 @@ static int amm_prepare_move(struct vm_area_struct *vma, unsigned long old_addr,
 	if (!vma->anon_vma)
 		return 0;
 	INIT_LIST_HEAD(&p.frames);
-	pthread_mutex_lock(&mm->page_table_lock);
+	ptl_lock(mm);
 	pt_for_each_table(mm, old_addr, old_addr + len, prep_table, &p);
-	pthread_mutex_unlock(&mm->page_table_lock);
+	ptl_unlock(mm);
 	for (unsigned long i = 0; i < p.need; i++) {
 		page = alloc_page(sys, 0);
 		if (!page) {
@@ -436,9 +439,9 @@ static int amm_prepare_move(struct vm_area_struct *vma, unsigned long old_addr,
 	}
 	if (!err && p.need) {
 		p.copy = true;
-		pthread_mutex_lock(&mm->page_table_lock);
+		ptl_lock(mm);
 		pt_for_each_table(mm, old_addr, old_addr + len, prep_table, &p);
-		pthread_mutex_unlock(&mm->page_table_lock);
+		ptl_unlock(mm);
 	}
 	list_for_each_entry_safe(page, n, &p.frames, lru) {
 		list_del_init(&page->lru);
@@ -461,8 +464,8 @@ static void amm_move_pte(struct page *page, struct vm_area_struct *old_vma,
 static void amm_usage(struct avm_sys *sys, unsigned long *objects,
 		      unsigned long *bytes)
 {
-	*objects = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]);
-	*bytes = atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]);
+	*objects = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER);
+	*bytes = avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER);
 }
 
 struct pte_census {
@@ -497,11 +500,12 @@ static int census_table(struct avm_mm *mm, struct pgtable *pt,
 }
 
 static int check_mm(struct check_ctx *ctx, struct avm_mm *mm,
-		    struct ptrset *fams, unsigned long *nanonmm)
+		    struct ptrset *fams, struct ptrset *anonmms,
+		    unsigned long *nanonmm)
 {
-	struct anonmm *a = mm_anonmm(mm), *it;
+	struct anonmm *a = mm_anonmm(mm);
 	struct pte_census c = { .ctx = ctx, .fam = a ? a->fam : NULL };
-	bool anon = false, listed = false;
+	bool anon = false;
 	long *slot;
 
 	for (struct rb_node *n = rb_first(&mm->mm_rb); n; n = rb_next(n)) {
@@ -521,10 +525,8 @@ static int check_mm(struct check_ctx *ctx, struct avm_mm *mm,
 		CHECK(ctx, a->mm == mm && a->fam, "mm %lu: anonmm %p names mm "
 		      "%p, family %p", mm->id, (void *)a, (void *)a->mm,
 		      (void *)a->fam);
-		list_for_each_entry(it, &a->fam->members, node)
-			listed |= it == a;
-		CHECK(ctx, listed, "mm %lu: anonmm not on its family's list",
-		      mm->id);
+		slot = ptrset_slot(anonmms, a);
+		CHECK(ctx, slot, "checker out of memory");
 		slot = ptrset_slot(fams, a->fam);
 		CHECK(ctx, slot, "checker out of memory");
 		(*slot)++;
@@ -533,7 +535,14 @@ static int check_mm(struct check_ctx *ctx, struct avm_mm *mm,
 	return pt_for_each_table(mm, 0, TASK_SIZE, census_table, &c);
 }
 
-static int check_families(struct check_ctx *ctx, struct ptrset *fams)
+/*
+ * Each family's list holds distinct anonmms of live mms naming it, as
+ * many as name it: so every mm's anonmm is on its family's list (marking
+ * the live anonmms keeps this linear, where looking for each mm's anonmm
+ * on its list costs the family's size).
+ */
+static int check_families(struct check_ctx *ctx, struct ptrset *fams,
+			  struct ptrset *anonmms)
 {
 	ptrset_for_each(fams, i) {
 		struct anonmm_family *f = (void *)fams->keys[i];
@@ -541,10 +550,18 @@ static int check_families(struct check_ctx *ctx, struct ptrset *fams)
 		struct anonmm *a;
 
 		list_for_each_entry(a, &f->members, node) {
+			long *seen = ptrset_find(anonmms, a);
+
+			CHECK(ctx, seen, "family %p: member %p is no live mm's "
+			      "anonmm", (void *)f, (void *)a);
 			CHECK(ctx, a->fam == f && mm_anonmm(a->mm) == a,
 			      "family %p: member %p of mm %lu is stale",
 			      (void *)f, (void *)a, a->mm->id);
+			CHECK(ctx, !*seen, "family %p: mm %lu listed twice",
+			      (void *)f, a->mm->id);
+			*seen = 1;
 			n++;
+			ctx->steps++;
 		}
 		CHECK(ctx, n == f->nr && n == (unsigned long)fams->vals[i],
 		      "family %p: %lu listed, count %lu, %ld mms name it",
@@ -556,20 +573,21 @@ static int check_families(struct check_ctx *ctx, struct ptrset *fams)
 static int amm_check(struct avm_sys *sys, struct check_ctx *ctx)
 {
 	unsigned long nanonmm = 0, live, bytes, want;
-	struct ptrset fams;
+	struct ptrset fams, anonmms;
 	struct avm_mm *mm;
 	int err = 0;
 
 	ptrset_init(&fams);
+	ptrset_init(&anonmms);
 	list_for_each_entry(mm, &sys->mms, mmlist) {
-		err = check_mm(ctx, mm, &fams, &nanonmm);
+		err = check_mm(ctx, mm, &fams, &anonmms, &nanonmm);
 		if (err)
 			break;
 	}
 	if (!err)
-		err = check_families(ctx, &fams);
-	live = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]);
-	bytes = atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]);
+		err = check_families(ctx, &fams, &anonmms);
+	live = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER);
+	bytes = avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER);
 	want = nanonmm * sizeof(struct anonmm) +
 	       fams.n * sizeof(struct anonmm_family);
 	if (!err && (live != nanonmm + fams.n || bytes != want))
@@ -577,6 +595,7 @@ static int amm_check(struct avm_sys *sys, struct check_ctx *ctx)
 				 "%lu anonmms + %zu families reachable (%lu "
 				 "bytes)", live, bytes, nanonmm, fams.n, want);
 	ptrset_destroy(&fams);
+	ptrset_destroy(&anonmms);
 	return err;
 }
 

@@ -53,12 +53,12 @@ int mmw_take(struct mm_walk *w, struct avm_mm *mm)
 {
 	if (w->tracking && ptrset_find(&w->done, mm_key(mm)))
 		return 0;
-	if (pthread_rwlock_tryrdlock(&mm->mmap_lock)) {
+	if (!mmap_read_trylock(mm)) {
 		w->busy = true;
 		return 0;
 	}
 	if (push(w, mm)) {
-		pthread_rwlock_unlock(&mm->mmap_lock);
+		mmap_read_unlock(mm);
 		return w->err = -ENOMEM;
 	}
 	return 1;
@@ -76,11 +76,11 @@ bool mmw_end_round(struct mm_walk *w, bool stop)
 			w->err = -ENOMEM;
 			again = false;
 		}
-		pthread_rwlock_unlock(&w->locked[i]->mmap_lock);
+		mmap_read_unlock(w->locked[i]);
 	}
 	w->nlocked = 0;
 	w->busy = false;
 	if (again)
-		sched_yield();		/* let the writer finish */
+		sched_relax("mm walk: retry a busy mm");	/* let the writer finish */
 	return again;
 }

@@ -38,8 +38,18 @@
  *    and fork copying / zap clearing a migration entry meanwhile add /
  *    drop its chain entry (migration_entry_dup / _drop).
  *
+ * Removal is O(1): 2.5 searched the chain for the PTE, which makes a COW
+ * fault on a frame mapped by N processes cost N.  Here every PTE table
+ * has a slot per PTE (rmap_ops.pte_slots) holding the address of the PTE's
+ * chain entry while its frame has a chain (NULL otherwise: direct, or not
+ * mapped), so an entry is found from its (mm, address) by a page-table
+ * lookup; an entry that moves (the hole filling at removal, mremap)
+ * updates its slot.
+ *
  * Locking: a chain is protected by one of a table of hashed spinlocks
- * (2.5's pte_chain_lock bit), taken inside the page-table lock.
+ * (2.5's pte_chain_lock bit), taken inside the page-table lock.  A slot
+ * belongs to the chain of the frame its PTE maps and is written under that
+ * chain's lock.
  */
 #include <errno.h>
 #include <sched.h>
@@ -71,7 +81,7 @@ struct pte_chain {
 static struct anon_vma ptc_marker = {
 	.root = &ptc_marker,
 	.parent = &ptc_marker,
-	.rwsem = PTHREAD_RWLOCK_INITIALIZER,
+	.rwsem = { PTHREAD_RWLOCK_INITIALIZER },
 };
 
 /* ---- chain locks ------------------------------------------------------- */
@@ -84,18 +94,56 @@ static atomic_uint *chain_lock_of(const struct page *page)
 	return &chain_locks[((uintptr_t)page / sizeof(*page)) % NR_CHAIN_LOCKS];
 }
 
-static void chain_lock(const struct page *page)
+/* Inside the page-table lock; two only in migration (nested). */
+static DEFINE_LOCK_CLASS(chain_lock_class, "pte_chain lock");
+
+static void __chain_lock(const struct page *page, unsigned int sub,
+			 const char *file, int line)
+{
+	atomic_uint *l = chain_lock_of(page);
+	bool track = atomic_load_explicit(&lock_tracking,
+					  memory_order_relaxed);
+	uint64_t t0;
+
+	if (track)
+		lock_acquire(l, &chain_lock_class, sub, 0, file, line);
+	if (sched_controlled()) {
+		sched_point(SK_ACQUIRE, chain_lock_class.name);
+		while (atomic_exchange_explicit(l, 1, memory_order_acquire))
+			sched_wait(l, chain_lock_class.name);
+		lock_acquired(l, false, 0);
+		return;
+	}
+	if (!atomic_exchange_explicit(l, 1, memory_order_acquire)) {
+		if (track)
+			lock_acquired(l, false, 0);
+		return;
+	}
+	t0 = lockstat_clock();
+	while (atomic_exchange_explicit(l, 1, memory_order_acquire))
+		sched_yield();
+	if (track)
+		lock_acquired(l, true, lockstat_clock() - t0);
+}
+
+static void __chain_unlock(const struct page *page, const char *file,
+			   int line)
 {
 	atomic_uint *l = chain_lock_of(page);
 
-	while (atomic_exchange_explicit(l, 1, memory_order_acquire))
-		sched_yield();
+	if (atomic_load_explicit(&lock_tracking, memory_order_relaxed))
+		lock_release(l, file, line);
+	atomic_store_explicit(l, 0, memory_order_release);
+	if (sched_controlled()) {
+		sched_wake(l);
+		sched_point(SK_RELEASE, chain_lock_class.name);
+	}
 }
 
-static void chain_unlock(const struct page *page)
-{
-	atomic_store_explicit(chain_lock_of(page), 0, memory_order_release);
-}
+#define chain_lock(page)	__chain_lock(page, 0, __FILE__, __LINE__)
+#define chain_lock_nested(page, sub) \
+	__chain_lock(page, sub, __FILE__, __LINE__)
+#define chain_unlock(page)	__chain_unlock(page, __FILE__, __LINE__)
 
 /*
  * Lock the chain of page, following the forwarding pointer a committed
@@ -114,6 +162,32 @@ static struct page *chain_lock_follow(struct page *page)
 		chain_unlock(page);
 		page = (struct page *)(d & ~PTE_TAGS);
 	}
+}
+
+/* ---- slots: PTE -> its chain entry ------------------------------------- */
+
+/* The slot of the PTE at addr; its table exists while the PTE is set. */
+static struct pte_entry **slot_of(struct avm_mm *mm, unsigned long addr)
+{
+	struct pgtable *pt = pt_lookup(mm, addr);
+
+	return pt ? (struct pte_entry **)&pt->rmap_slots[pte_index(addr)] : NULL;
+}
+
+static void slot_set(struct pte_entry *e)
+{
+	struct pte_entry **s = slot_of(e->mm, e->addr);
+
+	if (s)
+		*s = e;
+}
+
+static void slot_clear(struct avm_mm *mm, unsigned long addr)
+{
+	struct pte_entry **s = slot_of(mm, addr);
+
+	if (s)
+		*s = NULL;
 }
 
 /* ---- the chain (chain lock held) --------------------------------------- */
@@ -182,11 +256,15 @@ static int chain_add(struct avm_sys *sys, struct page *page,
 		pc->e[1] = (struct pte_entry){ mm, addr };
 		page->rmap_data = pc;
 		page->rmap_count = 2;
+		slot_set(&pc->e[0]);
+		slot_set(&pc->e[1]);
 		return 0;
 	}
 	head = chain_head(page);
 	if (head_used(page) < NRPTE) {
-		head->e[head_used(page)] = (struct pte_entry){ mm, addr };
+		pc = head;
+		pc->e[head_used(page)] = (struct pte_entry){ mm, addr };
+		slot_set(&pc->e[head_used(page)]);
 	} else {
 		pc = block_alloc(sys);
 		if (!pc)
@@ -194,23 +272,24 @@ static int chain_add(struct avm_sys *sys, struct page *page,
 		pc->next = head;
 		pc->e[0] = (struct pte_entry){ mm, addr };
 		page->rmap_data = pc;
+		slot_set(&pc->e[0]);
 	}
 	page->rmap_count++;
 	return 0;
 }
 
+/* The chain entry of (mm, addr), by its slot: O(1). */
 static struct pte_entry *chain_find(struct page *page, struct avm_mm *mm,
 				    unsigned long addr)
 {
-	unsigned int n = page->rmap_count ? head_used(page) : 0;
+	struct pte_entry **s;
 
-	for (struct pte_chain *pc = chain_head(page); pc; pc = pc->next) {
-		for (unsigned int i = 0; i < n; i++)
-			if (pc->e[i].mm == mm && pc->e[i].addr == addr)
-				return &pc->e[i];
-		n = NRPTE;
-	}
-	return NULL;
+	if (is_direct(page) || !page->rmap_count)
+		return NULL;
+	s = slot_of(mm, addr);
+	if (!s || !*s || (*s)->mm != mm || (*s)->addr != addr)
+		return NULL;
+	return *s;
 }
 
 static bool direct_is(const struct page *page, const struct avm_mm *mm,
@@ -240,7 +319,11 @@ static bool chain_del(struct avm_sys *sys, struct page *page,
 		return false;
 	head = chain_head(page);
 	last = head_used(page) - 1;
-	*e = head->e[last];
+	slot_clear(mm, addr);
+	if (e != &head->e[last]) {
+		*e = head->e[last];
+		slot_set(e);
+	}
 	page->rmap_count--;
 	if (!last) {
 		page->rmap_data = head->next;
@@ -251,6 +334,7 @@ static bool chain_del(struct avm_sys *sys, struct page *page,
 		struct pte_entry only = head->e[0];
 
 		block_free(sys, head);
+		slot_clear(only.mm, only.addr);
 		set_direct(page, only.mm, only.addr);
 	}
 	return true;
@@ -360,10 +444,13 @@ static void ptc_move_pte(struct page *page, struct vm_area_struct *old_vma,
 	struct pte_entry *e;
 
 	page = chain_lock_follow(page);
-	if (direct_is(page, mm, old_addr))
+	if (direct_is(page, mm, old_addr)) {
 		page->index = new_addr >> PAGE_SHIFT;
-	else if ((e = chain_find(page, mm, old_addr)))
+	} else if ((e = chain_find(page, mm, old_addr))) {
+		slot_clear(mm, old_addr);
 		e->addr = new_addr;
+		slot_set(e);
+	}
 	chain_unlock(page);
 }
 
@@ -395,7 +482,7 @@ static void ptc_page_migrate(struct page *old, struct page *new)
 
 	chain_lock(first);
 	if (chain_lock_of(second) != chain_lock_of(first))
-		chain_lock(second);
+		chain_lock_nested(second, SINGLE_DEPTH_NESTING);
 	new->rmap_data = old->rmap_data;
 	new->rmap_count = old->rmap_count;
 	new->index = old->index;
@@ -504,8 +591,13 @@ static int ptc_walk(struct page *page, struct rmap_walk_control *rwc)
 static void ptc_usage(struct avm_sys *sys, unsigned long *objects,
 		      unsigned long *bytes)
 {
-	*objects = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]);
-	*bytes = atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]);
+	struct avm_alloc *a = &sys->alloc;
+
+	*objects = avm_alloc_live(a, AK_RMAP_OTHER);
+	/* blocks, and the PTE slots: what page tables hold beyond tables */
+	*bytes = avm_alloc_bytes(a, AK_RMAP_OTHER) +
+		 avm_alloc_bytes(a, AK_PGTABLE) -
+		 avm_alloc_live(a, AK_PGTABLE) * sizeof(struct pgtable);
 }
 
 /* Does entry (mm, addr) stand for a present PTE mapping page? */
@@ -522,6 +614,7 @@ static int check_entry(struct check_ctx *ctx, struct ptrset *mms,
 	      "which does not exist", pfn, (void *)mm);
 	CHECK(ctx, PAGE_ALIGNED(addr), "frame %lu: chain entry mm %lu %#lx "
 	      "not page aligned", pfn, mm->id, addr);
+	ctx->steps++;
 	vma = vma_lookup(mm, addr);
 	CHECK(ctx, vma && vma->anon_vma == &ptc_marker, "frame %lu: chain "
 	      "entry mm %lu %#lx outside every anonymous VMA", pfn, mm->id,
@@ -550,7 +643,7 @@ static int cmp_entry(const void *a, const void *b)
 
 static int check_chain(struct check_ctx *ctx, struct ptrset *mms,
 		       struct page *page, unsigned long *blocks,
-		       struct pairs *p)
+		       unsigned long *entries, struct pairs *p)
 {
 	unsigned long pfn = page_to_pfn(ctx->sys, page);
 	unsigned long n = 0, nb = 0;
@@ -560,10 +653,16 @@ static int check_chain(struct check_ctx *ctx, struct ptrset *mms,
 	for (struct pte_chain *pc = chain_head(page); pc; pc = pc->next) {
 		CHECK(ctx, used, "frame %lu: empty chain block", pfn);
 		for (unsigned int i = 0; i < used; i++) {
+			struct pte_entry **s;
+
 			err = check_entry(ctx, mms, page, pc->e[i].mm,
 					  pc->e[i].addr);
 			if (err)
 				return err;
+			s = slot_of(pc->e[i].mm, pc->e[i].addr);
+			CHECK(ctx, s && *s == &pc->e[i], "frame %lu: the slot of "
+			      "chain entry mm %lu %#lx does not point at it", pfn,
+			      pc->e[i].mm->id, pc->e[i].addr);
 			p->v[n++] = pc->e[i];
 		}
 		used = NRPTE;
@@ -581,12 +680,13 @@ static int check_chain(struct check_ctx *ctx, struct ptrset *mms,
 		      "duplicate chain entry mm %lu %#lx", pfn, p->v[i].mm->id,
 		      p->v[i].addr);
 	*blocks += nb;
+	*entries += n;
 	return 0;
 }
 
 static int check_frame(struct check_ctx *ctx, struct ptrset *mms,
 		       struct page *page, unsigned long *blocks,
-		       struct pairs *p)
+		       unsigned long *entries, struct pairs *p)
 {
 	unsigned long pfn = page_to_pfn(ctx->sys, page);
 	int maps = page_mapcount(page);
@@ -616,7 +716,31 @@ static int check_frame(struct check_ctx *ctx, struct ptrset *mms,
 		p->n = p->v ? (size_t)maps : 0;
 		CHECK(ctx, p->v, "checker out of memory");
 	}
-	return check_chain(ctx, mms, page, blocks, p);
+	return check_chain(ctx, mms, page, blocks, entries, p);
+}
+
+static int count_table_slots(struct avm_mm *mm, struct pgtable *pt,
+			     unsigned long start, unsigned long end, void *arg)
+{
+	unsigned long *n = arg;
+
+	for (unsigned int i = 0; i < PT_ENTRIES; i++)
+		*n += pt->rmap_slots[i] != NULL;
+	return 0;
+}
+
+/* Slots in use: with each entry's slot pointing at it, as many as there
+   are chain entries means no slot is left pointing at a freed one. */
+static int check_slots(struct check_ctx *ctx, unsigned long entries)
+{
+	unsigned long n = 0;
+	struct avm_mm *mm;
+
+	list_for_each_entry(mm, &ctx->sys->mms, mmlist)
+		pt_for_each_table(mm, 0, TASK_SIZE, count_table_slots, &n);
+	CHECK(ctx, n == entries, "%lu PTE slots set, %lu chain entries", n,
+	      entries);
+	return 0;
 }
 
 static int check_vma_markers(struct check_ctx *ctx, struct ptrset *mms)
@@ -642,7 +766,7 @@ static int check_vma_markers(struct check_ctx *ctx, struct ptrset *mms)
 
 static int ptc_check(struct avm_sys *sys, struct check_ctx *ctx)
 {
-	unsigned long blocks = 0, live;
+	unsigned long blocks = 0, entries = 0, live;
 	struct pairs p = { 0 };
 	struct ptrset mms;
 	int err;
@@ -657,25 +781,29 @@ static int ptc_check(struct avm_sys *sys, struct check_ctx *ctx)
 
 			if (page == sys->zero_page || page_test(page, PG_free))
 				continue;
-			err = check_frame(ctx, &mms, page, &blocks, &p);
+			err = check_frame(ctx, &mms, page, &blocks, &entries,
+					  &p);
 		}
 	}
 	free(p.v);
 	ptrset_destroy(&mms);
+	if (!err)
+		err = check_slots(ctx, entries);
 	if (err)
 		return err;
-	live = atomic_load(&sys->alloc.live[AK_RMAP_OTHER]);
+	live = avm_alloc_live(&sys->alloc, AK_RMAP_OTHER);
 	CHECK(ctx, live == blocks, "%lu pte_chain blocks live, %lu reachable",
 	      live, blocks);
-	CHECK(ctx, atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]) ==
+	CHECK(ctx, avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER) ==
 	      blocks * sizeof(struct pte_chain), "pte_chain bytes %lu, "
-	      "expected %lu", atomic_load(&sys->alloc.bytes[AK_RMAP_OTHER]),
+	      "expected %lu", avm_alloc_bytes(&sys->alloc, AK_RMAP_OTHER),
 	      blocks * sizeof(struct pte_chain));
 	return 0;
 }
 
 const struct rmap_ops rmap_pte_chain_ops = {
 	.name = "pte-chain",
+	.pte_slots = true,
 	.summary = "per-frame chain of the PTEs mapping it, direct when "
 		   "mapped once: Linux 2.5 (2002)",
 	.prepare = ptc_prepare,

@@ -16,6 +16,7 @@ extern const struct rmap_ops rmap_avc_2010_ops;
 extern const struct rmap_ops rmap_avc_tree_ops;
 extern const struct rmap_ops rmap_reuse_degree_ops;
 extern const struct rmap_ops rmap_single_descendant_ops;
+extern const struct rmap_ops rmap_reuse_idle_ops;
 
 static const struct rmap_ops *const designs[] = {
 	&rmap_linux_ops,
@@ -26,6 +27,7 @@ static const struct rmap_ops *const designs[] = {
 	&rmap_avc_tree_ops,
 	&rmap_reuse_degree_ops,
 	&rmap_single_descendant_ops,
+	&rmap_reuse_idle_ops,
 };
 
 static const char *design_names[ARRAY_SIZE(designs) + 1];
@@ -97,7 +99,7 @@ bool page_mapped_at(struct avm_sys *sys, struct page *page,
 
 	if (addr == ~0UL || addr < vma->vm_start || addr >= vma->vm_end)
 		return false;
-	pt = pt_lookup(vma->vm_mm, addr);
+	pt = vma_pte_table(vma, addr);
 	if (!pt)
 		return false;
 	pte = ptep_get(pt, pte_index(addr));
@@ -130,6 +132,7 @@ static bool filter_one(struct page *page, struct vm_area_struct *vma,
 {
 	struct walk_filter *f = arg;
 
+	avm_preempt_point("rmap walk: between VMAs");
 	if (!page_mapped_at(f->sys, page, vma, addr))
 		return true;
 	f->user->hits++;

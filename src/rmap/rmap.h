@@ -42,6 +42,9 @@ struct rmap_ops {
 	const char *name;
 	const char *summary;
 	bool unsafe;			/* known-broken, for study only */
+	bool pte_slots;			/* PTE tables carry one word per PTE
+					   for the design (pgtable->rmap_slots,
+					   zeroed at allocation) */
 
 	/* Ensure vma->anon_vma exists before its first anonymous page. */
 	int (*prepare)(struct vm_area_struct *vma);

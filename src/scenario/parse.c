@@ -164,6 +164,7 @@ struct tok {
 struct slotinfo {
 	int open_line;
 	int exit_line;		/* 0 while alive */
+	int group, thread;	/* forked in this thread block (0: not) */
 };
 
 struct parser {
@@ -181,6 +182,10 @@ struct parser {
 	int *htab;			/* name -> newest slot; -1: empty */
 	size_t hcap, hused;
 	struct tok newname;		/* spawn, fork: the new process */
+	int thread;			/* inside a thread block: its number */
+	int nthreads;			/* blocks of the group, not joined */
+	int group;			/* the current group: 1, 2, ... */
+	int block_line;			/* where the block / group began */
 };
 
 /* The tokens of one statement that later, relaxable checks point at. */
@@ -455,19 +460,29 @@ static int open_slot(struct parser *ps, const struct tok *name)
 	s->nslots++;
 	ps->slots[slot].open_line = ps->line;
 	ps->slots[slot].exit_line = 0;
+	ps->slots[slot].group = ps->thread ? ps->group : 0;
+	ps->slots[slot].thread = ps->thread;
 	return name_set(ps, slot) ? -ENOMEM : slot;
 }
 
 /* The acting process: a name that is alive. */
 static int parse_live(struct parser *ps, const struct tok *t, int *slot)
 {
-	char note[64];
+	char note[96];
 	int n;
 
 	if (!is_ident(t))
 		return expected(ps, t, "statement (spawn, check or a process name)",
 				NULL);
 	n = name_lookup(ps, t);
+	if (n >= 0 && !ps->slots[n].exit_line && ps->slots[n].thread &&
+	    ps->slots[n].group == ps->group &&
+	    ps->slots[n].thread != ps->thread) {
+		snprintf(note, sizeof(note), " (forked in another thread "
+			 "block at line %d: usable after join)",
+			 ps->slots[n].open_line);
+		return expected(ps, t, "process of this thread", note);
+	}
 	if (n >= 0 && !ps->slots[n].exit_line) {
 		*slot = n;
 		return 0;
@@ -693,15 +708,33 @@ static bool has_pages(enum scn_op op)
 	       op == SCN_MIGRATE;
 }
 
+/*
+ * The argument checks the kernel itself makes: a scenario must say what it
+ * expects when it breaks them.  mmap, munmap, mprotect, madvise and mremap
+ * need a page-aligned address; mmap, munmap and mremap a length (mprotect
+ * and madvise of zero length succeed).  fill (a memset) and migrate
+ * (move_pages(2) of the pages holding ADDR, ADDR+4096, ...) check neither.
+ */
+static bool needs_aligned(enum scn_op op)
+{
+	return op == SCN_MMAP || op == SCN_MUNMAP || op == SCN_MPROTECT ||
+	       op == SCN_MREMAP || op == SCN_MADVISE;
+}
+
+static bool needs_length(enum scn_op op)
+{
+	return op == SCN_MMAP || op == SCN_MUNMAP || op == SCN_MREMAP;
+}
+
 /* Alignment and non-zero sizes: waived when an error is expected. */
 static int check_shape(struct parser *ps, const struct scn_stmt *st,
 		       const struct toks *tk)
 {
-	if (!has_pages(st->op) || st->expect_err)
+	if (st->expect_err)
 		return 0;
-	if (st->addr % SCN_PAGE_SIZE)
+	if (needs_aligned(st->op) && st->addr % SCN_PAGE_SIZE)
 		return expected(ps, &tk->addr, "page-aligned ADDR" OR_ERROR, NULL);
-	if (!st->pages)
+	if (needs_length(st->op) && !st->pages)
 		return expected(ps, &tk->pages, "PAGES >= 1" OR_ERROR, NULL);
 	if (st->op != SCN_MREMAP)
 		return 0;
@@ -755,6 +788,9 @@ static int add_stmt(struct parser *ps, struct scn_stmt *st)
 		if (st->op == SCN_SPAWN)
 			st->proc = slot;
 	} else if (st->op == SCN_EXIT) {
+		if (ps->thread)
+			return fail(ps, 1, "'exit' is not allowed in a thread "
+				    "block (line %d)", ps->block_line);
 		ps->slots[st->proc].exit_line = ps->line;
 	}
 	if (p_grow(&s->stmts, &cap, (size_t)s->nstmts + 1, sizeof(*st)))
@@ -773,6 +809,16 @@ static int parse_stmt(struct parser *ps, const struct tok *first)
 	st.line = ps->line;
 	st.proc = -1;
 	st.child = -1;
+	st.thread = ps->thread;
+	st.group = ps->thread ? ps->group : 0;
+	if (ps->nthreads && !ps->thread)
+		return fail(ps, first->col, "expected 'join' or another "
+			    "'thread NAME {' after the thread blocks of line %d",
+			    ps->block_line);
+	if (ps->thread && (tok_is(first, "check") || tok_is(first, "spawn")))
+		return fail(ps, first->col, "'%.*s' is not allowed in a "
+			    "thread block (line %d)", (int)first->len,
+			    first->p, ps->block_line);
 	if (tok_is(first, "check")) {
 		st.op = SCN_CHECK;
 		rc = parse_tail(ps, &st, NULL);
@@ -803,6 +849,85 @@ static bool next_line(struct parser *ps)
 	return true;
 }
 
+/* ---- thread blocks -------------------------------------------------------- */
+
+static int open_block(struct parser *ps, const struct tok *first)
+{
+	if (ps->thread)
+		return fail(ps, first->col, "expected '}' before another thread "
+			    "block (the block of line %d is open)",
+			    ps->block_line);
+	if (ps->nthreads == SCN_MAX_THREADS)
+		return fail(ps, first->col, "expected 'join': at most %d thread "
+			    "blocks run together", SCN_MAX_THREADS);
+	if (!ps->nthreads) {
+		ps->group++;
+		ps->block_line = ps->line;
+	}
+	ps->thread = ++ps->nthreads;
+	return 0;
+}
+
+static int close_block(struct parser *ps, const struct tok *first)
+{
+	if (!ps->thread)
+		return fail(ps, first->col, "'}' without a thread block");
+	ps->thread = 0;
+	return 0;
+}
+
+static int join_group(struct parser *ps, const struct tok *first)
+{
+	if (ps->thread)
+		return fail(ps, first->col, "expected '}': the thread block of "
+			    "line %d is open", ps->block_line);
+	if (!ps->nthreads)
+		return fail(ps, first->col, "'join' without thread blocks");
+	ps->nthreads = 0;
+	return 0;
+}
+
+/*
+ * `thread NAME {`, `}` and `join`, each a line of its own; false if the
+ * line is a statement (`join` and `thread` may also be process names).
+ */
+static bool parse_structure(struct parser *ps, const struct tok *first,
+			    int *rc)
+{
+	const char *cur = ps->cur, *last = ps->last_end;
+	struct tok t2, t3, t4;
+
+	if (tok_is(first, "}")) {
+		*rc = next_tok(ps, &t2) ? expected(ps, &t2, "end of line", NULL)
+					: close_block(ps, first);
+		return true;
+	}
+	if (tok_is(first, "join") && !next_tok(ps, &t2)) {
+		*rc = join_group(ps, first);
+		return true;
+	}
+	if (tok_is(first, "thread") && next_tok(ps, &t2) && is_ident(&t2) &&
+	    next_tok(ps, &t3) && tok_is(&t3, "{")) {
+		*rc = next_tok(ps, &t4) ? expected(ps, &t4, "end of line", NULL)
+					: open_block(ps, first);
+		return true;
+	}
+	ps->cur = cur;
+	ps->last_end = last;
+	return false;
+}
+
+static int parse_end(struct parser *ps)
+{
+	if (ps->thread)
+		return fail(ps, 1, "the thread block of line %d has no '}'",
+			    ps->block_line);
+	if (ps->nthreads)
+		return fail(ps, 1, "the thread blocks of line %d have no "
+			    "'join'", ps->block_line);
+	return 0;
+}
+
 static int parse_lines(struct parser *ps)
 {
 	struct tok first;
@@ -815,11 +940,12 @@ static int parse_lines(struct parser *ps)
 		ps->line++;
 		if (!next_tok(ps, &first))
 			continue;
-		rc = parse_stmt(ps, &first);
+		if (!parse_structure(ps, &first, &rc))
+			rc = parse_stmt(ps, &first);
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return parse_end(ps);
 }
 
 static int parse_buffer(const char *name, const char *text, size_t len,
@@ -1035,14 +1161,33 @@ static int format_one(const struct scenario *s, const struct scn_stmt *st,
 	return rc;
 }
 
+/* The `thread T {` / `}` / `join` lines between statements a and b. */
+static void format_structure(const struct scn_stmt *a,
+			     const struct scn_stmt *b, FILE *f)
+{
+	int ta = a ? a->thread : 0, ga = a ? a->group : 0;
+	int tb = b ? b->thread : 0, gb = b ? b->group : 0;
+
+	if (ta && (tb != ta || gb != ga))
+		fprintf(f, "}\n");
+	if (ta && gb != ga)
+		fprintf(f, "join\n");
+	if (tb && (tb != ta || gb != ga))
+		fprintf(f, "thread T%d {\n", tb);
+}
+
 int scn_format(const struct scenario *s, FILE *f)
 {
 	for (int i = 0; i < s->nstmts; i++) {
-		int rc = format_one(s, &s->stmts[i], f);
+		int rc;
 
+		format_structure(i ? &s->stmts[i - 1] : NULL, &s->stmts[i], f);
+		rc = format_one(s, &s->stmts[i], f);
 		if (rc)
 			return rc;
 	}
+	if (s->nstmts)
+		format_structure(&s->stmts[s->nstmts - 1], NULL, f);
 	if (!ferror(f))
 		return 0;
 	return errno > 0 ? -errno : -EIO;

@@ -5,10 +5,12 @@
  * that the two can be compared.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "anonvm/anonvm.h"
+#include "lib/sched.h"
 #include "scenario/scenario.h"
 
 #define PG	SCN_PAGE_SIZE
@@ -225,10 +227,142 @@ static void note_failure(struct run *r, const struct scn_stmt *st,
 {
 	char msg[200];
 
-	if (r->o->no_expect)
+	/* After an injected failure the run has left the scenario's script:
+	   only the checker judges it. */
+	if (r->o->no_expect || r->t->injected)
 		return;
 	if (!r->t->failure[0] && !scn_result_ok(r->s, st, res, msg, sizeof(msg)))
 		snprintf(r->t->failure, sizeof(r->t->failure), "%s", msg);
+}
+
+/* With fault injection: the checker after every statement. */
+static bool check_after(struct run *r, const struct scn_stmt *st)
+{
+	char msg[200], text[64];
+
+	if (r->o->fail_rate <= 0 || r->o->no_check ||
+	    !avm_check(r->sys, msg, sizeof(msg)))
+		return true;
+	scn_stmt_str(r->s, st, text, sizeof(text));
+	snprintf(r->t->failure, sizeof(r->t->failure),
+		 "line %d: %.60s: invariant violated (allocations failing): "
+		 "%.100s", st->line, text, msg);
+	return false;
+}
+
+/* Run statement i and record its result; false ends the run. */
+static bool step(struct run *r, int i, int *rc)
+{
+	const struct scn_stmt *st = &r->s->stmts[i];
+	struct scn_result res = { .value = -1 };
+	unsigned long failed = avm_alloc_failures(r->sys);
+
+	res.err = -exec_stmt(r, st, &res);
+	if (r->o->fail_rate > 0 && avm_alloc_failures(r->sys) != failed) {
+		snprintf(res.note, sizeof(res.note), "allocation failed");
+		if (!r->t->injected++)
+			r->t->first_injected = i;
+	}
+	if (scn_trace_add_result(r->t, &res))
+		*rc = -ENOMEM;
+	note_failure(r, st, &res);
+	if (!check_after(r, st))
+		return false;
+	return st->op != SCN_CHECK || checkpoint(r, i, st->line);
+}
+
+/* ---- thread groups -------------------------------------------------------- */
+
+struct group {
+	struct run *r;
+	int first, end;			/* its statements */
+	struct scn_result *res;		/* theirs, by statement */
+};
+
+struct group_thread {
+	struct group *g;
+	unsigned int t;
+	pthread_t tid;
+};
+
+/* Thread t (0-based) runs its block's statements in order. */
+static void group_run(void *arg, unsigned int t)
+{
+	struct group *g = arg;
+
+	for (int i = g->first; i < g->end; i++) {
+		const struct scn_stmt *st = &g->r->s->stmts[i];
+
+		if (st->thread == (int)t + 1)
+			g->res[i - g->first].err =
+				-exec_stmt(g->r, st, &g->res[i - g->first]);
+	}
+}
+
+static void *group_pthread(void *arg)
+{
+	struct group_thread *gt = arg;
+
+	group_run(gt->g, gt->t);
+	return NULL;
+}
+
+/* Free-running threads (anonvm run). */
+static int group_threads(struct group *g, unsigned int n)
+{
+	struct group_thread gt[SCN_MAX_THREADS];
+	unsigned int started = 0;
+	int err = 0;
+
+	for (unsigned int t = 0; t < n && !err; t++, started++) {
+		gt[t] = (struct group_thread){ .g = g, .t = t };
+		err = -pthread_create(&gt[t].tid, NULL, group_pthread, &gt[t]);
+	}
+	if (err)
+		started--;
+	for (unsigned int t = 0; t < started; t++)
+		pthread_join(gt[t].tid, NULL);
+	return err;
+}
+
+/*
+ * The thread blocks from statement *i to the group's end run together;
+ * then their results are recorded in statement order.  Under the
+ * explorer's scheduler a deadlock returns -EDEADLK at once (its threads
+ * still hold locks: nothing may be torn down).
+ */
+static bool run_group(struct run *r, int *i, int *rc)
+{
+	const struct scn_stmt *st = r->s->stmts;
+	struct group g = { .r = r, .first = *i };
+	unsigned int n = 0;
+	bool go = true;
+
+	for (g.end = g.first; g.end < r->s->nstmts &&
+	     st[g.end].group == st[g.first].group && st[g.end].thread; g.end++)
+		n = MAX(n, (unsigned int)st[g.end].thread);
+	g.res = calloc((size_t)(g.end - g.first), sizeof(*g.res));
+	if (!g.res) {
+		*rc = -ENOMEM;
+		return false;
+	}
+	for (int k = 0; k < g.end - g.first; k++)
+		g.res[k].value = -1;
+	if (r->o->sched)
+		*rc = sched_run(r->o->sched, r->o->sched_rec, n, group_run, &g);
+	else
+		*rc = group_threads(&g, n);
+	if (*rc == -EDEADLK)
+		return false;
+	for (int k = g.first; k < g.end && !*rc && go; k++) {
+		if (scn_trace_add_result(r->t, &g.res[k - g.first]))
+			*rc = -ENOMEM;
+		note_failure(r, &st[k], &g.res[k - g.first]);
+		go = check_after(r, &st[k]);
+	}
+	free(g.res);
+	*i = g.end - 1;
+	return go;
 }
 
 int scn_run_lib(const struct scenario *s, const struct scn_lib_opts *o,
@@ -241,17 +375,13 @@ int scn_run_lib(const struct scenario *s, const struct scn_lib_opts *o,
 
 	scn_trace_init(out, "anonvm");
 	rc = setup(&r, err, errlen);
-	for (int i = 0; !rc && go && i < s->nstmts; i++) {
-		const struct scn_stmt *st = &s->stmts[i];
-		struct scn_result res = { .value = -1 };
-
-		res.err = -exec_stmt(&r, st, &res);
-		if (scn_trace_add_result(out, &res))
-			rc = -ENOMEM;
-		note_failure(&r, st, &res);
-		if (st->op == SCN_CHECK)
-			go = checkpoint(&r, i, st->line);
-	}
+	if (!rc && r.o->fail_rate > 0)
+		avm_fail_random(r.sys, r.o->fail_rate, r.o->fail_seed);
+	for (int i = 0; !rc && go && i < s->nstmts; i++)
+		go = s->stmts[i].thread ? run_group(&r, &i, &rc)
+					: step(&r, i, &rc);
+	if (rc == -EDEADLK)
+		return rc;	/* the explorer's: the threads are stuck */
 	if (!rc && go)
 		checkpoint(&r, s->nstmts, 0);
 	if (r.sys && r.o->stats)

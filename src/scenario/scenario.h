@@ -66,7 +66,13 @@ struct scn_stmt {
 	int byte;		/* write, fill, expect: 0..255 */
 	int node;		/* migrate */
 	int expect_err;		/* "!ENAME": that errno (positive); 0: must succeed */
+	int thread;		/* in a thread block: its number (1-based) in
+				   its group; 0: the main sequence */
+	int group;		/* thread blocks up to a `join`: 1, 2, ... */
 };
+
+/* Thread blocks of one group (before a `join`): at most this many. */
+#define SCN_MAX_THREADS		8
 
 /*
  * A slot is one process's life: spawn or fork opens it, exit closes it.  A
@@ -151,6 +157,10 @@ struct scn_trace {
 	struct scn_snapshot *snaps;
 	int nsnaps;
 	char failure[256];	/* first unmet expectation / failed check */
+	/* anonvm with scn_lib_opts.fail_rate: statements during which an
+	   allocation failed, and the first of them (-1: none) */
+	int injected;
+	int first_injected;
 };
 
 void scn_trace_init(struct scn_trace *t, const char *executor);
@@ -190,13 +200,35 @@ bool scn_result_ok(const struct scenario *s, const struct scn_stmt *st,
  *   -EBUSY   the scenario uses addresses that this process already maps
  *            (e.g. ASan's shadow memory covers 0x100000000000-0x10007fff8000
  *            in sanitizer builds): also a reason to skip;
- *   -ETIMEDOUT, -EIO, -ENOMEM, ...: the run broke (a worker did not answer
- *            within SCN_NATIVE_TIMEOUT_MS, died, or a resource ran out); the
- *            trace holds what ran before.
+ *   -ETIMEDOUT, -EIO, -ENOMEM, ...: the run broke (a worker did not answer:
+ *            asleep for SCN_NATIVE_TIMEOUT_MS, or held in the kernel or
+ *            running for SCN_NATIVE_TIMEOUT_MAX_MS; or it died, or a
+ *            resource ran out); the trace holds what ran before.
  */
-#define SCN_NATIVE_TIMEOUT_MS	10000
+#define SCN_NATIVE_TIMEOUT_MS		10000
+#define SCN_NATIVE_TIMEOUT_MAX_MS	120000
 int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
 		   size_t errlen);
+
+/*
+ * Options of the kernel executor; scn_run_native() uses the defaults.
+ * worker_mem_limit: the bytes of address space each spawned worker may map
+ * beyond what it inherits from the caller (RLIMIT_AS; a forked worker
+ * inherits its parent's limit), so that a scenario cannot fill more than
+ * that per process: past it the kernel refuses mmap and mremap with ENOMEM
+ * (the result's note says so).  0: no limit.  Default: a quarter of the
+ * host's RAM, at most SCN_NATIVE_MEM_LIMIT_DEFAULT (more than the library
+ * runner's memory and swap together, so that the limit does not change
+ * the kernel's answers on what the library can run).
+ */
+#define SCN_NATIVE_MEM_LIMIT_DEFAULT	(4ULL << 30)
+struct scn_native_opts {
+	uint64_t worker_mem_limit;
+};
+void scn_native_opts_init(struct scn_native_opts *o);
+int scn_run_native_opts(const struct scenario *s,
+			const struct scn_native_opts *o, struct scn_trace *out,
+			char *err, size_t errlen);
 
 /* What scn_compare() looks at. */
 enum {
@@ -289,6 +321,9 @@ int scn_shrink(const struct scenario *s,
 
 struct avm_stats;
 
+struct sched_config;
+struct sched_record;
+
 struct scn_lib_opts {
 	const char *design;	/* NULL: the default design */
 	unsigned int nodes;	/* memory nodes; 0: 2 (so migrate works) */
@@ -297,6 +332,16 @@ struct scn_lib_opts {
 	bool no_expect;		/* generated scenarios: results are compared
 				   with another executor, not expectations */
 	struct avm_stats *stats;	/* if set: the counters at the end */
+	double fail_rate;	/* > 0: fail each allocation with this
+				   probability (avm_fail_random), run the
+				   checker after every statement, and judge
+				   expectations only before the first
+				   statement an allocation failure hit */
+	uint64_t fail_seed;
+	/* Thread groups under the explorer's scheduler (scenario/explore.h)
+	   instead of free-running threads: the schedule, and its record. */
+	const struct sched_config *sched;
+	struct sched_record *sched_rec;
 };
 
 /*

@@ -45,6 +45,7 @@ void scn_trace_init(struct scn_trace *t, const char *executor)
 {
 	memset(t, 0, sizeof(*t));
 	t->executor = executor;
+	t->first_injected = -1;
 }
 
 static void free_proc(struct scn_proc_snap *p)
