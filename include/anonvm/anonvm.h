@@ -9,9 +9,11 @@
  * calls of the same name and return 0 or a negative errno, never crash, and
  * back out completely when an allocation fails.
  *
- * Addresses and lengths are bytes; pages are AVM_PAGE_SIZE.  All functions
- * are safe to call from several threads on different mms; see
- * docs/locking.md for the lock order.
+ * Addresses and lengths are bytes; pages are AVM_PAGE_SIZE.  Every function
+ * may be called from any thread at once with any other, on any mm (of one
+ * fork family too, several threads on one mm as threads of a process),
+ * except avm_check, and avm_sys_destroy and avm_exit of what others still
+ * use; see docs/locking.md for the locks and their order.
  */
 #ifndef ANONVM_H
 #define ANONVM_H
@@ -225,7 +227,8 @@ int avm_rmap_walk_pfn(struct avm_sys *sys, unsigned long pfn,
 
 /*
  * Verify every invariant (docs/invariants.md).  0 if all hold, else
- * -EUCLEAN with the first violation described in msg.
+ * -EUCLEAN with the first violation described in msg.  Needs a quiescent
+ * system: no other call on it in progress.
  */
 int avm_check(struct avm_sys *sys, char *msg, size_t len);
 
