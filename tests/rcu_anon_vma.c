@@ -2,12 +2,12 @@
 /*
  * RCU for anon_vmas (issue 14): a walker that found a page's anon_vma
  * through page->mapping, and saw the page mapped, is stopped inside its
- * read section just before it takes a reference; meanwhile the process
- * exits, which unmaps the page and frees the anon_vma.  The walker then
- * goes on: it must touch only memory that is still there (the anon_vma is
- * freed after a grace period: under ASan a premature free is a
- * heap-use-after-free), fail to take the reference (refcount 0), and find
- * nothing.  For every anon_vma design.
+ * read section just before it tries the anon_vma's lock (or takes a
+ * reference); meanwhile the process exits, which unmaps the page and
+ * frees the anon_vma.  The walker then goes on: it must touch only memory
+ * that is still there (the anon_vma is freed after a grace period: under
+ * ASan a premature free is a heap-use-after-free), see the page unmapped,
+ * and find nothing.  For every anon_vma design.
  */
 #include <setjmp.h>
 #include <stdarg.h>

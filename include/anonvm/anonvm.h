@@ -247,8 +247,9 @@ enum avm_race_point {
 	AVM_RACE_MREMAP_MOVED,	/* mremap: they have moved there */
 	AVM_RACE_ANON_VMA_GET,	/* an rmap walk read page->mapping and saw
 				   the page mapped, inside its RCU read
-				   section, and is about to take a reference
-				   on the anon_vma (addr: the frame number) */
+				   section, and is about to try the anon_vma's
+				   lock or take a reference on it (addr: the
+				   frame number) */
 };
 typedef void (*avm_race_hook)(void *arg, enum avm_race_point point,
 			      unsigned long mm_id, unsigned long addr);

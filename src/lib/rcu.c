@@ -2,6 +2,9 @@
 /* RCU (lib/rcu.h): lazy registration of the library's reader threads. */
 #include <pthread.h>
 #include <stdbool.h>
+/* the read side inlined (liburcu's LGPL inline functions; anonvm's MIT
+   code may include them) */
+#define _LGPL_SOURCE
 #include "lib/rcu.h"
 
 #ifdef __SANITIZE_THREAD__

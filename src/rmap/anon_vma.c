@@ -137,6 +137,7 @@ static void anon_vma_free_rcu(struct rcu_head *head)
 	struct anon_vma *av = container_of(head, struct anon_vma, rcu);
 
 	avm_rcu_cb_begin(head);
+	avm_rwlock_destroy(&av->rwsem);	/* a reader may have tried it */
 	avm_kfree_memory(av->rcu_alloc, AK_ANON_VMA, av, sizeof(*av));
 }
 
@@ -149,7 +150,6 @@ static void anon_vma_free_rcu(struct rcu_head *head)
  */
 void anon_vma_free(struct avm_sys *sys, struct anon_vma *av)
 {
-	avm_rwlock_destroy(&av->rwsem);
 	avm_kfree_deferred(&sys->alloc, AK_ANON_VMA, sizeof(*av));
 	av->rcu_alloc = &sys->alloc;
 	avm_call_rcu(&av->rcu, anon_vma_free_rcu);
@@ -198,20 +198,65 @@ struct anon_vma *page_get_anon_vma(struct avm_sys *sys, struct page *page)
 }
 
 struct anon_vma *page_lock_anon_vma_read(struct page *page,
-					 const struct rmap_walk_control *rwc)
+					 struct rmap_walk_control *rwc)
 {
-	struct anon_vma *av = rwc->anon_ref;
+	struct anon_vma *av = rwc->anon_ref, *root;
 
-	if (av)
+	if (av) {
 		atomic_fetch_add(&av->refcount, 1);	/* the caller's holds */
-	else
-		av = page_get_anon_vma(rwc->sys, page);
-	if (av)
 		anon_vma_lock_read(av);
+		return av;
+	}
+	/*
+	 * As Linux, first without a reference: in a read section, a page
+	 * still mapped names a live anon_vma; if its root's lock can be had
+	 * at once and the page is still mapped then, nobody can unlink the
+	 * last VMA (that takes the lock for writing) until we let go.  The
+	 * caller holds the page lock, so it cannot become mapped again.
+	 */
+	avm_rcu_read_lock();
+	av = page_anon_vma(page);
+	if (!av || !page_mapcount(page)) {
+		avm_rcu_read_unlock();
+		return NULL;
+	}
+	race_point(rwc->sys, AVM_RACE_ANON_VMA_GET, NULL,
+		   page_to_pfn(rwc->sys, page));
+	if (atomic_load(&av->refcount) <= 0) {	/* freed meanwhile */
+		avm_rcu_read_unlock();
+		return NULL;
+	}
+	root = __atomic_load_n(&av->root, __ATOMIC_RELAXED);
+	if (avm_read_trylock(&root->rwsem, &anon_vma_lock_class)) {
+		if (!page_mapcount(page)) {
+			avm_rwlock_unlock(&root->rwsem);
+			av = NULL;
+		}
+		avm_rcu_read_unlock();
+		return av;
+	}
+	avm_rcu_read_unlock();
+	/* contended: take a reference and wait for the lock with it; the
+	   unlock drops it */
+	av = page_get_anon_vma(rwc->sys, page);
+	if (av) {
+		anon_vma_lock_read(av);
+		rwc->anon_locked_ref = true;
+	}
 	return av;
 }
 
-void page_unlock_anon_vma_read(struct avm_sys *sys, struct anon_vma *av)
+void page_unlock_anon_vma_read(struct avm_sys *sys, struct anon_vma *av,
+			       struct rmap_walk_control *rwc)
+{
+	if (rwc->anon_ref || rwc->anon_locked_ref)
+		page_unlock_anon_vma_ref(sys, av);
+	else
+		anon_vma_unlock_read(av);
+	rwc->anon_locked_ref = false;
+}
+
+void page_unlock_anon_vma_ref(struct avm_sys *sys, struct anon_vma *av)
 {
 	anon_vma_unlock_read(av);
 	anon_vma_put(sys, av);		/* may be the last: after the unlock */
@@ -623,7 +668,7 @@ int av_walk_tree(struct page *page, struct rmap_walk_control *rwc)
 		if (!rwc->rmap_one(page, vma, vma_address(vma, idx), rwc->arg))
 			break;
 	}
-	page_unlock_anon_vma_read(rwc->sys, av);
+	page_unlock_anon_vma_read(rwc->sys, av, rwc);
 	return 0;
 }
 
@@ -650,7 +695,7 @@ int av_walk_list(struct page *page, struct rmap_walk_control *rwc)
 		if (!rwc->rmap_one(page, vma, addr, rwc->arg))
 			break;
 	}
-	page_unlock_anon_vma_read(rwc->sys, av);
+	page_unlock_anon_vma_read(rwc->sys, av, rwc);
 	return 0;
 }
 

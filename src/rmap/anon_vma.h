@@ -77,16 +77,21 @@ void anon_vma_put(struct avm_sys *sys, struct anon_vma *av);
  */
 struct anon_vma *page_get_anon_vma(struct avm_sys *sys, struct page *page);
 /*
- * folio_lock_anon_vma_read: the page's anon_vma with a reference and its
- * root lock held for reading, or NULL if there is nothing to walk.  The
- * lookup runs under rcu_read_lock: the anon_vma cannot be freed between
- * the "still mapped" check and the reference.  If the caller already
+ * folio_lock_anon_vma_read, for a walk of a locked page: the page's
+ * anon_vma with its root lock held for reading, or NULL if there is
+ * nothing to walk.  As Linux: in an RCU read section, the lock is tried
+ * while the page is seen mapped (the lock then keeps the anon_vma: the
+ * last unlink must take it for writing); only when it is contended is a
+ * reference (increment-unless-zero) taken to wait for it.  If the caller
  * holds a reference (rwc->anon_ref, migration) the page need not be
  * mapped.  Undo with page_unlock_anon_vma_read.
  */
 struct rmap_walk_control;
 struct anon_vma *page_lock_anon_vma_read(struct page *page,
-					 const struct rmap_walk_control *rwc);
-void page_unlock_anon_vma_read(struct avm_sys *sys, struct anon_vma *av);
+					 struct rmap_walk_control *rwc);
+void page_unlock_anon_vma_read(struct avm_sys *sys, struct anon_vma *av,
+			       struct rmap_walk_control *rwc);
+/* Unlock and drop a reference taken with the lock. */
+void page_unlock_anon_vma_ref(struct avm_sys *sys, struct anon_vma *av);
 
 #endif

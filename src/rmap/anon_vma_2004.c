@@ -238,7 +238,7 @@ static int av2004_walk(struct page *page, struct rmap_walk_control *rwc)
 		if (!rwc->rmap_one(page, vma, addr, rwc->arg))
 			break;
 	}
-	page_unlock_anon_vma_read(rwc->sys, av);
+	page_unlock_anon_vma_read(rwc->sys, av, rwc);
 	return 0;
 }
 

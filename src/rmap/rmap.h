@@ -34,6 +34,8 @@ struct rmap_walk_control {
 	   only migration entries.  NULL: the walk takes its own. */
 	void *anon_ref;
 	struct avm_sys *sys;		/* set by rmap_walk / the caller */
+	bool anon_locked_ref;		/* the walk's own: a reference held
+					   with the lock (contended) */
 	unsigned long visits;		/* VMAs the design examined */
 	unsigned long hits;		/* of those, where a PTE maps page */
 };
