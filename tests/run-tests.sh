@@ -12,6 +12,8 @@
 # `prove -e cat <(tests/run-tests.sh --tap build)`).  Names after the
 # directory run only those programs.
 set -u
+# Every test runs with the lock validator on unless the caller says 0.
+export ANONVM_LOCKDEP=${ANONVM_LOCKDEP:-1}
 tap=false
 if [ "${1:-}" = --tap ]; then
 	tap=true

@@ -45,6 +45,12 @@ static void reader_exit(void *arg)
 static void reader_key_init(void)
 {
 	pthread_key_create(&reader_key, reader_exit);
+	/* a process that forks (the interleaving explorer, a user's
+	   program) keeps a working call_rcu thread on both sides, as
+	   liburcu asks */
+	pthread_atfork(urcu_memb_call_rcu_before_fork,
+		       urcu_memb_call_rcu_after_fork_parent,
+		       urcu_memb_call_rcu_after_fork_child);
 }
 
 static void ensure_registered(void)

@@ -206,6 +206,9 @@ struct avm_sys {
 	struct swap_info *swap;		/* NULL: no swap device */
 	struct avm_counters ctr;
 	_Atomic(avm_race_hook) race_hook;	/* tests: avm_set_race_hook */
+	/* anon_vmas past their grace period, for a library thread to give
+	   back to the allocator (the RCU callback thread takes no locks) */
+	_Atomic(struct anon_vma *) rcu_freed;
 	void *race_arg;
 };
 

@@ -111,7 +111,11 @@ static struct anon_vma_chain *index_next(bool tree, struct anon_vma *av,
 
 struct anon_vma *anon_vma_new(struct avm_sys *sys)
 {
-	struct anon_vma *av = avm_kmalloc(&sys->alloc, AK_ANON_VMA, sizeof(*av));
+	struct anon_vma *av;
+
+	if (atomic_load_explicit(&sys->rcu_freed, memory_order_relaxed))
+		anon_vma_reap(sys);
+	av = avm_kmalloc(&sys->alloc, AK_ANON_VMA, sizeof(*av));
 
 	if (!av)
 		return NULL;
@@ -132,13 +136,35 @@ static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
 	return av;
 }
 
+/*
+ * The grace period is over: hand av to the library's own threads (the
+ * next anon_vma_new, or avm_sys_destroy).  liburcu's callback thread takes
+ * no lock of ours: it is not one of the threads the lock validator and
+ * the interleaving explorer's scheduler know.
+ */
 static void anon_vma_free_rcu(struct rcu_head *head)
 {
 	struct anon_vma *av = container_of(head, struct anon_vma, rcu);
+	struct avm_sys *sys = av->rcu_sys;
+	struct anon_vma *old = atomic_load(&sys->rcu_freed);
 
 	avm_rcu_cb_begin(head);
-	avm_rwlock_destroy(&av->rwsem);	/* a reader may have tried it */
-	avm_kfree_memory(av->rcu_alloc, AK_ANON_VMA, av, sizeof(*av));
+	do
+		av->rcu_next = old;
+	while (!atomic_compare_exchange_weak(&sys->rcu_freed, &old, av));
+}
+
+void anon_vma_reap(struct avm_sys *sys)
+{
+	struct anon_vma *av = atomic_exchange(&sys->rcu_freed, NULL);
+
+	while (av) {
+		struct anon_vma *next = av->rcu_next;
+
+		avm_rwlock_destroy(&av->rwsem);	/* a reader may have tried it */
+		avm_kfree_memory(&sys->alloc, AK_ANON_VMA, av, sizeof(*av));
+		av = next;
+	}
 }
 
 /*
@@ -151,7 +177,7 @@ static void anon_vma_free_rcu(struct rcu_head *head)
 void anon_vma_free(struct avm_sys *sys, struct anon_vma *av)
 {
 	avm_kfree_deferred(&sys->alloc, AK_ANON_VMA, sizeof(*av));
-	av->rcu_alloc = &sys->alloc;
+	av->rcu_sys = sys;
 	avm_call_rcu(&av->rcu, anon_vma_free_rcu);
 }
 

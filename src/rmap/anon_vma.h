@@ -32,7 +32,8 @@ struct anon_vma {
 		struct {		/* freed: waiting for a grace period
 					   (the index is empty by then) */
 			struct rcu_head rcu;
-			struct avm_alloc *rcu_alloc;
+			struct avm_sys *rcu_sys;
+			struct anon_vma *rcu_next;	/* sys->rcu_freed */
 		};
 	};
 };
@@ -66,6 +67,8 @@ struct anon_vma_chain {
 struct anon_vma *anon_vma_new(struct avm_sys *sys);
 /* Counted as freed now; the memory goes after an RCU grace period. */
 void anon_vma_free(struct avm_sys *sys, struct anon_vma *av);
+/* Give the allocator back the anon_vmas whose grace period is over. */
+void anon_vma_reap(struct avm_sys *sys);
 /* Drop a reference; the last one frees av (and a root it held). */
 void anon_vma_put(struct avm_sys *sys, struct anon_vma *av);
 
