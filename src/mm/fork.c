@@ -103,6 +103,26 @@ static int copy_page_range(struct vm_area_struct *dst,
 	return c.err;
 }
 
+/*
+ * UNSAFE order (linux-fork-link-late, src/rmap/broken.c): the PTEs first,
+ * the reverse-map links after, so for a moment the child maps pages no
+ * walk can find.  A failed link leaves the copied PTEs to the caller's
+ * avm_exit of the child, which zaps them.
+ */
+static int dup_vma_link_late(struct avm_mm *child, struct vm_area_struct *vma,
+			     struct vm_area_struct *new)
+{
+	bool anon = !(vma->vm_flags & VM_WIPEONFORK) && vma->anon_vma;
+	int err;
+
+	vma_link(child, new);
+	if (!anon)
+		return 0;
+	err = copy_page_range(new, vma);
+	avm_preempt_point("fork: between PTE copy and rmap link");
+	return err ? err : child->sys->rmap->fork(new, vma);
+}
+
 static int dup_vma(struct avm_mm *child, struct vm_area_struct *vma)
 {
 	const struct rmap_ops *ops = child->sys->rmap;
@@ -113,6 +133,8 @@ static int dup_vma(struct avm_mm *child, struct vm_area_struct *vma)
 		return -ENOMEM;
 	new->vm_mm = child;
 	new->anon_vma = NULL;
+	if (ops->broken & RMAP_BROKEN_FORK_LINK_LATE)
+		return dup_vma_link_late(child, vma, new);
 	if (!(vma->vm_flags & VM_WIPEONFORK) && vma->anon_vma) {
 		err = ops->fork(new, vma);
 		if (err) {

@@ -40,8 +40,10 @@ static bool migrate_one_pte(struct page *page, struct vm_area_struct *vma,
 	unsigned int i = pte_index(addr);
 	pte_t pte;
 
-	if (!m->install)
+	if (!m->install) {
 		race_point(m->sys, AVM_RACE_MIGRATE_VISIT, mm, addr);
+		avm_preempt_point("migrate: remove_migration_ptes visit");
+	}
 	ptl_lock(mm);
 	pt = addr == ~0UL ? NULL : pt_lookup(mm, addr);
 	pte = pt ? ptep_get(pt, i) : 0;

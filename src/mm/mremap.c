@@ -48,7 +48,8 @@ static struct vm_area_struct *copy_vma(struct vm_area_struct **vmap,
 			/* list designs: walks go in list order (2011) */
 			mm->sys->rmap->move_tail(new);
 		}
-		*need_rmap_locks = new->vm_pgoff <= src_pgoff;
+		*need_rmap_locks = new->vm_pgoff <= src_pgoff &&
+			!(mm->sys->rmap->broken & RMAP_BROKEN_NO_RMAP_LOCKS);
 		return new;
 	}
 	new = vm_area_dup(vma);

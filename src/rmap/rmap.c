@@ -20,6 +20,9 @@ extern const struct rmap_ops rmap_reuse_idle_ops;
 extern const struct rmap_ops rmap_cow_context_ops;
 extern const struct rmap_ops rmap_foreign_count_ops;
 extern const struct rmap_ops rmap_mapper_list_ops;
+extern const struct rmap_ops rmap_linux_no_rmap_locks_ops;
+extern const struct rmap_ops rmap_avc_2010_no_moveto_tail_ops;
+extern const struct rmap_ops rmap_linux_fork_link_late_ops;
 
 static const struct rmap_ops *const designs[] = {
 	&rmap_linux_ops,
@@ -34,6 +37,9 @@ static const struct rmap_ops *const designs[] = {
 	&rmap_cow_context_ops,
 	&rmap_foreign_count_ops,
 	&rmap_mapper_list_ops,
+	&rmap_linux_no_rmap_locks_ops,
+	&rmap_avc_2010_no_moveto_tail_ops,
+	&rmap_linux_fork_link_late_ops,
 };
 
 static const char *design_names[ARRAY_SIZE(designs) + 1];

@@ -45,10 +45,25 @@ struct rmap_walk_control {
 	unsigned long early_visits;
 };
 
+/*
+ * Fixes the mm code leaves out for a design that asks (src/rmap/broken.c):
+ * the races they close come back, for the explorer to find.
+ */
+enum {
+	/* mremap moves PTEs without the anon_vma lock even when the
+	   destination sorts first (before the 2011-11 fix) */
+	RMAP_BROKEN_NO_RMAP_LOCKS	= 1 << 0,
+	/* fork copies a VMA's PTEs before linking the child's VMA into the
+	   reverse map (Linux links first: anon_vma_fork, then copy) */
+	RMAP_BROKEN_FORK_LINK_LATE	= 1 << 1,
+};
+
 struct rmap_ops {
 	const char *name;
 	const char *summary;
 	bool unsafe;			/* known-broken, for study only */
+	unsigned int broken;		/* RMAP_BROKEN_*: a historic fix
+					   removed (unsafe designs only) */
 	bool pte_slots;			/* PTE tables carry one word per PTE
 					   for the design (pgtable->rmap_slots,
 					   zeroed at allocation) */
