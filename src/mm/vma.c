@@ -149,6 +149,9 @@ void vma_set_range(struct vm_area_struct *vma, unsigned long start,
 	ops->adjust_begin(vma);
 	atomic_store_explicit(&vma->pt_cache, NULL, memory_order_relaxed);
 	vma->vm_start = start;
+	/* a walk that looked now, without the design's lock, would pair the
+	   new start with the old pgoff (avc-2010-no-adjust-lock) */
+	avm_preempt_point("vma: between vm_start and vm_pgoff");
 	vma->vm_end = end;
 	vma->vm_pgoff = pgoff;
 	ops->adjust_end(vma);

@@ -16,6 +16,13 @@
  *                            before anon_vma_moveto_tail: the merged
  *                            destination keeps its place ahead of the
  *                            source on the list, and no lock.
+ *   avc-2010-no-adjust-lock  the 2010 lists, whose VMA adjustments (a
+ *                            split, a trim, a merge growing a VMA) do not
+ *                            take the anon_vma lock, as before the May
+ *                            2010 fix for the migration crashes: a walk
+ *                            can pair a VMA's new vm_start with its old
+ *                            vm_pgoff, compute the wrong address and miss
+ *                            the PTE (or the migration entry) it seeks.
  *   linux-fork-link-late     fork copies a VMA's PTEs (and migration
  *                            entries) before the child's VMA is linked
  *                            to the anon_vmas: a migration walk in that
@@ -57,6 +64,27 @@ const struct rmap_ops rmap_avc_2010_no_moveto_tail_ops = {
 	.broken = RMAP_BROKEN_NO_RMAP_LOCKS,
 	AV_COMMON_OPS,
 	.walk = av_walk_list,		/* and no .move_tail */
+	.design_data = &list_policy,
+};
+
+/* A list needs no work when a VMA's range changes: only the lock went. */
+static void adjust_nolock(struct vm_area_struct *vma)
+{
+}
+
+const struct rmap_ops rmap_avc_2010_no_adjust_lock_ops = {
+	.name = "avc-2010-no-adjust-lock",
+	.summary = "UNSAFE: avc-2010 whose VMA adjustments skip the anon_vma "
+		   "lock (the 2010 migration race), for study",
+	.unsafe = true,
+	.prepare = av_prepare, .clone = av_clone, .fork = av_fork,
+	.unlink = av_unlink, .adjust_begin = adjust_nolock,
+	.adjust_end = adjust_nolock, .mergeable = av_mergeable,
+	.page_add_new = av_page_add_new, .page_add = av_page_add,
+	.page_remove = av_page_remove, .page_move = av_page_move,
+	.check = av_check, .usage = av_usage,
+	.get_anon = av_get_anon, .put_anon = av_put_anon,
+	.walk = av_walk_list, .move_tail = av_move_tail,
 	.design_data = &list_policy,
 };
 

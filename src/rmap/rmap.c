@@ -22,6 +22,7 @@ extern const struct rmap_ops rmap_foreign_count_ops;
 extern const struct rmap_ops rmap_mapper_list_ops;
 extern const struct rmap_ops rmap_linux_no_rmap_locks_ops;
 extern const struct rmap_ops rmap_avc_2010_no_moveto_tail_ops;
+extern const struct rmap_ops rmap_avc_2010_no_adjust_lock_ops;
 extern const struct rmap_ops rmap_linux_fork_link_late_ops;
 
 static const struct rmap_ops *const designs[] = {
@@ -39,6 +40,7 @@ static const struct rmap_ops *const designs[] = {
 	&rmap_mapper_list_ops,
 	&rmap_linux_no_rmap_locks_ops,
 	&rmap_avc_2010_no_moveto_tail_ops,
+	&rmap_avc_2010_no_adjust_lock_ops,
 	&rmap_linux_fork_link_late_ops,
 };
 
