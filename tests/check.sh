@@ -77,6 +77,7 @@ for O in build build-asan build-clang; do
 		continue	# clang's sanitizers: unit tests and corpus only
 	elif [ "$O" = build ]; then
 		step "$O: fuzz vs model (seed $fuzz_seed)" "$O/anonvm" fuzz --seed "$fuzz_seed" --ops 100000
+		step "$O: historic races under the explorer (tests/races)" tests/races.sh "$O"
 		if [ "$(id -u)" -eq 0 ] && [ -r /proc/kpagecount ]; then
 			step "$O: fuzz vs kernel (seed $fuzz_seed)" "$O/anonvm" fuzz --native --seed "$fuzz_seed" --ops 10000
 		else

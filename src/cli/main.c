@@ -56,7 +56,7 @@ int cmd_designs(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	for (; *d; d++)
-		printf("%-18s %s\n", *d, avm_design_summary(*d));
+		printf("%-23s %s\n", *d, avm_design_summary(*d));
 	return 0;
 }
 
