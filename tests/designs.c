@@ -660,6 +660,11 @@ static void test_mremap_race(void **state)
 	for (const char *const *n = avm_designs(); *n; n++) {
 		struct design d = classify(*n);
 
+		/* the unsafe race variants lose it on purpose (the explorer
+		   shows how: tests/races.sh); reuse-degree's flaw is not a
+		   race and it keeps its place here */
+		if (avm_design_unsafe(*n) && strcmp(*n, "reuse-degree"))
+			continue;
 		mremap_race(&d, 0.5);
 	}
 }
