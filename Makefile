@@ -24,8 +24,16 @@ endif
 
 # The lock validator and lock statistics (src/lib/lockdep.h): built in
 # unless LOCKDEP=0; every public function is then linked through its
-# API-boundary check (src/lib/api_check.c).
+# API-boundary check (src/lib/api_check.c).  At run time the validator is
+# on by default in the sanitizer builds and off in the release build
+# (it costs 1.2-1.6x there); $ANONVM_LOCKDEP=1/0 overrides, and the test
+# scripts set it to 1, so every test runs validated.
 LOCKDEP ?= 1
+ifeq ($(BUILD),release)
+LOCKDEP_DEFAULT := 0
+else
+LOCKDEP_DEFAULT := 1
+endif
 
 PKGS    := jansson
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -33,7 +41,7 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wno-unused-
            -Iinclude -Isrc -pthread -MMD -MP $(shell pkg-config --cflags $(PKGS)) $(WNO)
 LDFLAGS += $(filter -fsanitize%,$(OPT)) -pthread
 ifeq ($(LOCKDEP),1)
-CFLAGS  += -DCONFIG_LOCKDEP
+CFLAGS  += -DCONFIG_LOCKDEP -DLOCKDEP_DEFAULT_ON=$(LOCKDEP_DEFAULT)
 AVM_API := $(shell scripts/api-functions.sh)
 LDFLAGS += $(AVM_API:%=-Wl,--wrap=%)
 else
@@ -72,10 +80,20 @@ $(O)/tests/%: $(O)/tests/%.o $(O)/tests/lib/testutil.o $(LIB)
 $(O)/bench/%: $(O)/bench/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Programs the tests run and trace (tests/progs/): plain builds, no
+# sanitizers, since a traced program's own memory is what is observed.
+PROG_SRC := $(sort $(wildcard tests/progs/*.c))
+PROGS    := $(patsubst tests/progs/%.c,$(O)/tests/progs/%,$(PROG_SRC))
+all: $(PROGS)
+
+$(O)/tests/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
 # ---- shared library, pkg-config file, install ---------------------------
 # libanonvm.so.$(VERSION) (soname libanonvm.so.$(SOVER)) beside the static
 # archive, in the release build: its own -fPIC objects, and only the
-# functions of include/anonvm/anonvm.h exported (src/libanonvm.map).  The
+# functions of include/anonvm/anonvm.h exported (a version script made
+# from the header by scripts/api-functions.sh, $(O)/libanonvm.map).  The
 # lock validator's API-boundary wrappers (src/lib/api_check.c) need ld
 # --wrap at the program's link, so the shared library leaves them out;
 # the validator itself is in.  `make install` (PREFIX, DESTDIR) puts the
@@ -102,9 +120,15 @@ $(O)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -fno-semantic-interposition -c $< -o $@
 
-$(SHLIB): $(SHLIB_OBJ) src/libanonvm.map
+$(O)/libanonvm.map: include/anonvm/anonvm.h scripts/api-functions.sh
+	@mkdir -p $(dir $@)
+	{ echo 'ANONVM_0 {'; echo '	global:'; \
+	  scripts/api-functions.sh $< | sed 's/.*/		&;/'; \
+	  echo '	local:'; echo '		*;'; echo '};'; } > $@
+
+$(SHLIB): $(SHLIB_OBJ) $(O)/libanonvm.map
 	$(CC) $(filter -fsanitize%,$(OPT)) -shared -Wl,-soname,libanonvm.so.$(SOVER) \
-		-Wl,--version-script=src/libanonvm.map -Wl,--no-undefined \
+		-Wl,--version-script=$(O)/libanonvm.map -Wl,--no-undefined \
 		-o $@ $(SHLIB_OBJ) -lm -pthread
 	ln -sf libanonvm.so.$(VERSION) $(O)/libanonvm.so.$(SOVER)
 	ln -sf libanonvm.so.$(SOVER) $(O)/libanonvm.so

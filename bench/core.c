@@ -17,7 +17,7 @@
  * No timing assertions: the exit status is 0 unless an operation or a
  * check fails (1) or the usage is wrong (2).
  *
- * Usage: core [--payload full|none] [--quick] [--json]
+ * Usage: core [--payload full|none] [--quick] [--design D] [--json]
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -54,6 +54,7 @@ static const struct {
 struct bench {
 	unsigned long nvmas, per_vma, pages;	/* layout */
 	enum avm_payload payload;
+	const char *design;			/* NULL: the default */
 	bool json;
 	struct avm_sys *sys;
 	double ns[NR_OPS][RUNS];		/* per operation */
@@ -215,7 +216,7 @@ static int run(struct bench *b, int r)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: core [--payload full|none] [--quick] [--json]\n"
+		"usage: core [--payload full|none] [--quick] [--design D] [--json]\n"
 		"\n"
 		"Nanoseconds per operation (median, min and max of %d runs after a\n"
 		"warm-up) for mmap, first-write faults, fork, rmap walks, COW faults,\n"
@@ -224,6 +225,7 @@ static void usage(FILE *f)
 		"  --payload full   frames hold 4 KiB of real bytes (default)\n"
 		"  --payload none   metadata only\n"
 		"  --quick          100 VMAs x 100 pages\n"
+		"  --design D       reverse-map design (default: linux)\n"
 		"  --json           one JSON object instead of the table\n",
 		RUNS);
 }
@@ -238,6 +240,8 @@ static int parse_args(int argc, char **argv, struct bench *b)
 
 		if (!strcmp(argv[i], "--quick")) {
 			b->nvmas = 100;
+		} else if (!strcmp(argv[i], "--design") && i + 1 < argc) {
+			b->design = argv[++i];
 		} else if (!strcmp(argv[i], "--json")) {
 			b->json = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -291,7 +295,8 @@ static void print_table(const struct bench *b, const struct avm_sizes *z)
 	       "payload %s,\ndesign %s, lock validator %s; median, min and max "
 	       "of %d runs after a warm-up\n\n", b->nvmas, b->per_vma, b->pages,
 	       b->payload == AVM_PAYLOAD_FULL ? "full" : "none",
-	       avm_designs()[0], avm_lockdep_enabled() ? "on" : "off", RUNS);
+	       b->design ? b->design : avm_designs()[0],
+	       avm_lockdep_enabled() ? "on" : "off", RUNS);
 	printf("%-18s %-12s %8s %12s %12s %12s\n", "operation", "per", "count",
 	       "median ns", "min ns", "max ns");
 	for (int o = 0; o < NR_OPS; o++) {
@@ -337,7 +342,7 @@ static int print_json(const struct bench *b, const struct avm_sizes *z)
 		"vmas", (json_int_t)b->nvmas, "pages_per_vma", (json_int_t)b->per_vma,
 		"pages", (json_int_t)b->pages,
 		"payload", b->payload == AVM_PAYLOAD_FULL ? "full" : "none",
-		"design", avm_designs()[0], "runs", RUNS,
+		"design", b->design ? b->design : avm_designs()[0], "runs", RUNS,
 		"lockdep", avm_lockdep_enabled()));
 	json_object_set_new(top, "results", res);
 	json_object_set_new(top, "rmap_visits_per_walk",
@@ -377,6 +382,7 @@ int main(int argc, char **argv)
 	cfg.node_frames = 2 * b.pages + 1024;
 	cfg.payload = b.payload;
 	cfg.swap_slots = 0;
+	cfg.design = b.design;
 	err = avm_sys_create(&cfg, &b.sys);
 	if (err)
 		return die("avm_sys_create", err), 1;

@@ -6,6 +6,9 @@
 # reference model (and the kernel).  Ends with one closing line:
 #   check: N passed, N failed, N skipped
 set -u
+# The lock validator is on in every step (the release build's default
+# is off).
+export ANONVM_LOCKDEP=1
 cd "$(dirname "$0")/.."
 pass=0 fail=0 skip=0
 

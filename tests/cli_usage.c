@@ -147,6 +147,43 @@ static void test_unknown_options(void **state)
 	assert_usage("no scenario file given", "diff");
 }
 
+/* anonvm explore: usage errors exit 2; a race is found (1), and
+   replayed from the printed --replay; a race-free scenario passes. */
+static void test_explore(void **state)
+{
+	const char *racy = "spawn P\nP mmap 0x140000000000 1 rw\n"
+			   "thread A {\nP expect 0x140000000000 0\n}\n"
+			   "thread B {\nP write 0x140000000000 1\n}\njoin\n";
+	char f[64], replay[256];
+	const char *r;
+
+	assert_usage("'--bogus'", "explore", "--bogus", "x.scn");
+	assert_usage("one scenario FILE", "explore");
+	assert_usage("--strategy is pct or random", "explore", "--strategy",
+		     "fifo", "x.scn");
+	assert_usage("--replay wants", "explore", "--replay", "1:", "x.scn");
+	assert_usage("--depth", "explore", "--depth", "0", "x.scn");
+	assert_usage("--schedules", "explore", "--schedules", "x", "x.scn");
+	snprintf(f, sizeof(f), "%s", scn_file("spawn P\n"));
+	assert_usage("has no thread blocks", "explore", f);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s", scn_file(racy));
+	assert_int_equal(run_cli("explore", "--seed", "1", f, NULL), 1);
+	assert_non_null(strstr(out, "FAIL"));
+	r = strstr(out, "--replay ");
+	assert_non_null(r);
+	assert_int_equal(sscanf(r, "--replay %255s", replay), 1);
+	assert_int_equal(run_cli("explore", "--replay", replay, f, NULL), 1);
+	assert_non_null(strstr(out, "the replayed schedule: fail"));
+	unlink(f);
+	snprintf(f, sizeof(f), "%s", scn_file("spawn P\nspawn Q\n"
+		 "thread A {\nP mmap 0x140000000000 1 rw\n}\n"
+		 "thread B {\nQ mmap 0x140000000000 1 rw\n}\njoin\n"));
+	assert_int_equal(run_cli("explore", "--schedules", "20", f, NULL), 0);
+	assert_non_null(strstr(out, "PASS"));
+	unlink(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_fail_rate),
 		cmocka_unit_test(test_unknown_options),
+		cmocka_unit_test(test_explore),
 	};
 	ssize_t n = readlink("/proc/self/exe", bin, sizeof(bin) - 16);
 	char *slash;

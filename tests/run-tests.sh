@@ -11,6 +11,8 @@
 # output before its line as "# " comments (prove(1) parses it:
 # `prove -e cat <(tests/run-tests.sh --tap build)`).
 set -u
+# Every test runs with the lock validator on unless the caller says 0.
+export ANONVM_LOCKDEP=${ANONVM_LOCKDEP:-1}
 tap=false
 if [ "${1:-}" = --tap ]; then
 	tap=true

@@ -466,10 +466,13 @@ static void test_file(void **state)
 	free(path);
 }
 
-/* A very long line and a very long name. */
+/*
+ * Lines are bounded (SCN_MAX_LINE bytes): a longer one is rejected where
+ * the limit is passed; up to the limit, long names and blanks are fine.
+ */
 static void test_long(void **state)
 {
-	size_t n = 200000;
+	size_t n = SCN_MAX_LINE - 8;	/* "spawn " + name: under the limit */
 	char *text = malloc(2 * n + 64), *p = text;
 	struct scenario *s;
 	char err[512];
@@ -484,12 +487,24 @@ static void test_long(void **state)
 	sprintf(p, "check  x");
 	assert_int_equal(scn_parse_string("t.scn", text, &s, err, sizeof(err)),
 			 -EINVAL);
-	assert_string_equal(err, "t.scn:2:200008: expected end of line, found 'x'");
+	assert_string_equal(err, "t.scn:2:4096: expected end of line, found 'x'");
 	p[6] = '\0';
 	s = parse_ok(text);
 	assert_int_equal(strlen(s->slot_name[0]), n);
 	assert_roundtrip(s);
 	scn_free(s);
+	free(text);
+
+	n = 200000;
+	text = malloc(n + 64);
+	assert_non_null(text);
+	p = text + sprintf(text, "spawn A\nspawn ");
+	memset(p, 'n', n);
+	strcpy(p + n, "\ncheck\n");
+	assert_int_equal(scn_parse_string("t.scn", text, &s, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "t.scn:2:4097: expected a line of at most "
+			    "4096 bytes, found a longer one");
 	free(text);
 }
 

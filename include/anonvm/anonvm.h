@@ -38,6 +38,8 @@ enum avm_payload {
 				   return zeroes (for scale runs) */
 };
 
+#define AVM_DEFAULT_MAX_MAP_COUNT	65530	/* Linux's vm.max_map_count */
+
 struct avm_config {
 	unsigned int nodes;		/* memory nodes (default 1) */
 	size_t node_frames;		/* frames per node (default 1 << 21);
@@ -48,6 +50,22 @@ struct avm_config {
 					   1 << 18); 0: no swap */
 	const char *swap_file;		/* backing file; NULL: an unlinked
 					   temporary file in $TMPDIR or /tmp */
+	unsigned long max_map_count;	/* VMAs an mm may have, as Linux's
+					   vm.max_map_count (default 65530;
+					   0: the default).  mmap fails with
+					   -ENOMEM above it, and so do the
+					   splits of mprotect, madvise,
+					   munmap and mremap that would pass
+					   it, with Linux's margins */
+	unsigned long overcommit_pages;	/* Linux's default overcommit
+					   heuristic (vm.overcommit_memory
+					   0): committing more pages than
+					   this in one call - a writable
+					   private mmap, mprotect making one
+					   writable, mremap growing one -
+					   fails with -ENOMEM.  Linux: total
+					   RAM + swap.  0: nodes * node_frames
+					   + swap_slots; ~0UL: no limit */
 };
 
 void avm_config_default(struct avm_config *cfg);
@@ -182,6 +200,15 @@ struct avm_page_info {
 
 int avm_page_info(struct avm_mm *mm, unsigned long addr,
 		  struct avm_page_info *info);
+/*
+ * The first page at or above addr, below end, whose page table entry is not
+ * empty (present, swap or migration entry) in *found; -ENOENT if there is
+ * none.  Costs in proportion to the page tables that exist, not to the
+ * length of the range: with it, a walk over a huge untouched mapping is
+ * cheap.
+ */
+int avm_next_page(struct avm_mm *mm, unsigned long addr, unsigned long end,
+		  unsigned long *found);
 
 struct avm_stats {
 	/* live objects */
@@ -211,6 +238,10 @@ struct avm_walk_stats {
 	unsigned long walks;		/* frames walked */
 	unsigned long visits;		/* VMAs (or PTE slots) examined */
 	unsigned long hits;		/* mappings actually found */
+	/* of visits, those a kernel walk makes: it stops at the mapping
+	   that uses up the frame's mapcount (folio_referenced,
+	   try_to_unmap) */
+	unsigned long early_visits;
 };
 
 /* Walk the reverse map of the frame mapped at addr; -EFAULT if none. */

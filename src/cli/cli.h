@@ -22,6 +22,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_fuzz(int argc, char **argv);
 int cmd_designs(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_record(int argc, char **argv);
 int cmd_explore(int argc, char **argv);
 
 /* True when stderr is a terminal: long runs then show progress there. */

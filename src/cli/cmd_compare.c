@@ -25,7 +25,8 @@ static void compare_usage(FILE *f)
 	const struct workload *const *w;
 
 	fprintf(f,
-"usage: anonvm compare [--workload W]... [--design D]... [SIZE OPTIONS]\n"
+"usage: anonvm compare [--workload W]... [--scenario FILE]... [--design D]...\n"
+"                      [SIZE OPTIONS]\n"
 "                      [--walk-budget SEC] [--check] [--json]\n"
 "                      [--sweep N1,N2,...] [--plot DIR]\n"
 "\n"
@@ -48,6 +49,11 @@ static void compare_usage(FILE *f)
 		}
 	fprintf(f,
 "\n"
+"  --scenario FILE       one more workload, named file:BASENAME: FILE (a\n"
+"                        recording of `anonvm record`) replayed up to its\n"
+"                        peak, the first exit while the most processes\n"
+"                        are alive (--BASENAME-statements N: the first N\n"
+"                        statements), and measured there\n"
 "  --walk-budget SEC     walking time per cell (default 2): frames are\n"
 "                        walked in an evenly spread order until all are\n"
 "                        done or the time is up; 0: walk every frame\n"
@@ -79,7 +85,11 @@ static void compare_usage(FILE *f)
 "Metrics (per cell; objects and bytes live at the end of the workload):\n"
 "  walks                 frames whose reverse map was walked\n"
 "  vmas_visited_per_walk VMAs (or PTE slots, mms) a walk examined\n"
+"  early_visits_per_walk of those, the ones a kernel walk makes: it stops at\n"
+"                        the mapping that uses up the frame's mapcount\n"
 "  hits_per_walk         of those, mappings of the frame found\n"
+"  visits_per_mapping, early_visits_per_mapping   the same per mapping\n"
+"                        found (1 is exact)\n"
 "  vmas, anon_vmas, avcs live VMAs, anon_vmas, anon_vma_chains\n"
 "  rmap_objects          the design's reverse-map objects\n"
 "  rmap_bytes            their bytes\n"
@@ -151,6 +161,31 @@ static int workload_option(const char *v, struct cmp_opts *o)
 		fprintf(stderr, " %s", o->w[w]->name);
 	fprintf(stderr, "\n");
 	return -1;
+}
+
+/* --scenario FILE: one more workload, the file replayed (a recording). */
+static int scenario_option(const char *v, struct cmp_opts *o)
+{
+	const struct workload *w;
+	char err[512];
+
+	if (!v || !*v) {
+		fprintf(stderr, "anonvm compare: --scenario needs a file\n");
+		return -1;
+	}
+	if (o->nworkloads == CMP_MAX_WORKLOADS) {
+		fprintf(stderr, "anonvm compare: too many workloads\n");
+		return -1;
+	}
+	w = wl_scenario_load(v, err, sizeof(err));
+	if (!w) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	o->w[o->nworkloads] = w;
+	wl_defaults(w, o->param[o->nworkloads]);
+	o->nworkloads++;
+	return 0;
 }
 
 static int design_option(const char *v, struct cmp_opts *o)
@@ -244,6 +279,8 @@ static int one_option(int argc, char **argv, int *i, struct cmp_opts *o)
 	}
 	if ((v = cli_opt_value(argc, argv, i, "--workload", &missing)) || missing)
 		return workload_option(v, o) ? EXIT_USAGE : 0;
+	if ((v = cli_opt_value(argc, argv, i, "--scenario", &missing)) || missing)
+		return scenario_option(v, o) ? EXIT_USAGE : 0;
 	if ((v = cli_opt_value(argc, argv, i, "--design", &missing)) || missing)
 		return design_option(v, o) ? EXIT_USAGE : 0;
 	if ((v = cli_opt_value(argc, argv, i, "--sweep", &missing)) || missing)
@@ -388,7 +425,7 @@ static void print_table(const struct cmp_opts *o, int w, struct wl_result *cells
 	bool any_partial = false, any_unsafe = false;
 	char what[256];
 
-	o->w[w]->describe(o->param[w], what, sizeof(what));
+	wl_describe(o->w[w], o->param[w], what, sizeof(what));
 	printf("%s: %s\n", o->w[w]->name, what);
 	for (int m = 0; m < WL_NR_METRICS; m++) {
 		show[m] = !wl_metrics[m].hide_zero;
@@ -557,6 +594,12 @@ unsigned long cmp_param(const struct cmp_opts *o, const char *wname,
 	return 0;
 }
 
+static void free_scenarios(struct cmp_opts *o)
+{
+	for (int w = 0; w < o->nworkloads; w++)
+		wl_scenario_free(o->w[w]);	/* ignores the built-in ones */
+}
+
 int cmd_compare(int argc, char **argv)
 {
 	static struct wl_result cells[CMP_MAX_WORKLOADS][CMP_MAX_DESIGNS];
@@ -565,18 +608,23 @@ int cmd_compare(int argc, char **argv)
 	bool skipped = false;
 	double t0 = cli_now();
 
-	if (rc >= 0)
+	if (rc >= 0) {
+		free_scenarios(&o);
 		return rc;
+	}
 	o.progress = cli_progress_wanted();
 	if (!o.json && !o.nsweep)
 		print_header(&o);
 	warm_up(&o);
-	if (o.lockstat && lockstat_report_start("compare"))
+	if (o.lockstat && lockstat_report_start("compare")) {
+		free_scenarios(&o);
 		return EXIT_USAGE;
+	}
 	if (o.nsweep) {
 		rc = cmp_sweep(&o);
 		if (o.lockstat && !o.json)
 			lockstat_report_text(stdout);
+		free_scenarios(&o);
 		return rc;
 	}
 	for (int w = 0; w < o.nworkloads; w++) {
@@ -611,5 +659,6 @@ int cmd_compare(int argc, char **argv)
 	for (int w = 0; w < o.nworkloads; w++)
 		for (int d = 0; d < o.ndesigns; d++)
 			wl_result_free(&cells[w][d]);
+	free_scenarios(&o);
 	return failed ? EXIT_PROBLEM : skipped ? EXIT_SKIP : 0;
 }

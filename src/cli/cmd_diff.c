@@ -13,6 +13,7 @@
 
 struct diff_opts {
 	const char *design;
+	unsigned long max_map_count;
 	bool quiet;
 	char **files;
 	int nfiles;
@@ -21,7 +22,7 @@ struct diff_opts {
 static void diff_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: anonvm diff [--design NAME] [--quiet] FILE...\n\n"
+		"usage: anonvm diff [--design NAME] [--max-map-count N] [--quiet] FILE...\n\n"
 		"Run each scenario on the host kernel (as `anonvm native`) and on\n"
 		"the library (as `anonvm run`), then compare: every statement's\n"
 		"result, and at every `check` and at the end the VMA layouts, which\n"
@@ -29,6 +30,9 @@ static void diff_usage(FILE *f)
 		"swapped-ness.  The first divergence is printed with the process,\n"
 		"the address, what the kernel has and what anonvm has.\n\n"
 		"  --design NAME  reverse-map design of the library run\n"
+		"  --max-map-count N  the library's vm.max_map_count (default: the\n"
+		"                 host's, less the mappings a worker process has\n"
+		"                 outside the window, so both have the same room)\n"
 		"  --quiet        print only divergences and the summary\n\n"
 		"Exit status: 0 all agree, 1 a divergence or failed expectation,\n"
 		"2 usage or parse error, 77 the kernel cannot be observed here.\n");
@@ -44,6 +48,14 @@ static int diff_args(int argc, char **argv, struct diff_opts *o)
 			exit(0);
 		} else if (!strcmp(argv[i], "--design") && i + 1 < argc) {
 			o->design = argv[++i];
+		} else if (!strcmp(argv[i], "--max-map-count") && i + 1 < argc) {
+			uint64_t v;
+
+			i++;
+			if (cli_parse_u64("diff", "--max-map-count", argv[i], 1,
+					  UINT32_MAX, &v))
+				return -EINVAL;
+			o->max_map_count = (unsigned long)v;
 		} else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
 			o->quiet = true;
 		} else {
@@ -56,15 +68,44 @@ static int diff_args(int argc, char **argv, struct diff_opts *o)
 	return cli_check_design("diff", o->design);
 }
 
-/* 0 agree, 1 diverge/fail, 77 skip, 2 error. */
+static int diff_in_window(const struct diff_opts *o, const struct scenario *s);
+
+/*
+ * 0 agree, 1 diverge/fail, 77 skip, 2 error.  A scenario with its own
+ * window (a recording) is relocated into the default one first: both
+ * executors run the relocated copy.
+ */
 static int diff_one(void *ctx, const struct scenario *s)
 {
-	const struct diff_opts *o = ctx;
+	struct scenario *rs;
+	char err[256];
+	int n, rc;
+
+	if (scn_window_default(s))
+		return diff_in_window(ctx, s);
+	if (scn_relocate(s, &rs, &n, err, sizeof(err))) {
+		printf("ERROR %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (!((const struct diff_opts *)ctx)->quiet)
+		printf("note: %s relocated into the window (%d clusters)\n",
+		       s->file, n);
+	rc = diff_in_window(ctx, rs);
+	scn_free(rs);
+	return rc;
+}
+
+static int diff_in_window(const struct diff_opts *o, const struct scenario *s)
+{
 	struct scn_lib_opts lo = { .design = o->design };
 	struct scn_trace kt, lt;
 	char err[256], msg[1024];
 	int rc, ret = 0;
 
+	/* The room the workers will have, measured before the kernel run
+	   (whose memory would count later). */
+	lo.max_map_count = o->max_map_count ? o->max_map_count :
+			   scn_host_map_room();
 	rc = scn_run_native(s, &kt, err, sizeof(err));
 	if (rc == -EPERM || rc == -EBUSY) {
 		printf("SKIP %s: %s\n", s->file, err);

@@ -200,6 +200,14 @@ static void print_failure(const struct explore_cli *c,
 	printf(" %s\n", c->file);
 }
 
+static bool has_threads(const struct scenario *s)
+{
+	for (int i = 0; i < s->nstmts; i++)
+		if (s->stmts[i].thread)
+			return true;
+	return false;
+}
+
 int cmd_explore(int argc, char **argv)
 {
 	struct explore_cli c = { 0 };
@@ -218,6 +226,11 @@ int cmd_explore(int argc, char **argv)
 	if (!r) {
 		fprintf(stderr, "anonvm explore: out of memory\n");
 		rc = EXIT_PROBLEM;
+		goto out;
+	}
+	if (!has_threads(s)) {
+		fprintf(stderr, "anonvm explore: %s has no thread blocks "
+			"(docs/scenarios.md, \"Threads\")\n", c.file);
 		goto out;
 	}
 	if (!c.o.replay)

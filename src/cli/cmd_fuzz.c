@@ -23,13 +23,15 @@ struct fuzz_opts {
 	const char *design;
 	const char *out;
 	double fail_rate;
+	unsigned long max_map_count;
 };
 
 static void fuzz_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: anonvm fuzz [--seed S] [--ops N] [--batch K] [--native]\n"
-		"                   [--design NAME] [--fail-rate P] [--out FILE]\n\n"
+		"                   [--design NAME] [--fail-rate P] [--max-map-count N]\n"
+		"                   [--out FILE]\n\n"
 		"Generate random valid scenarios (fork trees, exits, every operation,\n"
 		"partial ranges, accesses to unmapped and protected pages) of K\n"
 		"statements each until N statements have run.  Each runs on the\n"
@@ -48,6 +50,8 @@ static void fuzz_usage(FILE *f)
 		"              runs after every statement, and the other executors\n"
 		"              are compared only up to the first statement a failure\n"
 		"              hit\n"
+		"  --max-map-count N  VMAs a process may have (library and model;\n"
+		"              the kernel has its own)\n"
 		"  --out FILE  where to write a divergent scenario\n");
 }
 
@@ -65,6 +69,10 @@ static int fuzz_args(int argc, char **argv, struct fuzz_opts *o)
 			o->native = true;
 		} else if (val && !strcmp(a, "--design")) {
 			o->design = argv[++i];
+		} else if (val && !strcmp(a, "--max-map-count")) {
+			if (cli_parse_u64("fuzz", a, argv[++i], 1, UINT32_MAX, &v))
+				return -EINVAL;
+			o->max_map_count = (unsigned long)v;
 		} else if (val && !strcmp(a, "--fail-rate")) {
 			if (cli_parse_rate("fuzz", a, argv[++i], &o->fail_rate))
 				return -EINVAL;
@@ -87,6 +95,11 @@ static int fuzz_args(int argc, char **argv, struct fuzz_opts *o)
 				"value: '%s'\n", a);
 			return -EINVAL;
 		}
+	}
+	if (o->native && o->max_map_count) {
+		fprintf(stderr, "anonvm fuzz: --max-map-count cannot go with "
+			"--native (the kernel has its own limit)\n");
+		return -EINVAL;
 	}
 	return cli_check_design("fuzz", o->design);
 }
@@ -134,7 +147,8 @@ static int diverges(const struct scenario *s, void *arg)
 	struct oracle *or = arg;
 	struct scn_lib_opts lo = { .design = or->o->design, .no_expect = true,
 				   .fail_rate = or->o->fail_rate,
-				   .fail_seed = or->seed };
+				   .fail_seed = or->seed,
+				   .max_map_count = or->o->max_map_count };
 	struct scn_trace lt, mt, kt;
 	char err[256];
 	int rc = 0;
@@ -151,7 +165,7 @@ static int diverges(const struct scenario *s, void *arg)
 		rc = 1;
 	}
 	if (!rc) {
-		if (scn_run_model(s, &mt))
+		if (scn_run_model_limit(s, lo.max_map_count, &mt))
 			rc = -ENOMEM;
 		else
 			rc = compare_prefix(s, &mt, &lt, SCN_CMP_RESULTS |
@@ -237,6 +251,8 @@ int cmd_fuzz(int argc, char **argv)
 	o.seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
 	if (fuzz_args(argc, argv, &o))
 		return EXIT_USAGE;
+	if (!o.max_map_count)	/* library and model: the same room */
+		o.max_map_count = scn_host_map_room();
 	if (o.ops < 0)
 		o.ops = o.native ? 10000 : 100000;
 	printf("fuzz: seed %" PRIu64 ", %ld statements in scenarios of %d%s\n",

@@ -138,8 +138,35 @@ static int parse_all(const struct native_opts *o, struct scenario **sc)
 }
 
 /* Run one scenario; returns an exit status (0, EXIT_PROBLEM, EXIT_SKIP). */
+static int native_in_window(const struct native_opts *o,
+			    const struct scenario *s, json_t *out);
+
+/*
+ * A scenario with its own window (a recording) runs relocated into the
+ * default one: the workers' own mappings sit at the program's addresses.
+ */
 static int native_one(const struct native_opts *o, const struct scenario *s,
 		      json_t *out)
+{
+	struct scenario *rs;
+	char err[512];
+	int n, rc;
+
+	if (scn_window_default(s))
+		return native_in_window(o, s, out);
+	if (scn_relocate(s, &rs, &n, err, sizeof(err))) {
+		fprintf(stderr, "anonvm native: %s\n", err);
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "anonvm native: %s relocated into the window (%d "
+		"clusters)\n", s->file, n);
+	rc = native_in_window(o, rs, out);
+	scn_free(rs);
+	return rc;
+}
+
+static int native_in_window(const struct native_opts *o,
+			    const struct scenario *s, json_t *out)
 {
 	struct scn_trace t;
 	char err[512];

@@ -31,8 +31,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: anonvm run [--design NAME] [--nodes N] [--payload none]\n"
-		"                  [--fail-rate P [--seed S]] [--verbose | --quiet]\n"
-		"                  FILE...\n\n"
+		"                  [--fail-rate P [--seed S]] [--max-map-count N]\n"
+		"                  [--verbose | --quiet] FILE...\n\n"
 		"Run each scenario (docs/scenarios.md) on the library.  Every\n"
 		"statement must meet its expectation (`!ERRNO` or success; `expect`\n"
 		"bytes), and the invariant checker must pass at every `check` and at\n"
@@ -40,6 +40,9 @@ static void run_usage(FILE *f)
 		"  --design NAME   reverse-map design (`anonvm designs`)\n"
 		"  --nodes N       memory nodes (default 2)\n"
 		"  --payload none  metadata-only frames (expect/read see zeroes)\n"
+		"  --max-map-count N  VMAs a process may have (vm.max_map_count;\n"
+		"                  default: the host's, less what an anonvm process\n"
+		"                  maps outside the window, as `diff` uses)\n"
 		"  --fail-rate P   fail each allocation of the library with\n"
 		"                  probability P (0..1): the checker then runs after\n"
 		"                  every statement, and expectations are judged only\n"
@@ -93,6 +96,12 @@ static int run_args(int argc, char **argv, struct run_opts *o)
 				return -EINVAL;
 			}
 			o->lib.payload_none = !strcmp(argv[i], "none");
+		} else if (val && !strcmp(a, "--max-map-count")) {
+			uint64_t v;
+
+			if (cli_parse_u64("run", a, argv[++i], 1, UINT32_MAX, &v))
+				return -EINVAL;
+			o->lib.max_map_count = (unsigned long)v;
 		} else if (val && !strcmp(a, "--fail-rate")) {
 			if (cli_parse_rate("run", a, argv[++i], &o->lib.fail_rate))
 				return -EINVAL;

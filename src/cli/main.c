@@ -20,6 +20,7 @@ static const struct subcommand commands[] = {
 	{ "diff", cmd_diff, "run scenarios on both and compare every result and state" },
 	{ "explore", cmd_explore, "run a scenario's threads under every kind of schedule" },
 	{ "fuzz", cmd_fuzz, "random scenarios against the reference model (and the kernel)" },
+	{ "record", cmd_record, "record a real program's anonymous memory as a scenario" },
 	{ "designs", cmd_designs, "list the reverse-map designs" },
 };
 

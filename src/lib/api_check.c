@@ -81,6 +81,9 @@ API(long, avm_vmas, (struct avm_mm *mm, struct avm_vma_info *buf, size_t n),
     (mm, buf, n))
 API(int, avm_page_info, (struct avm_mm *mm, unsigned long addr,
 			 struct avm_page_info *info), (mm, addr, info))
+API(int, avm_next_page, (struct avm_mm *mm, unsigned long addr,
+			 unsigned long end, unsigned long *found),
+    (mm, addr, end, found))
 API_VOID(avm_stats, (struct avm_sys *sys, struct avm_stats *st), (sys, st))
 API(int, avm_rmap_walk_addr, (struct avm_mm *mm, unsigned long addr,
 			      struct avm_walk_stats *ws), (mm, addr, ws))

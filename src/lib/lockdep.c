@@ -39,7 +39,11 @@ static unsigned int nr_deps;
 
 static __thread struct held_lock held_local[HELD_LOCAL];
 static __thread struct held_lock *held;	/* held_local or malloc'd */
-static __thread unsigned int nheld, held_cap;
+static __thread unsigned int nheld, held_cap;	/* entries, room */
+static __thread unsigned int nlive;		/* live entries (see below) */
+static __thread unsigned int hint;		/* after the last release */
+static __thread uint16_t node_held[NR_NODES];	/* live entries per node */
+static __thread uint64_t node_bits[NODE_WORDS];	/* nodes held */
 
 static pthread_key_t held_key;
 
@@ -53,7 +57,9 @@ __attribute__((constructor)) static void lockdep_init(void)
 #ifdef CONFIG_LOCKDEP
 	const char *e = getenv("ANONVM_LOCKDEP");
 
-	lockdep_on = !e || strcmp(e, "0") != 0;
+	/* The build's default (on in sanitizer builds), unless the
+	   environment says otherwise. */
+	lockdep_on = e ? strcmp(e, "0") != 0 : LOCKDEP_DEFAULT_ON;
 	atomic_store(&lock_tracking, lockdep_on);
 #endif
 	pthread_key_create(&held_key, held_free);
@@ -92,10 +98,12 @@ static void print_held(void)
 {
 	char nb[96];
 
-	rprintf("  locks held by this thread (%u):\n", nheld);
+	rprintf("  locks held by this thread (%u):\n", nlive);
 	for (unsigned int i = 0; i < nheld; i++) {
 		const struct held_lock *h = &held[i];
 
+		if (!h->lock)
+			continue;
 		rprintf("    #%u %s (%s%s) taken at %s:%d\n", i,
 			node_name(h->node, nb, sizeof(nb)),
 			h->flags & LD_READ ? "read" : "exclusive",
@@ -287,6 +295,14 @@ void lockdep_declare_order(struct lock_class *a, struct lock_class *b,
 
 /* ---- held locks --------------------------------------------------------- */
 
+/*
+ * A released lock's entry is marked dead (lock NULL) and the dead top of
+ * the stack trimmed, so that releasing in the order of acquisition (an mm
+ * walk's thousand read locks) costs as little as in the reverse order;
+ * the classes held are counted per node, so that validating costs a bit
+ * test per class held, not per lock.
+ */
+
 static struct held_lock *held_push(void)
 {
 	if (!held) {
@@ -310,23 +326,41 @@ static struct held_lock *held_push(void)
 	return &held[nheld++];
 }
 
+/* The newest live entry of node (one is held). */
+static const struct held_lock *held_of(unsigned int node)
+{
+	for (unsigned int i = nheld; i; i--)
+		if (held[i - 1].lock && held[i - 1].node == node)
+			return &held[i - 1];
+	return NULL;
+}
+
 static void check_recursion(unsigned int node, const char *file, int line)
 {
+	const struct held_lock *h = held_of(node);
 	char a[96];
 
-	for (unsigned int i = 0; i < nheld; i++) {
-		const struct held_lock *h = &held[i];
+	report_start("possible deadlock: recursive locking");
+	rprintf("  this thread takes %s at %s:%d\n",
+		node_name(node, a, sizeof(a)), file, line);
+	rprintf("  while already holding %s, taken at %s:%d\n", a, h->file,
+		h->line);
+	rprintf("  (two locks of one class nest only with a nesting "
+		"annotation: *_lock_nested)\n");
+	report_end();
+}
 
-		if (h->node != node)
-			continue;
-		report_start("possible deadlock: recursive locking");
-		rprintf("  this thread takes %s at %s:%d\n",
-			node_name(node, a, sizeof(a)), file, line);
-		rprintf("  while already holding %s, taken at %s:%d\n", a,
-			h->file, h->line);
-		rprintf("  (two locks of one class nest only with a nesting "
-			"annotation: *_lock_nested)\n");
-		report_end();
+static void validate(unsigned int node, const char *file, int line)
+{
+	if (node_held[node])
+		check_recursion(node, file, line);
+	for (unsigned int w = 0; w < NODE_WORDS; w++) {
+		for (uint64_t b = node_bits[w]; b; b &= b - 1) {
+			unsigned int h = w * 64 + (unsigned int)__builtin_ctzll(b);
+
+			if (!has_edge(h, node))
+				check_order(held_of(h), node, file, line);
+		}
 	}
 }
 
@@ -336,15 +370,14 @@ void lock_acquire(const void *lock, struct lock_class *c, unsigned int sub,
 	unsigned int node = class_node(c, sub, file, line);
 	struct held_lock *h;
 
-	if (lockdep_on && !(flags & LD_TRY)) {
-		check_recursion(node, file, line);
-		for (unsigned int i = 0; i < nheld; i++)
-			if (!has_edge(held[i].node, node))
-				check_order(&held[i], node, file, line);
-	}
+	if (lockdep_on && !(flags & LD_TRY))
+		validate(node, file, line);
 	h = held_push();
 	*h = (struct held_lock){ .lock = lock, .c = c, .file = file,
 				 .line = line, .node = node, .flags = flags };
+	if (!node_held[node]++)
+		node_bits[node / 64] |= 1ULL << (node % 64);
+	nlive++;
 }
 
 void lock_acquired(const void *lock, bool contended, uint64_t wait_ns)
@@ -361,60 +394,82 @@ void lock_acquired(const void *lock, bool contended, uint64_t wait_ns)
 	h->t_acq = lockstat_clock();
 }
 
+/* Index of lock's entry: the top (LIFO), from the last release on
+   (FIFO), then anywhere; -1 if it is not held. */
+static int find_held(const void *lock)
+{
+	if (nheld && held[nheld - 1].lock == lock)
+		return (int)nheld - 1;
+	for (unsigned int i = hint; i < nheld; i++)
+		if (held[i].lock == lock)
+			return (int)i;
+	for (unsigned int i = 0; i < hint && i < nheld; i++)
+		if (held[i].lock == lock)
+			return (int)i;
+	return -1;
+}
+
 struct lock_class *lock_release(const void *lock, const char *file, int line)
 {
-	unsigned int i = nheld;
+	int i = lock ? find_held(lock) : -1;
 	struct lock_class *c;
+	struct held_lock *h;
 
-	while (i && held[i - 1].lock != lock)
-		i--;
-	if (!i) {
+	if (i < 0) {
 		/* statistics turned on while it was held: not tracked */
 		if (lockdep_on)
 			lockdep_fatal("releasing a lock this thread does not "
 				      "hold", file, line);
 		return NULL;
 	}
-	c = held[i - 1].c;
-	if (held[i - 1].t_acq &&
-	    atomic_load_explicit(&lockstat_on, memory_order_relaxed))
-		lockstat_released(held[i - 1].c,
-				  lockstat_clock() - held[i - 1].t_acq);
-	memmove(&held[i - 1], &held[i], (nheld - i) * sizeof(*held));
-	nheld--;
+	h = &held[i];
+	c = h->c;
+	if (h->t_acq && atomic_load_explicit(&lockstat_on,
+					     memory_order_relaxed))
+		lockstat_released(h->c, lockstat_clock() - h->t_acq);
+	if (!--node_held[h->node])
+		node_bits[h->node / 64] &= ~(1ULL << (h->node % 64));
+	h->lock = NULL;
+	nlive--;
+	hint = (unsigned int)i + 1;
+	while (nheld && !held[nheld - 1].lock)
+		nheld--;
+	if (hint > nheld)
+		hint = 0;
 	return c;
 }
 
 unsigned int lockdep_depth(void)
 {
-	return nheld;
+	return nlive;
 }
 
 bool lockdep_held(const void *lock)
 {
-	for (unsigned int i = nheld; i; i--)
-		if (held[i - 1].lock == lock)
-			return true;
-	return false;
+	return lock && find_held(lock) >= 0;
 }
 
 void lockdep_api_return(const char *fn, unsigned int depth)
 {
+	unsigned int seen = 0;
 	char a[96];
 
-	if (!lockdep_on || nheld == depth)
+	if (!lockdep_on || nlive == depth)
 		return;
-	if (nheld < depth) {
+	if (nlive < depth) {
 		report_start("an API function released its caller's locks");
 		rprintf("  %s returned with %u locks held, called with %u\n",
-			fn, nheld, depth);
+			fn, nlive, depth);
 		report_end();
 	}
 	report_start("lock held at return to the caller");
-	for (unsigned int i = depth; i < nheld; i++)
+	for (unsigned int i = 0; i < nheld; i++) {
+		if (!held[i].lock || seen++ < depth)
+			continue;	/* the caller's */
 		rprintf("  %s returns with %s held, taken at %s:%d\n", fn,
 			node_name(held[i].node, a, sizeof(a)), held[i].file,
 			held[i].line);
+	}
 	report_end();
 }
 

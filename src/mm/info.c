@@ -93,6 +93,44 @@ int avm_page_info(struct avm_mm *mm, unsigned long addr,
 	return 0;
 }
 
+struct next_arg {
+	unsigned long found;
+};
+
+static int first_entry(struct avm_mm *mm, struct pgtable *pt,
+		       unsigned long start, unsigned long end, void *arg)
+{
+	struct next_arg *n = arg;
+
+	if (!pt->used)
+		return 0;
+	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
+		if (pt->e[pte_index(a)]) {
+			n->found = a;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int avm_next_page(struct avm_mm *mm, unsigned long addr, unsigned long end,
+		  unsigned long *found)
+{
+	struct next_arg n = { 0 };
+	int hit;
+
+	addr &= PAGE_MASK;
+	if (end > TASK_SIZE)
+		end = TASK_SIZE;
+	mmap_read_lock(mm);
+	hit = pt_for_each_table(mm, addr, end, first_entry, &n);
+	mmap_read_unlock(mm);
+	if (!hit)
+		return -ENOENT;
+	*found = n.found;
+	return 0;
+}
+
 int avm_rmap_walk_addr(struct avm_mm *mm, unsigned long addr,
 		       struct avm_walk_stats *ws)
 {
@@ -112,6 +150,7 @@ int avm_rmap_walk_addr(struct avm_mm *mm, unsigned long addr,
 	ws->walks++;
 	ws->visits += rwc.visits;
 	ws->hits += rwc.hits;
+	ws->early_visits += rwc.early_visits;
 	return err;
 }
 
@@ -131,6 +170,7 @@ int avm_rmap_walk_pfn(struct avm_sys *sys, unsigned long pfn,
 	ws->walks++;
 	ws->visits += rwc.visits;
 	ws->hits += rwc.hits;
+	ws->early_visits += rwc.early_visits;
 	return err;
 }
 
@@ -152,6 +192,7 @@ int avm_rmap_walk_all(struct avm_sys *sys, struct avm_walk_stats *ws)
 			ws->walks++;
 			ws->visits += rwc.visits;
 			ws->hits += rwc.hits;
+			ws->early_visits += rwc.early_visits;
 		}
 	}
 	return 0;

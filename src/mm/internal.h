@@ -146,6 +146,25 @@ static inline unsigned int pte_nptype(pte_t p)
 }
 
 /* ---- vma.c: the VMA tree, split and merge ------------------------------ */
+/*
+ * vm.max_map_count: would mm have more than the limit with `extra` VMAs
+ * more than now?  Linux's checks, in these terms: mmap refuses when
+ * map_count > limit (extra -1: it may reach limit + 1), a split that
+ * must not pass it when map_count >= limit (extra 0), mremap's moves keep
+ * a margin of 3 (and of 5 before a fixed move).
+ */
+static inline bool map_count_exceeds(const struct avm_mm *mm, long extra)
+{
+	return (long)mm->map_count + extra >= (long)mm->sys->cfg.max_map_count;
+}
+
+/* The overcommit heuristic: may one call commit this many more pages? */
+static inline bool vm_enough_memory(const struct avm_mm *mm,
+				    unsigned long pages)
+{
+	return pages <= mm->sys->cfg.overcommit_pages;
+}
+
 struct vm_area_struct *find_vma(struct avm_mm *mm, unsigned long addr);
 struct vm_area_struct *vma_lookup(struct avm_mm *mm, unsigned long addr);
 struct vm_area_struct *vma_prev(struct vm_area_struct *vma);

@@ -66,6 +66,20 @@ static int mmap_region(struct avm_mm *mm, unsigned long addr,
 	return 0;
 }
 
+/* Pages of [start, end) that accounted (committed) VMAs hold. */
+static unsigned long accounted_pages(struct avm_mm *mm, unsigned long start,
+				     unsigned long end)
+{
+	unsigned long n = 0;
+
+	for (struct vm_area_struct *v = find_vma(mm, start);
+	     v && v->vm_start < end; v = vma_next(v))
+		if (v->vm_flags & VM_ACCOUNT)
+			n += (MIN(end, v->vm_end) - MAX(start, v->vm_start)) >>
+			     PAGE_SHIFT;
+	return n;
+}
+
 int avm_mmap(struct avm_mm *mm, unsigned long addr, unsigned long len,
 	     int prot, int flags, unsigned long *mapped)
 {
@@ -73,30 +87,39 @@ int avm_mmap(struct avm_mm *mm, unsigned long addr, unsigned long len,
 	int err = 0;
 
 	/* Linux's order and numbers: zero length EINVAL, a length that
-	   overflows when rounded ENOMEM, a misaligned fixed address EINVAL,
-	   a fixed range past user space ENOMEM. */
+	   overflows when rounded ENOMEM, too many mappings ENOMEM, a
+	   misaligned fixed address EINVAL, a fixed range past user space
+	   ENOMEM. */
 	if (!len)
 		return -EINVAL;
 	if (!PAGE_ALIGN(len))
 		return -ENOMEM;
 	len = PAGE_ALIGN(len);
-	if (fixed && !PAGE_ALIGNED(addr))
-		return -EINVAL;
-	if (fixed && (len > TASK_SIZE || addr > TASK_SIZE - len))
-		return -ENOMEM;
 	if (prot & ~(AVM_PROT_READ | AVM_PROT_WRITE))
 		return -EINVAL;
 	mmap_write_lock(mm);
-	if (!fixed) {
+	if (map_count_exceeds(mm, -1))
+		err = -ENOMEM;
+	else if (fixed && !PAGE_ALIGNED(addr))
+		err = -EINVAL;
+	else if (fixed && (len > TASK_SIZE || addr > TASK_SIZE - len))
+		err = -ENOMEM;
+	else if (!fixed) {
 		addr = get_unmapped_area(mm, addr, len);
 		if (!addr)
 			err = -ENOMEM;
-	} else if (!range_is_free(mm, addr, addr + len)) {
-		if (flags & AVM_MAP_FIXED_NOREPLACE)
-			err = -EEXIST;
-		else
-			err = do_munmap(mm, addr, len);
+	} else if ((flags & AVM_MAP_FIXED_NOREPLACE) &&
+		   !range_is_free(mm, addr, addr + len)) {
+		err = -EEXIST;
 	}
+	/* A private writable mapping commits its pages (less those of the
+	   accounted mappings it replaces), before anything is unmapped. */
+	if (!err && (prot & AVM_PROT_WRITE) &&
+	    !vm_enough_memory(mm, (len >> PAGE_SHIFT) -
+			      accounted_pages(mm, addr, addr + len)))
+		err = -ENOMEM;
+	if (!err && fixed && !range_is_free(mm, addr, addr + len))
+		err = do_munmap(mm, addr, len);
 	if (!err)
 		err = mmap_region(mm, addr, len, prot_to_vmflags(prot) |
 				  ((prot & AVM_PROT_WRITE) ? VM_ACCOUNT : 0));
@@ -115,6 +138,11 @@ int do_munmap(struct avm_mm *mm, unsigned long start, unsigned long len)
 
 	if (!vma || vma->vm_start >= end)
 		return 0;
+	/* A hole in the middle of a VMA leaves one more: it must fit under
+	   vm.max_map_count.  The other splits may pass it for a moment. */
+	if (start > vma->vm_start && end < vma->vm_end &&
+	    map_count_exceeds(mm, 0))
+		return -ENOMEM;
 	if (start > vma->vm_start) {
 		err = split_vma(vma, start, 1);
 		if (err)

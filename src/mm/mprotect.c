@@ -70,6 +70,10 @@ static int mprotect_fixup(struct vm_area_struct *vma, unsigned long start,
 	   returns before adjusting the accounting). */
 	if (newflags == vma->vm_flags)
 		return 0;
+	/* Turning never-writable private memory writable commits it. */
+	if ((newflags & VM_WRITE) && !(vma->vm_flags & (VM_ACCOUNT | VM_WRITE)) &&
+	    !vm_enough_memory(vma->vm_mm, (end - start) >> PAGE_SHIFT))
+		return -ENOMEM;
 	newflags = account_flags(vma, newflags);
 	err = vma_modify_flags(vma, start, end, newflags, &res);
 	if (err)

@@ -161,6 +161,20 @@ static void dontunmap_complete(struct vm_area_struct *vma,
 		vma->vm_mm->sys->rmap->unlink(vma);
 }
 
+/*
+ * Committed memory: an accounted VMA that grows commits the growth; with
+ * DONTUNMAP the source stays, so all of the new range is committed.
+ */
+static bool vrm_charge(struct vm_area_struct *vma, unsigned long old_len,
+		       unsigned long new_len, int flags)
+{
+	unsigned long pages = (flags & AVM_MREMAP_DONTUNMAP) ? new_len :
+			      new_len > old_len ? new_len - old_len : 0;
+
+	return !(vma->vm_flags & VM_ACCOUNT) || !pages ||
+	       vm_enough_memory(vma->vm_mm, pages >> PAGE_SHIFT);
+}
+
 static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 		     unsigned long old_len, unsigned long new_len,
 		     unsigned long new_addr, int flags)
@@ -173,6 +187,11 @@ static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 	bool need_rmap_locks = false;
 	int err;
 
+	/* Room for the new VMA and the splits unmapping the old range. */
+	if (map_count_exceeds(mm, 3))
+		return -ENOMEM;
+	if (!vrm_charge(vma, old_len, new_len, flags))
+		return -ENOMEM;
 	m.new_vma = copy_vma(&m.old_vma, new_addr, new_len, pgoff,
 			     &need_rmap_locks, &err);
 	if (!m.new_vma)
@@ -302,6 +321,8 @@ static long mremap_resize(struct avm_mm *mm, unsigned long addr,
 	if (addr + old_len == vma->vm_end && new_len - old_len <=
 	    TASK_SIZE - vma->vm_end &&
 	    range_is_free(mm, vma->vm_end, addr + new_len)) {
+		if (!vrm_charge(vma, old_len, new_len, 0))
+			return -ENOMEM;
 		err = expand_in_place(vma, addr + new_len);
 		return err ? err : (long)addr;
 	}
@@ -380,7 +401,11 @@ int avm_mremap(struct avm_mm *mm, unsigned long addr, unsigned long old_len,
 	if (err)
 		return err;
 	mmap_write_lock(mm);
-	if (!vma_lookup(mm, addr))
+	if ((flags & (AVM_MREMAP_FIXED | AVM_MREMAP_DONTUNMAP)) &&
+	    map_count_exceeds(mm, 5))
+		ret = -ENOMEM;	/* the target and source may each split in
+				   three: Linux asks for that room first */
+	else if (!vma_lookup(mm, addr))
 		ret = -EFAULT;	/* before the length test, as Linux */
 	else if (!old_len)
 		ret = -EINVAL;	/* only shared mappings may be duplicated */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "mm/internal.h"
+#include "rmap/rmap.h"
 
 static void *reserve(size_t bytes)
 {
@@ -130,6 +131,8 @@ static void free_frame(struct avm_sys *sys, struct page *p)
 {
 	struct mem_node *n = &sys->nodes[page_node(p)];
 
+	if (page_is_anon(p) && sys->rmap->page_free)
+		sys->rmap->page_free(sys, p);
 	sys_lock(sys);
 	if (page_test(p, PG_lru)) {
 		list_del(&p->lru);

@@ -110,7 +110,13 @@ struct pgtable *vma_pte_table(struct vm_area_struct *vma, unsigned long addr)
 
 struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr)
 {
-	struct pgtable *pt = mm->pgd;
+	struct pgtable *pt;
+
+	/* The top level too comes with the first entry: an mm that maps
+	   nothing costs no page table. */
+	if (!mm->pgd && pgd_alloc(mm))
+		return NULL;
+	pt = mm->pgd;
 
 	for (unsigned int level = PT_LEVELS - 1; level > 0; level--) {
 		unsigned int i = level_index(addr, level);

@@ -19,6 +19,7 @@ void avm_config_default(struct avm_config *cfg)
 	cfg->design = NULL;
 	cfg->swap_slots = 1UL << 18;
 	cfg->swap_file = NULL;
+	cfg->max_map_count = AVM_DEFAULT_MAX_MAP_COUNT;
 }
 
 int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
@@ -35,6 +36,11 @@ int avm_sys_create(const struct avm_config *cfg, struct avm_sys **out)
 	if (!sys)
 		return -ENOMEM;
 	sys->cfg = *cfg;
+	if (!sys->cfg.max_map_count)
+		sys->cfg.max_map_count = AVM_DEFAULT_MAX_MAP_COUNT;
+	if (!sys->cfg.overcommit_pages)	/* this machine's RAM + swap */
+		sys->cfg.overcommit_pages = cfg->nodes * cfg->node_frames +
+					    cfg->swap_slots;
 	sys->rmap = rmap_find(cfg->design);
 	if (!sys->rmap) {
 		free(sys);
@@ -84,10 +90,7 @@ struct avm_mm *mm_alloc(struct avm_sys *sys)
 	mm->mm_rb = RB_ROOT;
 	avm_rwlock_init(&mm->mmap_lock);
 	avm_mutex_init(&mm->page_table_lock);
-	if (pgd_alloc(mm)) {
-		avm_kfree(&sys->alloc, AK_MM, mm, sizeof(*mm));
-		return NULL;
-	}
+	/* mm->pgd: on the first pt_alloc */
 	sys_lock(sys);
 	mm->id = ++sys->next_mm_id;
 	list_add_tail(&mm->mmlist, &sys->mms);

@@ -367,13 +367,16 @@ int vma_modify_flags(struct vm_area_struct *vma, unsigned long start,
 		*out = next;
 		return merge_right(next, vma, start);
 	}
+	/* Each split must stay under vm.max_map_count. */
 	if (start > vma->vm_start) {
-		err = split_vma(vma, start, 1);
+		err = map_count_exceeds(vma->vm_mm, 0) ? -ENOMEM :
+		      split_vma(vma, start, 1);
 		if (err)
 			return err;
 	}
 	if (end < vma->vm_end) {
-		err = split_vma(vma, end, 0);
+		err = map_count_exceeds(vma->vm_mm, 0) ? -ENOMEM :
+		      split_vma(vma, end, 0);
 		if (err)
 			return err;
 	}

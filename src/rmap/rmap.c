@@ -17,6 +17,9 @@ extern const struct rmap_ops rmap_avc_tree_ops;
 extern const struct rmap_ops rmap_reuse_degree_ops;
 extern const struct rmap_ops rmap_single_descendant_ops;
 extern const struct rmap_ops rmap_reuse_idle_ops;
+extern const struct rmap_ops rmap_cow_context_ops;
+extern const struct rmap_ops rmap_foreign_count_ops;
+extern const struct rmap_ops rmap_mapper_list_ops;
 
 static const struct rmap_ops *const designs[] = {
 	&rmap_linux_ops,
@@ -28,6 +31,9 @@ static const struct rmap_ops *const designs[] = {
 	&rmap_reuse_degree_ops,
 	&rmap_single_descendant_ops,
 	&rmap_reuse_idle_ops,
+	&rmap_cow_context_ops,
+	&rmap_foreign_count_ops,
+	&rmap_mapper_list_ops,
 };
 
 static const char *design_names[ARRAY_SIZE(designs) + 1];
@@ -113,7 +119,10 @@ bool page_mapped_at(struct avm_sys *sys, struct page *page,
 struct walk_filter {
 	struct avm_sys *sys;
 	struct rmap_walk_control *user;
-	bool stopped;
+	const struct rmap_walk_control *inner;	/* the design's counts */
+	unsigned long need, found;	/* mapcount at the start, hits */
+	unsigned long early;		/* visits when found reached need */
+	bool stopped, early_done;
 };
 
 static bool filter_one(struct page *page, struct vm_area_struct *vma,
@@ -125,6 +134,10 @@ static bool filter_one(struct page *page, struct vm_area_struct *vma,
 	if (!page_mapped_at(f->sys, page, vma, addr))
 		return true;
 	f->user->hits++;
+	if (!f->early_done && ++f->found >= f->need) {
+		f->early = f->inner->visits;	/* counted before rmap_one */
+		f->early_done = true;
+	}
 	if (f->user->rmap_one &&
 	    !f->user->rmap_one(page, vma, addr, f->user->arg)) {
 		f->stopped = true;
@@ -136,12 +149,18 @@ static bool filter_one(struct page *page, struct vm_area_struct *vma,
 int rmap_walk_quiet(struct avm_sys *sys, struct page *page,
 		    struct rmap_walk_control *rwc)
 {
-	struct walk_filter f = { .sys = sys, .user = rwc };
-	struct rmap_walk_control inner = { .rmap_one = filter_one, .arg = &f };
+	struct rmap_walk_control inner = { .rmap_one = NULL };
+	struct walk_filter f = { .sys = sys, .user = rwc, .inner = &inner,
+				 .need = (unsigned long)page_mapcount(page) };
 	int err;
 
+	inner.rmap_one = filter_one;
+	inner.arg = &f;
+	/* nothing mapped (only migration entries): no early stop */
+	f.early_done = !f.need;
 	err = sys->rmap->walk(page, &inner);
 	rwc->visits += inner.visits;
+	rwc->early_visits += f.early_done && f.need ? f.early : inner.visits;
 	return err;
 }
 

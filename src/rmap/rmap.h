@@ -31,6 +31,11 @@ struct rmap_walk_control {
 	void *arg;
 	unsigned long visits;		/* VMAs the design examined */
 	unsigned long hits;		/* of those, where a PTE maps page */
+	/* Of visits, those a kernel walk would make: folio_referenced stops
+	   once it has found mapcount PTEs, try_to_unmap once the folio is
+	   unmapped, i.e. at the hit that uses up the mapcount the walk
+	   began with.  Set by rmap_walk_quiet/rmap_walk. */
+	unsigned long early_visits;
 };
 
 struct rmap_ops {
@@ -121,6 +126,10 @@ struct rmap_ops {
 	   whose walk order is insertion order (lists).  mmap_lock held for
 	   writing; takes the design's own lock. */
 	void (*move_tail)(struct vm_area_struct *dst);
+	/* A frame whose mapping names a design object is being freed
+	   (refcount 0, nobody maps it); page->mapping is still set.  For
+	   designs that count the pages naming an object (cow-context). */
+	void (*page_free)(struct avm_sys *sys, struct page *page);
 	/* Parameters for designs that share one implementation. */
 	const void *design_data;
 };

@@ -546,27 +546,76 @@ static int cmp_page(struct cmp *c, struct pagewalk *w, int slot,
 		       c->name[1], dy);
 }
 
+/* Is addr inside one of p's VMAs? */
+static bool in_vmas(const struct scn_proc_snap *p, uint64_t addr)
+{
+	int lo = 0, hi = p->nvmas;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (p->vmas[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->nvmas && p->vmas[lo].start <= addr;
+}
+
+/*
+ * A page a snapshot does not list, at an address its process maps: not
+ * populated, reading as zeroes (snapshots may list only the pages that
+ * exist).  NULL (nothing to compare) if the process does not map addr:
+ * the layouts differ there, which the layout comparison reports.
+ */
+static const struct scn_page *absent_page(const struct scn_proc_snap *p,
+					  uint64_t addr, struct scn_page *buf)
+{
+	static uint64_t zero_hash;
+
+	if (!in_vmas(p, addr))
+		return NULL;
+	if (!zero_hash) {
+		static const unsigned char zeroes[SCN_PAGE_SIZE];
+
+		zero_hash = scn_hash_page(zeroes);
+	}
+	memset(buf, 0, sizeof(*buf));
+	buf->addr = addr;
+	buf->state = SCN_PTE_NONE;
+	buf->has_hash = true;
+	buf->hash = zero_hash;
+	return buf;
+}
+
 /* The pages of one process, matched by address. */
 static int cmp_proc_pages(struct cmp *c, struct pagewalk *w,
 			  const struct scn_proc_snap *pa,
 			  const struct scn_proc_snap *pb)
 {
 	size_t i = 0, j = 0;
-	int rc;
+	int rc = 0;
 
-	while (i < pa->npages && j < pb->npages) {
-		uint64_t xa = pa->pages[i].addr, xb = pb->pages[j].addr;
+	while (!rc && (i < pa->npages || j < pb->npages)) {
+		uint64_t xa = i < pa->npages ? pa->pages[i].addr : UINT64_MAX;
+		uint64_t xb = j < pb->npages ? pb->pages[j].addr : UINT64_MAX;
+		const struct scn_page *x, *y;
+		struct scn_page gap;
 
-		if (xa != xb) {
-			i += xa < xb;
-			j += xb < xa;
-			continue;
+		if (xa == xb) {
+			x = &pa->pages[i++];
+			y = &pb->pages[j++];
+		} else if (xa < xb) {
+			x = &pa->pages[i++];
+			y = absent_page(pb, xa, &gap);
+		} else {
+			y = &pb->pages[j++];
+			x = absent_page(pa, xb, &gap);
 		}
-		rc = cmp_page(c, w, pa->slot, &pa->pages[i++], &pb->pages[j++]);
-		if (rc)
-			return rc;
+		if (x && y)
+			rc = cmp_page(c, w, pa->slot, x, y);
 	}
-	return 0;
+	return rc;
 }
 
 static int cmp_pages(struct cmp *c, const struct scn_snapshot *sa,

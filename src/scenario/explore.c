@@ -345,13 +345,19 @@ void explore_print_schedule(FILE *f, const struct sched_record *rec)
 	for (unsigned int i = 0; i < rec->steps; i++) {
 		if (rec->kind[i] != SK_START && rec->choice[i] == rec->from[i])
 			continue;
+		unsigned int from = rec->from[i] + 1, to = rec->choice[i] + 1;
+
 		if (rec->kind[i] == SK_START)
-			fprintf(f, "  step %u: thread %u starts\n", i,
-				rec->choice[i] + 1);
+			fprintf(f, "  step %u: thread %u starts\n", i, to);
+		else if (rec->kind[i] == SK_EXIT)
+			fprintf(f, "  step %u: thread %u ends; thread %u runs\n",
+				i, from, to);
+		else if (rec->kind[i] == SK_WAIT)
+			fprintf(f, "  step %u: thread %u waits for %s; thread %u "
+				"runs\n", i, from, rec->what[i], to);
 		else
 			fprintf(f, "  step %u: thread %u -> %u at %s %s%s\n", i,
-				rec->from[i] + 1, rec->choice[i] + 1,
-				kind_name[rec->kind[i]], rec->what[i],
+				from, to, kind_name[rec->kind[i]], rec->what[i],
 				rec->preempt[i] ? " (preempted)" : "");
 	}
 }

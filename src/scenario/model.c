@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "anonvm/anonvm.h"
 #include "scenario/scenario.h"
 
 #define PG		SCN_PAGE_SIZE
@@ -53,11 +54,13 @@ struct mpage {
 struct mproc {
 	struct mpage *pg;	/* ascending addresses */
 	size_t n, cap;
+	unsigned long max_map_count;	/* the run's vm.max_map_count */
 };
 
 struct model {
 	const struct scenario *s;
 	struct scn_trace *t;
+	unsigned long max_map_count;
 	struct mproc **procs;	/* by slot; NULL: not alive */
 	uint64_t zero_hash;
 };
@@ -79,6 +82,7 @@ static int unsupported(struct scn_result *r, const char *why)
 
 #define UNSURE_VMA	"model: depends on a VMA boundary it cannot know"
 #define UNSURE_LIMIT	"model: more pages than the model supports"
+#define UNSURE_MAPS	"model: near vm.max_map_count, VMA count unknown"
 
 /* ---- ranges ---------------------------------------------------------------- */
 
@@ -824,9 +828,65 @@ static int snapshot(struct model *m, int stmt)
 
 /* ---- the run ------------------------------------------------------------------------ */
 
+/* ---- vm.max_map_count ---------------------------------------------------- */
+
+/*
+ * The fewest VMAs p can have (runs of adjacent pages with equal attributes:
+ * Linux merged all it could) and the most (those runs cut at every seam).
+ */
+static void vma_bounds(const struct mproc *p, size_t *lo, size_t *hi)
+{
+	*lo = *hi = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		bool joined = i && p->pg[i].addr == p->pg[i - 1].addr + PG &&
+			      same_attrs(&p->pg[i - 1], &p->pg[i]);
+
+		*lo += !joined;
+		*hi += !joined || p->pg[i].seam;
+	}
+}
+
+static bool splits_vmas(const struct scn_stmt *st)
+{
+	return st->op == SCN_MUNMAP || st->op == SCN_MPROTECT ||
+	       st->op == SCN_MREMAP ||
+	       (st->op == SCN_MADVISE && st->advice != SCN_ADV_DONTNEED &&
+		st->advice != SCN_ADV_PAGEOUT);
+}
+
+/*
+ * Linux's map-count checks (mmap: count > limit; a split: count >= limit;
+ * mremap: margins of 3 and 5).  Far from the limit they cannot fire.  Near
+ * it, mmap is decided when both bounds agree; anything else that may split
+ * depends on the exact count, which the model does not know: unsupported.
+ * True when this decided the statement (r is set).
+ */
+static bool map_limit(const struct mproc *p, const struct scn_stmt *st,
+		      struct scn_result *r)
+{
+	unsigned long limit = p->max_map_count;
+	size_t lo, hi;
+
+	if (p->n + 6 < limit || !(st->op == SCN_MMAP || splits_vmas(st)))
+		return false;
+	vma_bounds(p, &lo, &hi);
+	if (st->op == SCN_MMAP) {
+		if (!st->pages || hi <= limit)
+			return false;	/* EINVAL first, or room */
+		if (lo > limit)
+			return !fail_with(r, ENOMEM);
+		return !unsupported(r, UNSURE_MAPS);
+	}
+	if (hi + 6 < limit)
+		return false;
+	return !unsupported(r, UNSURE_MAPS);
+}
+
 static int do_memop(struct mproc *p, const struct scn_stmt *st,
 		    struct scn_result *r)
 {
+	if (map_limit(p, st, r))
+		return 0;
 	switch (st->op) {
 	case SCN_MMAP:		return do_mmap(p, st, r);
 	case SCN_MUNMAP:	return do_munmap(p, st, r);
@@ -861,6 +921,7 @@ static int exec_stmt(struct model *m, int idx, struct scn_result *r)
 	}
 	if (!slot_ok(m, st->proc) || !m->procs[st->proc])
 		return -EINVAL;
+	m->procs[st->proc]->max_map_count = m->max_map_count;
 	if (st->op == SCN_FORK) {
 		if (!slot_ok(m, st->child) || m->procs[st->child])
 			return -EINVAL;
@@ -892,7 +953,13 @@ static int record(struct model *m, int idx, const struct scn_result *r)
  */
 int scn_run_model(const struct scenario *s, struct scn_trace *out)
 {
-	struct model m = { .s = s, .t = out };
+	return scn_run_model_limit(s, AVM_DEFAULT_MAX_MAP_COUNT, out);
+}
+
+int scn_run_model_limit(const struct scenario *s, unsigned long max_map_count,
+			struct scn_trace *out)
+{
+	struct model m = { .s = s, .t = out, .max_map_count = max_map_count };
 	uint8_t zero[SCN_PAGE_SIZE] = { 0 };
 	int rc = 0, i;
 

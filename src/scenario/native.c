@@ -7,9 +7,10 @@
  *
  * The calling process is the controller.  Every scenario process is a real
  * worker process that obeys commands sent over its own SOCK_SEQPACKET
- * socket: one struct nat_cmd (a statement, or "hash these pages") per
- * message, one struct nat_reply per answer (waited for as nat_clock_out
- * says).  Workers run on one CPU (see nat_worker_setup), each under a
+ * socket: one struct nat_cmd (a statement; a run of up to NAT_BATCH plain
+ * statements of that process, performed in turn; or "hash these pages")
+ * per message, one struct nat_reply per answer (waited for as
+ * nat_clock_out says).  Workers run on one CPU (see nat_worker_setup), each under a
  * memory bound (nat_set_mem_limit).  A spawn or fork the kernel refuses is
  * that statement's error; the process then does not exist and each later
  * statement naming it gets ESRCH, as on the library.  Only workers are
@@ -551,13 +552,79 @@ static int nat_record(struct nat_run *r, int i, const struct scn_result *res)
 	return 0;
 }
 
+/*
+ * Can statement i go in a batch after (or as the first of) statements of
+ * process proc?  Only plain statements of a live process whose result the
+ * controller does nothing about between statements: no process changes, no
+ * check, no pageout (settling) or migrate (node check).
+ */
+static bool nat_batchable(const struct nat_run *r, int i, int proc)
+{
+	const struct scn_stmt *st = &r->s->stmts[i];
+
+	if (st->proc != proc || proc < 0 || r->w[proc].pid <= 0)
+		return false;
+	switch (st->op) {
+	case SCN_MMAP:
+	case SCN_MUNMAP:
+	case SCN_MPROTECT:
+	case SCN_MREMAP:
+	case SCN_WRITE:
+	case SCN_FILL:
+	case SCN_READ:
+	case SCN_EXPECT:
+		return true;
+	case SCN_MADVISE:
+		return st->advice != SCN_ADV_PAGEOUT;
+	default:
+		return false;
+	}
+}
+
+/* Run statements i..i+n-1 (all batchable, one process) in one round trip. */
+static int nat_run_batch(struct nat_run *r, int i, int n)
+{
+	struct scn_result res;
+	struct nat_reply rep;
+	struct nat_cmd cmd;
+	int rc;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.kind = NAT_CMD_BATCH;
+	cmd.nstmts = n;
+	memcpy(cmd.st, &r->s->stmts[i], (size_t)n * sizeof(cmd.st[0]));
+	rc = nat_call(r, cmd.st[0].proc, &cmd, -1, &rep);
+	if (!rc && rep.nres != n)
+		rc = nat_fail(r, -EPROTO, "process %s: %d answers to %d "
+			      "statements", nat_name(r, cmd.st[0].proc),
+			      rep.nres, n);
+	for (int k = 0; k < n && !rc; k++) {
+		memset(&res, 0, sizeof(res));
+		res.err = rep.res[k].err;
+		res.value = rep.res[k].value;
+		memcpy(res.note, rep.res[k].note, sizeof(res.note));
+		res.note[sizeof(res.note) - 1] = '\0';
+		rc = nat_record(r, i + k, &res);
+	}
+	return rc;
+}
+
 static int nat_run_all(struct nat_run *r)
 {
-	int rc = 0;
+	int rc = 0, n;
 
-	for (int i = 0; i < r->s->nstmts && !rc; i++) {
+	for (int i = 0; i < r->s->nstmts && !rc; i += n) {
 		struct scn_result res;
+		int proc = r->s->stmts[i].proc;
 
+		for (n = 0; i + n < r->s->nstmts && n < NAT_BATCH &&
+			    nat_batchable(r, i + n, proc); n++)
+			;
+		if (n > 1) {
+			rc = nat_run_batch(r, i, n);
+			continue;
+		}
+		n = 1;
 		memset(&res, 0, sizeof(res));
 		res.value = -1;
 		rc = nat_stmt(r, i, &res);

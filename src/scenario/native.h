@@ -24,15 +24,28 @@
 #define NAT_CHUNK		512	/* pagemap entries per read */
 #define NAT_MAX_RESERVED	16
 
-/* A command: perform a statement, or hash up to 64 pages (anywhere). */
-enum { NAT_CMD_STMT, NAT_CMD_HASH };
+/*
+ * A command: perform a statement (st[0]); perform a batch of statements
+ * st[0..nstmts) in turn, each answered in res[] (one round trip for a run
+ * of plain statements of one process: see nat_batchable); or hash up to 64
+ * pages (anywhere).
+ */
+enum { NAT_CMD_STMT, NAT_CMD_BATCH, NAT_CMD_HASH };
 #define NAT_HASH_PAGES	64
+#define NAT_BATCH	32
 
 struct nat_cmd {
 	int kind;
-	struct scn_stmt st;
+	int nstmts;		/* batch */
+	struct scn_stmt st[NAT_BATCH];
 	int npages;		/* hash: the pages are page[0..npages) */
 	uint64_t page[NAT_HASH_PAGES];
+};
+
+struct nat_result {
+	int err;		/* positive errno */
+	int value;		/* read/expect: the byte; else -1 */
+	char note[64];
 };
 
 /* A worker's answer to a command (also its greeting). */
@@ -41,6 +54,8 @@ struct nat_reply {
 	int value;		/* read/expect: the byte; else -1 */
 	int pid;		/* greeting, fork: the (new) process */
 	char note[64];
+	int nres;		/* batch: res[0..nres) */
+	struct nat_result res[NAT_BATCH];
 	uint64_t hashed;	/* hash: bit i: page[i] could be read */
 	uint64_t hash[NAT_HASH_PAGES];
 };

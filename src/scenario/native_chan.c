@@ -196,7 +196,8 @@ int nat_call_stmt(struct nat_run *r, const struct scn_stmt *st,
 
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.kind = NAT_CMD_STMT;
-	cmd.st = *st;
+	cmd.nstmts = 1;
+	cmd.st[0] = *st;
 	return nat_call(r, st->proc, &cmd, passfd, rep);
 }
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -343,6 +344,22 @@ static void nat_exec(const struct scn_stmt *st, struct nat_reply *rep)
 	}
 }
 
+/* A batch: each statement in turn, as if sent one by one. */
+static void nat_batch(const struct nat_cmd *c, struct nat_reply *rep)
+{
+	struct nat_reply one;
+
+	for (int i = 0; i < c->nstmts && i < NAT_BATCH; i++) {
+		memset(&one, 0, offsetof(struct nat_reply, nres));
+		one.value = -1;
+		nat_exec(&c->st[i], &one);
+		rep->res[i].err = one.err;
+		rep->res[i].value = one.value;
+		memcpy(rep->res[i].note, one.note, sizeof(one.note));
+		rep->nres = i + 1;
+	}
+}
+
 /*
  * Settings of a new worker; 0 or the errno of what failed.  Every worker
  * runs on one CPU (if it may): a write fault reuses an unshared page only if
@@ -457,7 +474,9 @@ static void nat_worker(int fd, const struct nat_wcfg *wc)
 		rep.value = -1;
 		if (cmd.kind == NAT_CMD_HASH) {
 			nat_hash_pages(&cmd, &rep);
-		} else if (cmd.st.op == SCN_FORK) {
+		} else if (cmd.kind == NAT_CMD_BATCH) {
+			nat_batch(&cmd, &rep);
+		} else if (cmd.st[0].op == SCN_FORK) {
 			pid = passed >= 0 ? nat_clone() : -1;
 			if (pid == 0) {
 				close(fd);
@@ -468,12 +487,12 @@ static void nat_worker(int fd, const struct nat_wcfg *wc)
 			rep.err = passed < 0 ? EBADF : pid < 0 ? errno : 0;
 			rep.pid = pid;
 		} else {
-			nat_exec(&cmd.st, &rep);
+			nat_exec(&cmd.st[0], &rep);
 		}
 		if (passed >= 0)
 			close(passed);
 		if (send(fd, &rep, sizeof(rep), MSG_NOSIGNAL) != sizeof(rep) ||
-		    (cmd.kind == NAT_CMD_STMT && cmd.st.op == SCN_EXIT))
+		    (cmd.kind == NAT_CMD_STMT && cmd.st[0].op == SCN_EXIT))
 			_exit(0);
 	}
 }

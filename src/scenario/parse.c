@@ -193,8 +193,6 @@ struct toks {
 	struct tok addr, pages, new_pages, new_addr;
 };
 
-#define HEX_WINDOW	"[0x100000000000, 0x200000000000)"
-#define HEX_END		"0x200000000000"
 #define OR_ERROR	" (or an expected error such as !EINVAL)"
 #define ERR_OR_EOL	"'!ERRNAME' or end of line"
 
@@ -527,9 +525,10 @@ static int parse_addr(struct parser *ps, struct tok *t, const char *field,
 		snprintf(what, sizeof(what), "%s (a number)", field);
 		return expected(ps, t, what, NULL);
 	}
-	if (*v >= SCN_WINDOW_START && *v < SCN_WINDOW_END)
+	if (*v >= scn_window_start(ps->s) && *v < scn_window_end(ps->s))
 		return 0;
-	snprintf(what, sizeof(what), "%s in " HEX_WINDOW, field);
+	snprintf(what, sizeof(what), "%s in [%#" PRIx64 ", %#" PRIx64 ")",
+		 field, scn_window_start(ps->s), scn_window_end(ps->s));
 	return expected(ps, t, what, NULL);
 }
 
@@ -547,10 +546,14 @@ static int parse_count(struct parser *ps, struct tok *t, const char *field,
 
 /* [base, base + pages pages) must end inside the window. */
 static int check_end(struct parser *ps, const struct tok *t, uint64_t base,
-		     uint64_t pages, const char *what)
+		     uint64_t pages, const char *field)
 {
-	if (pages <= (SCN_WINDOW_END - base) / SCN_PAGE_SIZE)
+	uint64_t end = scn_window_end(ps->s);
+	char what[96];
+
+	if (pages <= (end - base) / SCN_PAGE_SIZE)
 		return 0;
+	snprintf(what, sizeof(what), "%s <= %#" PRIx64, field, end);
 	return expected(ps, t, what, NULL);
 }
 
@@ -562,7 +565,7 @@ static int parse_range(struct parser *ps, struct scn_stmt *st, struct toks *tk)
 		rc = parse_count(ps, &tk->pages, "PAGES", &st->pages);
 	if (!rc)
 		rc = check_end(ps, &tk->pages, st->addr, st->pages,
-			       "PAGES with ADDR+PAGES*4096 <= " HEX_END);
+			       "PAGES with ADDR+PAGES*4096");
 	return rc;
 }
 
@@ -655,14 +658,14 @@ static int parse_mremap(struct parser *ps, struct scn_stmt *st, struct toks *tk)
 		return rc;
 	if (!accept_kw(ps, "to")) {
 		rc = check_end(ps, &tk->new_pages, st->addr, st->new_pages,
-			       "NEWPAGES with ADDR+NEWPAGES*4096 <= " HEX_END);
+			       "NEWPAGES with ADDR+NEWPAGES*4096");
 		return rc ? rc : parse_tail(ps, st, "'to', " ERR_OR_EOL);
 	}
 	st->to = true;
 	rc = parse_addr(ps, &tk->new_addr, "NEWADDR", &st->new_addr);
 	if (!rc)
 		rc = check_end(ps, &tk->new_addr, st->new_addr, st->new_pages,
-			       "NEWADDR with NEWADDR+NEWPAGES*4096 <= " HEX_END);
+			       "NEWADDR with NEWADDR+NEWPAGES*4096");
 	if (rc)
 		return rc;
 	st->dontunmap = accept_kw(ps, "dontunmap");
@@ -789,14 +792,41 @@ static int add_stmt(struct parser *ps, struct scn_stmt *st)
 			st->proc = slot;
 	} else if (st->op == SCN_EXIT) {
 		if (ps->thread)
-			return fail(ps, 1, "'exit' is not allowed in a thread "
-				    "block (line %d)", ps->block_line);
+			return fail(ps, 1, "expected an operation other than "
+				    "exit ('exit' is not allowed in the thread "
+				    "block of line %d)", ps->block_line);
 		ps->slots[st->proc].exit_line = ps->line;
 	}
 	if (p_grow(&s->stmts, &cap, (size_t)s->nstmts + 1, sizeof(*st)))
 		return -ENOMEM;
 	ps->stmt_cap = cap;
 	s->stmts[s->nstmts++] = *st;
+	return 0;
+}
+
+/*
+ * "window START END" before the first statement: the scenario's addresses
+ * lie in [START, END) instead of the default window (recordings of real
+ * programs use the whole user address space).
+ */
+static int parse_window(struct parser *ps)
+{
+	struct tok a, b;
+	uint64_t lo, hi;
+
+	next_tok(ps, &a);
+	if (!tok_number(&a, &lo) || lo < SCN_PAGE_SIZE || lo % SCN_PAGE_SIZE)
+		return expected(ps, &a, "page-aligned window START >= 0x1000",
+				NULL);
+	next_tok(ps, &b);
+	if (!tok_number(&b, &hi) || hi % SCN_PAGE_SIZE || hi <= lo ||
+	    hi > SCN_USER_END)
+		return expected(ps, &b, "page-aligned window END above START, "
+				"at most 0x7ffffffff000", NULL);
+	ps->s->window_start = lo;
+	ps->s->window_end = hi;
+	if (next_tok(ps, &a))
+		return expected(ps, &a, "end of line", NULL);
 	return 0;
 }
 
@@ -809,6 +839,8 @@ static int parse_stmt(struct parser *ps, const struct tok *first)
 	st.line = ps->line;
 	st.proc = -1;
 	st.child = -1;
+	if (tok_is(first, "window") && !ps->s->nstmts && !ps->s->window_end)
+		return parse_window(ps);
 	st.thread = ps->thread;
 	st.group = ps->thread ? ps->group : 0;
 	if (ps->nthreads && !ps->thread)
@@ -816,9 +848,9 @@ static int parse_stmt(struct parser *ps, const struct tok *first)
 			    "'thread NAME {' after the thread blocks of line %d",
 			    ps->block_line);
 	if (ps->thread && (tok_is(first, "check") || tok_is(first, "spawn")))
-		return fail(ps, first->col, "'%.*s' is not allowed in a "
-			    "thread block (line %d)", (int)first->len,
-			    first->p, ps->block_line);
+		return fail(ps, first->col, "expected a process's statement "
+			    "('%.*s' is not allowed in the thread block of line "
+			    "%d)", (int)first->len, first->p, ps->block_line);
 	if (tok_is(first, "check")) {
 		st.op = SCN_CHECK;
 		rc = parse_tail(ps, &st, NULL);
@@ -871,8 +903,8 @@ static int open_block(struct parser *ps, const struct tok *first)
 static int close_block(struct parser *ps, const struct tok *first)
 {
 	if (!ps->thread)
-		return fail(ps, first->col,
-			    "expected a statement: '}' closes no thread block");
+		return fail(ps, first->col, "expected a statement ('}' closes "
+			    "no thread block)");
 	ps->thread = 0;
 	return 0;
 }
@@ -883,7 +915,8 @@ static int join_group(struct parser *ps, const struct tok *first)
 		return fail(ps, first->col, "expected '}': the thread block of "
 			    "line %d is open", ps->block_line);
 	if (!ps->nthreads)
-		return fail(ps, first->col, "expected a statement: 'join' ends no thread blocks");
+		return fail(ps, first->col, "expected a statement ('join' "
+			    "follows no thread blocks)");
 	ps->nthreads = 0;
 	return 0;
 }
@@ -921,11 +954,11 @@ static bool parse_structure(struct parser *ps, const struct tok *first,
 static int parse_end(struct parser *ps)
 {
 	if (ps->thread)
-		return fail(ps, 1, "expected '}' to close the thread block of line %d",
-			    ps->block_line);
+		return fail(ps, 1, "expected '}' before the end (the thread "
+			    "block of line %d is open)", ps->block_line);
 	if (ps->nthreads)
-		return fail(ps, 1, "expected 'join' after the thread blocks of "
-			    "line %d", ps->block_line);
+		return fail(ps, 1, "expected 'join' before the end (after the "
+			    "thread blocks of line %d)", ps->block_line);
 	return 0;
 }
 
@@ -939,6 +972,10 @@ static int parse_lines(struct parser *ps)
 			return fail(ps, 1, "expected at most %d lines, found more",
 				    INT_MAX);
 		ps->line++;
+		if ((size_t)(ps->pos - ps->line_start) > SCN_MAX_LINE + 1)
+			return fail(ps, SCN_MAX_LINE + 1, "expected a line of at "
+				    "most %d bytes, found a longer one",
+				    SCN_MAX_LINE);
 		if (!next_tok(ps, &first))
 			continue;
 		if (!parse_structure(ps, &first, &rc))
@@ -987,7 +1024,7 @@ int scn_parse_string(const char *name, const char *text, struct scenario **out,
 			    out, err, errlen);
 }
 
-/* Read all of f into a new buffer. */
+/* Read all of f into a new buffer; -EFBIG past SCN_MAX_FILE bytes. */
 static int read_all(FILE *f, char **buf, size_t *len)
 {
 	size_t cap = 0, n;
@@ -996,9 +1033,16 @@ static int read_all(FILE *f, char **buf, size_t *len)
 	*len = 0;
 	errno = 0;
 	do {
+		size_t room;
+
+		if (*len > SCN_MAX_FILE)
+			return -EFBIG;
 		if (p_grow(buf, &cap, *len + 65536, 1))
 			return -ENOMEM;
-		n = fread(*buf + *len, 1, cap - *len, f);
+		room = cap - *len;
+		if (room > SCN_MAX_FILE + 1 - *len)
+			room = SCN_MAX_FILE + 1 - *len;
+		n = fread(*buf + *len, 1, room, f);
 		*len += n;
 	} while (n > 0);
 	if (!ferror(f))
@@ -1025,6 +1069,9 @@ int scn_parse_file(const char *path, struct scenario **out, char *err,
 	fclose(f);
 	if (!rc)
 		rc = parse_buffer(path, buf, len, out, err, errlen);
+	else if (rc == -EFBIG && err && errlen)
+		snprintf(err, errlen, "%s: expected a scenario of at most %d "
+			 "bytes, found more", path, SCN_MAX_FILE);
 	else if (err && errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 	free(buf);
@@ -1179,6 +1226,10 @@ static void format_structure(const struct scn_stmt *a,
 
 int scn_format(const struct scenario *s, FILE *f)
 {
+	if (s->window_end && (s->window_start != SCN_WINDOW_START ||
+			      s->window_end != SCN_WINDOW_END))
+		fprintf(f, "window %#" PRIx64 " %#" PRIx64 "\n",
+			s->window_start, s->window_end);
 	for (int i = 0; i < s->nstmts; i++) {
 		int rc;
 

@@ -56,27 +56,12 @@ static int do_mremap(struct avm_mm *mm, const struct scn_stmt *st)
 			  flags, st->new_addr, NULL);
 }
 
-/* Perform one statement; returns 0 or a negative errno. */
-static int exec_stmt(struct run *r, const struct scn_stmt *st,
-		     struct scn_result *res)
+int scn_lib_exec(struct avm_mm *mm, const struct scn_stmt *st, int *value)
 {
-	struct avm_mm *mm = st->proc >= 0 ? r->mm[st->proc] : NULL;
 	unsigned char b = (unsigned char)st->byte;
 	int err;
 
-	/* A process whose fork failed does not exist: nothing it does runs. */
-	if (!mm && st->op != SCN_SPAWN && st->op != SCN_CHECK)
-		return -ESRCH;
-
 	switch (st->op) {
-	case SCN_SPAWN:
-		return avm_mm_create(r->sys, &r->mm[st->child]);
-	case SCN_FORK:
-		return avm_fork(mm, &r->mm[st->child]);
-	case SCN_EXIT:
-		avm_exit(mm);
-		r->mm[st->proc] = NULL;
-		return 0;
 	case SCN_MMAP:
 		return avm_mmap(mm, st->addr, st->pages * PG, prot_of(st->prot),
 				AVM_MAP_FIXED_NOREPLACE, NULL);
@@ -97,17 +82,42 @@ static int exec_stmt(struct run *r, const struct scn_stmt *st,
 	case SCN_READ:
 	case SCN_EXPECT:
 		err = avm_read(mm, st->addr, &b, 1);
-		if (!err)
-			res->value = b;
+		if (!err && value)
+			*value = b;
 		return err;
 	case SCN_MIGRATE:
 		return avm_migrate(mm, st->addr, st->pages * PG,
 				   (unsigned int)st->node, NULL);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Perform one statement; returns 0 or a negative errno. */
+static int exec_stmt(struct run *r, const struct scn_stmt *st,
+		     struct scn_result *res)
+{
+	struct avm_mm *mm = st->proc >= 0 ? r->mm[st->proc] : NULL;
+
+	/* A process whose fork failed does not exist: nothing it does runs. */
+	if (!mm && st->op != SCN_SPAWN && st->op != SCN_CHECK)
+		return -ESRCH;
+
+	switch (st->op) {
+	case SCN_SPAWN:
+		return avm_mm_create(r->sys, &r->mm[st->child]);
+	case SCN_FORK:
+		return avm_fork(mm, &r->mm[st->child]);
+	case SCN_EXIT:
+		avm_exit(mm);
+		r->mm[st->proc] = NULL;
+		return 0;
 	case SCN_CHECK:
 	case SCN_NR_OPS:
-		break;
+		return 0;
+	default:
+		return scn_lib_exec(mm, st, &res->value);
 	}
-	return 0;
 }
 
 /* ---- snapshots ----------------------------------------------------------- */
@@ -128,6 +138,8 @@ static int snap_page(struct run *r, struct avm_mm *mm, unsigned long addr,
 		pg.exclusive = !pi.zero && pi.mapcount == 1;
 	} else if (pi.state == AVM_PTE_SWAP) {
 		pg.state = SCN_PTE_SWAP;
+	} else if (pi.state == AVM_PTE_NONE) {
+		return 0;	/* emptied meanwhile: not recorded */
 	}
 	if (!r->o->payload_none && !avm_peek(mm, addr, r->buf, PG)) {
 		pg.has_hash = true;
@@ -158,11 +170,17 @@ static int snap_proc(struct run *r, int slot, struct scn_snapshot *sn)
 			.wipeonfork = v[i].flags & AVM_VMA_WIPEONFORK,
 		};
 
-		if (sv.end <= SCN_WINDOW_START || sv.start >= SCN_WINDOW_END)
+		if (sv.end <= scn_window_start(r->s) ||
+		    sv.start >= scn_window_end(r->s))
 			continue;
 		err = scn_proc_add_vma(ps, &sv);
-		for (unsigned long a = sv.start; a < sv.end && !err; a += PG)
+		/* Only pages that exist: the others are not populated and
+		   read as zeroes (docs/scenarios.md). */
+		for (unsigned long a = sv.start; !err && a < sv.end; a += PG) {
+			if (avm_next_page(mm, a, sv.end, &a))
+				break;
 			err = snap_page(r, mm, a, ps);
+		}
 	}
 	free(v);
 	return err;
@@ -211,6 +229,11 @@ static int setup(struct run *r, char *err, size_t errlen)
 	cfg.node_frames = 1UL << 18;
 	cfg.swap_slots = 1UL << 18;
 	cfg.payload = r->o->payload_none ? AVM_PAYLOAD_NONE : AVM_PAYLOAD_FULL;
+	cfg.max_map_count = r->o->max_map_count ? r->o->max_map_count :
+			    scn_host_map_room();
+	cfg.overcommit_pages = r->o->overcommit_pages ?
+			       r->o->overcommit_pages :
+			       scn_host_overcommit_pages();
 	rc = avm_sys_create(&cfg, &r->sys);
 	if (rc) {
 		snprintf(err, errlen, "cannot create the system (design %s): %s",
@@ -335,6 +358,7 @@ static bool run_group(struct run *r, int *i, int *rc)
 {
 	const struct scn_stmt *st = r->s->stmts;
 	struct group g = { .r = r, .first = *i };
+	unsigned long failed = avm_alloc_failures(r->sys);
 	unsigned int n = 0;
 	bool go = true;
 
@@ -354,6 +378,11 @@ static bool run_group(struct run *r, int *i, int *rc)
 		*rc = group_threads(&g, n);
 	if (*rc == -EDEADLK)
 		return false;
+	/* which statement an injected failure hit is not known: none of the
+	   group's expectations is judged */
+	if (r->o->fail_rate > 0 && avm_alloc_failures(r->sys) != failed &&
+	    !r->t->injected++)
+		r->t->first_injected = g.first;
 	for (int k = g.first; k < g.end && !*rc && go; k++) {
 		if (scn_trace_add_result(r->t, &g.res[k - g.first]))
 			*rc = -ENOMEM;

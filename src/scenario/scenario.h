@@ -19,6 +19,7 @@
 #define SCN_PAGE_SIZE		4096ULL
 #define SCN_WINDOW_START	0x100000000000ULL
 #define SCN_WINDOW_END		0x200000000000ULL
+#define SCN_USER_END		0x7ffffffff000ULL	/* TASK_SIZE on x86-64 */
 
 enum scn_op {
 	SCN_SPAWN,	/* spawn P */
@@ -85,9 +86,38 @@ struct scenario {
 	int nslots;
 	struct scn_stmt *stmts;
 	int nstmts;
+	/* "window START END": the address range of this scenario; 0, 0 (or
+	   absent): [SCN_WINDOW_START, SCN_WINDOW_END).  Use the accessors. */
+	uint64_t window_start, window_end;
 };
 
-/* Parse; on error return -EINVAL and put "FILE:LINE:COL: message" in err. */
+/* Input bounds: bytes of a scenario file, bytes of a line (without EOL). */
+#define SCN_MAX_FILE		(64 << 20)
+#define SCN_MAX_LINE		4096
+
+static inline uint64_t scn_window_start(const struct scenario *s)
+{
+	return s->window_end ? s->window_start : SCN_WINDOW_START;
+}
+
+static inline uint64_t scn_window_end(const struct scenario *s)
+{
+	return s->window_end ? s->window_end : SCN_WINDOW_END;
+}
+
+/* Does the scenario use the default window (the kernel executor's)? */
+static inline bool scn_window_default(const struct scenario *s)
+{
+	return scn_window_start(s) == SCN_WINDOW_START &&
+	       scn_window_end(s) == SCN_WINDOW_END;
+}
+
+/*
+ * Parse; on error return -EINVAL and put "FILE:LINE:COL: message" in err.
+ * scn_parse_file reads at most SCN_MAX_FILE + 1 bytes: more is -EFBIG
+ * ("FILE: expected a scenario of at most ... bytes"); a read error is its
+ * -errno ("FILE: strerror").  A FIFO blocks until its writer closes it.
+ */
 int scn_parse_file(const char *path, struct scenario **out, char *err, size_t errlen);
 int scn_parse_string(const char *name, const char *text, struct scenario **out,
 		     char *err, size_t errlen);
@@ -104,6 +134,17 @@ const char *scn_advice_name(enum scn_advice adv);
 /* "EFAULT" for EFAULT; NULL if unknown.  And back: 0 if unknown. */
 const char *scn_errno_name(int err);
 int scn_errno_from_name(const char *name);
+
+/*
+ * A copy of s moved into the default window (relocate.c): the ranges it
+ * touches, grouped into clusters less than 1 GiB apart, each moved as a
+ * whole to [SCN_GEN_BASE, SCN_WINDOW_END) keeping its offset within 1 GiB.
+ * For the kernel executor, whose workers map the program's own addresses.
+ * Returns 0, *out and the number of clusters; -E2BIG if they do not fit,
+ * -ENOMEM; a message in err.
+ */
+int scn_relocate(const struct scenario *s, struct scenario **out,
+		 int *nclusters, char *err, size_t errlen);
 
 /* ---- traces ------------------------------------------------------------ */
 
@@ -283,6 +324,13 @@ long scn_snapshot_frame_ids(const struct scn_snapshot *sn, long **ids);
  * scenario the parser would not produce.
  */
 int scn_run_model(const struct scenario *s, struct scn_trace *out);
+/*
+ * The same with a vm.max_map_count (scn_run_model: 65530): near it the
+ * model decides mmap when its bounds on the VMA count agree, and stops
+ * (unsupported) at other statements that may split VMAs.
+ */
+int scn_run_model_limit(const struct scenario *s, unsigned long max_map_count,
+			struct scn_trace *out);
 
 #define SCN_GEN_BASE		0x140000000000ULL
 
@@ -338,11 +386,28 @@ struct scn_lib_opts {
 				   expectations only before the first
 				   statement an allocation failure hit */
 	uint64_t fail_seed;
+	unsigned long max_map_count;	/* VMAs a process may have in the
+					   window; 0: scn_host_map_room() */
+	unsigned long overcommit_pages;	/* 0: scn_host_overcommit_pages() */
 	/* Thread groups under the explorer's scheduler (scenario/explore.h)
 	   instead of free-running threads: the schedule, and its record. */
 	const struct sched_config *sched;
 	struct sched_record *sched_rec;
 };
+
+/*
+ * The host's vm.max_map_count (65530 if it cannot be read) minus the
+ * mappings this process has now (libraries, stack, heap; call it before a
+ * scenario maps anything): a process forked from it now - as the kernel
+ * executor's workers are - may have that many VMAs of its own.
+ */
+unsigned long scn_host_map_room(void);
+/*
+ * The most pages one call may commit on the host: total RAM + swap (the
+ * default heuristic, vm.overcommit_memory 0; also used for 2, whose
+ * system-wide accounting is not modelled), ~0UL for 1 (always).
+ */
+unsigned long scn_host_overcommit_pages(void);
 
 /*
  * Run s on libanonvm (executor "anonvm").  At every `check` and at the end
@@ -354,5 +419,13 @@ struct scn_lib_opts {
  */
 int scn_run_lib(const struct scenario *s, const struct scn_lib_opts *o,
 		struct scn_trace *out, char *err, size_t errlen);
+
+struct avm_mm;
+/*
+ * One address-space or access statement (mmap ... migrate) on mm, as
+ * scn_run_lib performs it; *value gets the byte a read or expect loaded.
+ * Returns 0 or a negative errno; -EINVAL for spawn, fork, exit and check.
+ */
+int scn_lib_exec(struct avm_mm *mm, const struct scn_stmt *st, int *value);
 
 #endif

@@ -119,6 +119,14 @@ static struct wl_proc *add_proc(struct wl_run *r, struct avm_mm *mm,
 	return &r->p[r->np++];
 }
 
+int wl_add(struct wl_run *r, struct avm_mm *mm)
+{
+	if (add_proc(r, mm, 0, 0))
+		return 0;
+	avm_exit(mm);
+	return wl_fail(r, -ENOMEM, "process table");
+}
+
 int wl_spawn(struct wl_run *r, unsigned long pages, int byte)
 {
 	struct avm_mm *mm;

@@ -63,6 +63,36 @@ static int add_frame(struct frames *f, unsigned long pfn)
 	return 0;
 }
 
+static int collect_range(struct frames *f, struct avm_mm *mm, unsigned long lo,
+			 unsigned long hi)
+{
+	int err = 0;
+
+	for (unsigned long a = lo; a < hi && !err; a += PG) {
+		struct avm_page_info pi;
+
+		if (avm_page_info(mm, a, &pi) || pi.state != AVM_PTE_PRESENT ||
+		    pi.zero)
+			continue;
+		err = add_frame(f, pi.pfn);
+	}
+	return err;
+}
+
+/* Every VMA of a process added without one mapping (wl_add). */
+static int collect_vmas(struct frames *f, struct avm_mm *mm)
+{
+	long n = avm_vmas(mm, NULL, 0);
+	struct avm_vma_info *v = calloc((size_t)n + 1, sizeof(*v));
+	int err = v ? 0 : -ENOMEM;
+
+	n = v ? avm_vmas(mm, v, (size_t)n) : 0;
+	for (long i = 0; i < n && !err; i++)
+		err = collect_range(f, mm, v[i].start, v[i].end);
+	free(v);
+	return err;
+}
+
 /* The distinct frames (not the zero page) the processes map. */
 static int collect_frames(struct wl_run *r, struct frames *f)
 {
@@ -73,17 +103,10 @@ static int collect_frames(struct wl_run *r, struct frames *f)
 	if (!f->seen)
 		return -ENOMEM;
 	wl_progress(r, "collecting frames", 0, 0);
-	for (size_t i = 0; i < r->np && !err; i++) {
-		for (unsigned long a = r->p[i].addr;
-		     a < r->p[i].addr + r->p[i].len && !err; a += PG) {
-			struct avm_page_info pi;
-
-			if (avm_page_info(r->p[i].mm, a, &pi) ||
-			    pi.state != AVM_PTE_PRESENT || pi.zero)
-				continue;
-			err = add_frame(f, pi.pfn);
-		}
-	}
+	for (size_t i = 0; i < r->np && !err; i++)
+		err = r->p[i].len ? collect_range(f, r->p[i].mm, r->p[i].addr,
+						  r->p[i].addr + r->p[i].len) :
+		      collect_vmas(f, r->p[i].mm);
 	free(f->seen);
 	f->seen = NULL;
 	return err;
@@ -134,6 +157,12 @@ again:
 	r->res->m[WL_WALKS] = (double)ws.walks;
 	r->res->m[WL_VISITS] = ws.walks ? (double)ws.visits / (double)ws.walks : 0;
 	r->res->m[WL_HITS] = ws.walks ? (double)ws.hits / (double)ws.walks : 0;
+	r->res->m[WL_EARLY] = ws.walks ? (double)ws.early_visits /
+					 (double)ws.walks : 0;
+	r->res->m[WL_PER_MAP] = ws.hits ? (double)ws.visits /
+					  (double)ws.hits : 0;
+	r->res->m[WL_EARLY_PER_MAP] = ws.hits ? (double)ws.early_visits /
+						(double)ws.hits : 0;
 	r->res->m[WL_NS_WALK] = ws.walks ? spent * 1e9 / (double)ws.walks : 0;
 	free(f.pfn);
 	return err;

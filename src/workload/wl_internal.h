@@ -13,6 +13,9 @@ extern const struct workload wl_fork_chain;
 extern const struct workload wl_mprotect_split;
 extern const struct workload wl_mremap_after_fork;
 extern const struct workload wl_fork_tree;
+extern const struct workload wl_prefork;
+extern const struct workload wl_snapshot;
+extern const struct workload wl_fork_chain_exit;
 
 /* Seconds on the monotonic clock. */
 double wl_now(void);

@@ -14,8 +14,15 @@ const struct wl_metric_info wl_metrics[WL_NR_METRICS] = {
 	[WL_WALKS]	= { "walks", "walks", "frames walked", 8, -1 },
 	[WL_VISITS]	= { "vmas_visited_per_walk", "visits/walk",
 			    "VMAs visited per walk", 11, 3 },
+	[WL_EARLY]	= { "early_visits_per_walk", "early/walk",
+			    "VMAs a kernel walk visits (stops at mapcount)",
+			    10, 3 },
 	[WL_HITS]	= { "hits_per_walk", "hits/walk",
 			    "mappings found per walk", 9, 3 },
+	[WL_PER_MAP]	= { "visits_per_mapping", "visits/map",
+			    "VMAs visited per mapping found", 10, 3 },
+	[WL_EARLY_PER_MAP] = { "early_visits_per_mapping", "early/map",
+			    "kernel-walk VMAs visited per mapping found", 9, 3 },
 	[WL_VMAS]	= { "vmas", "vmas", "live VMAs", 7, -1 },
 	[WL_ANON_VMAS]	= { "anon_vmas", "anon_vmas", "live anon_vmas", 9, -1 },
 	[WL_AVCS]	= { "avcs", "avcs", "live anon_vma_chains", 8, -1 },
@@ -38,9 +45,12 @@ const struct wl_metric_info wl_metrics[WL_NR_METRICS] = {
 static const struct workload *const workloads[] = {
 	&wl_forking_server,
 	&wl_fork_chain,
+	&wl_fork_chain_exit,
 	&wl_mprotect_split,
 	&wl_mremap_after_fork,
 	&wl_fork_tree,
+	&wl_prefork,
+	&wl_snapshot,
 	NULL
 };
 
@@ -73,6 +83,15 @@ void wl_defaults(const struct workload *w, unsigned long *param)
 	memset(param, 0, WL_MAX_PARAMS * sizeof(*param));
 	for (int i = 0; i < n; i++)
 		param[i] = w->params[i].def;
+}
+
+void wl_describe(const struct workload *w, const unsigned long *param,
+		 char *buf, size_t len)
+{
+	if (w->describe_self)
+		w->describe_self(w, param, buf, len);
+	else
+		w->describe(param, buf, len);
 }
 
 int wl_param_index(const struct workload *w, const char *key)

@@ -37,7 +37,8 @@
 /* ---- metrics ------------------------------------------------------------ */
 
 enum wl_metric {
-	WL_WALKS, WL_VISITS, WL_HITS, WL_VMAS, WL_ANON_VMAS, WL_AVCS,
+	WL_WALKS, WL_VISITS, WL_EARLY, WL_HITS, WL_PER_MAP, WL_EARLY_PER_MAP,
+	WL_VMAS, WL_ANON_VMAS, WL_AVCS,
 	WL_OBJECTS, WL_BYTES, WL_COPIES, WL_NS_WALK, WL_FORK_NS, WL_EXIT_NS,
 	WL_WALL, WL_NR_METRICS
 };
@@ -74,6 +75,9 @@ struct workload {
 	int (*body)(struct wl_run *r);
 	/* One sentence saying what runs with these parameter values. */
 	void (*describe)(const unsigned long *param, char *buf, size_t len);
+	/* Instead of describe, for workloads made at run time. */
+	void (*describe_self)(const struct workload *w,
+			      const unsigned long *param, char *buf, size_t len);
 };
 
 /* Every workload, NULL-terminated, in the order compare prints them. */
@@ -81,6 +85,17 @@ const struct workload *const *wl_all(void);
 const struct workload *wl_find(const char *name);
 int wl_nparams(const struct workload *w);
 void wl_defaults(const struct workload *w, unsigned long *param);
+/* w->describe or w->describe_self. */
+void wl_describe(const struct workload *w, const unsigned long *param,
+		 char *buf, size_t len);
+/*
+ * A scenario file (a recording) as a workload named "file:BASENAME"
+ * (scenario.c): NULL and a message if it does not parse.  Free it with
+ * wl_scenario_free().
+ */
+const struct workload *wl_scenario_load(const char *path, char *err,
+					size_t errlen);
+void wl_scenario_free(const struct workload *w);
 /* Index of parameter key in w->params (-1 if none). */
 int wl_param_index(const struct workload *w, const char *key);
 
@@ -162,6 +177,8 @@ double wl_phase_seconds(const struct wl_run *r, const char *phase);
 int wl_sys_create(struct wl_run *r, unsigned long frames);
 /* A new process mapping pages read-write, every page written with byte. */
 int wl_spawn(struct wl_run *r, unsigned long pages, int byte);
+/* Append a process the caller created (r->p may move); -ENOMEM. */
+int wl_add(struct wl_run *r, struct avm_mm *mm);
 /* Fork r->p[i]; the child is appended (r->p may move). */
 int wl_fork(struct wl_run *r, size_t i);
 /* Exit r->p[i]; the last process takes its slot. */

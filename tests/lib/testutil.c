@@ -59,7 +59,9 @@ bool test_design_by_address(void)
 {
 	const char *d = getenv("AVM_DESIGN");
 
-	return d && (!strcmp(d, "pte-chain") || !strcmp(d, "anonmm"));
+	return d && (!strcmp(d, "pte-chain") || !strcmp(d, "anonmm") ||
+		     !strcmp(d, "cow-context") || !strcmp(d, "foreign-count") ||
+		     !strcmp(d, "mapper-list"));
 }
 
 bool test_design_copies_on_move(void)

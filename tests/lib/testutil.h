@@ -76,7 +76,7 @@ void test_expect_page(struct avm_mm *mm, unsigned long addr, int byte);
 /* Reclaim until a pass frees nothing (at most 100 passes); the total. */
 unsigned long test_reclaim_all(struct avm_sys *sys);
 /*
- * Does $AVM_DESIGN name a design that finds pages by address (pte-chain,
+ * Does $AVM_DESIGN name a design that finds pages by address (pte-chain, cow-context, foreign-count,
  * anonmm)?  Those keep no anon_vmas or chains, allow every merge flags and
  * offsets allow, and use page->index for an address: assertions about
  * those things are the anon_vma designs' and are skipped for them.
