@@ -59,16 +59,19 @@ static void table_free(struct avm_mm *mm, struct pgtable *pt)
 
 int pgd_alloc(struct avm_mm *mm)
 {
-	mm->pgd = table_alloc(mm, PT_LEVELS - 1);
-	return mm->pgd ? 0 : -ENOMEM;
+	struct pgtable *pgd = table_alloc(mm, PT_LEVELS - 1);
+
+	/* published zeroed: rmap walkers look it up without the lock */
+	__atomic_store_n(&mm->pgd, pgd, __ATOMIC_RELEASE);
+	return pgd ? 0 : -ENOMEM;
 }
 
 static void free_subtree(struct avm_mm *mm, struct pgtable *pt)
 {
 	if (pt->level > 0) {
 		for (unsigned int i = 0; i < PT_ENTRIES; i++)
-			if (pt->e[i])
-				free_subtree(mm, (struct pgtable *)pt->e[i]);
+			if (ptep_get(pt, i))
+				free_subtree(mm, (struct pgtable *)ptep_get(pt, i));
 	}
 	table_free(mm, pt);
 }
@@ -82,10 +85,10 @@ void pgd_free(struct avm_mm *mm)
 
 struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr)
 {
-	struct pgtable *pt = mm->pgd;
+	struct pgtable *pt = __atomic_load_n(&mm->pgd, __ATOMIC_ACQUIRE);
 
 	for (unsigned int level = PT_LEVELS - 1; pt && level > 0; level--)
-		pt = (struct pgtable *)pt->e[level_index(addr, level)];
+		pt = (struct pgtable *)ptep_get(pt, level_index(addr, level));
 	return pt;
 }
 
@@ -98,13 +101,13 @@ struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr)
 struct pgtable *vma_pte_table(struct vm_area_struct *vma, unsigned long addr)
 {
 	struct pgtable *pt = atomic_load_explicit(&vma->pt_cache,
-						  memory_order_relaxed);
+						  memory_order_acquire);
 
 	if (pt && pt->base == (addr & ~(entry_span(1) - 1)))
 		return pt;
 	pt = pt_lookup(vma->vm_mm, addr);
 	if (pt)
-		atomic_store_explicit(&vma->pt_cache, pt, memory_order_relaxed);
+		atomic_store_explicit(&vma->pt_cache, pt, memory_order_release);
 	return pt;
 }
 
@@ -120,7 +123,7 @@ struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr)
 
 	for (unsigned int level = PT_LEVELS - 1; level > 0; level--) {
 		unsigned int i = level_index(addr, level);
-		struct pgtable *next = (struct pgtable *)pt->e[i];
+		struct pgtable *next = (struct pgtable *)ptep_get(pt, i);
 
 		if (!next) {
 			next = table_alloc(mm, level - 1);
@@ -145,7 +148,7 @@ static int walk_level(struct avm_mm *mm, struct pgtable *pt,
 		return fn(mm, pt, start, end, arg);
 	for (unsigned long a = base + i * span; i < PT_ENTRIES && a < end;
 	     i++, a += span) {
-		struct pgtable *next = (struct pgtable *)pt->e[i];
+		struct pgtable *next = (struct pgtable *)ptep_get(pt, i);
 		unsigned long s = MAX(a, start), e = MIN(a + span, end);
 		int ret;
 
@@ -175,7 +178,7 @@ static void free_empty_level(struct avm_mm *mm, struct pgtable *pt,
 
 	for (unsigned int i = level_index(floor, pt->level); i < PT_ENTRIES; i++) {
 		unsigned long a = base + i * span;
-		struct pgtable *next = (struct pgtable *)pt->e[i];
+		struct pgtable *next = (struct pgtable *)ptep_get(pt, i);
 
 		if (a >= ceiling)
 			break;
@@ -205,8 +208,8 @@ static unsigned long count_subtree(const struct pgtable *pt)
 
 	if (pt->level > 0)
 		for (unsigned int i = 0; i < PT_ENTRIES; i++)
-			if (pt->e[i])
-				n += count_subtree((struct pgtable *)pt->e[i]);
+			if (ptep_get(pt, i))
+				n += count_subtree((struct pgtable *)ptep_get(pt, i));
 	return n;
 }
 
