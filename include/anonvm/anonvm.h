@@ -81,6 +81,9 @@ const char *const *avm_designs(void);
 const char *avm_design_summary(const char *name);
 /* Is the design known to be broken (kept for study, never the default)? */
 bool avm_design_unsafe(const char *name);
+/* Is it a race variant: a safe design with one of the kernel's race fixes
+   removed (tests/races), the same as its original when run alone? */
+bool avm_design_race_variant(const char *name);
 
 /* ---- processes ------------------------------------------------------- */
 

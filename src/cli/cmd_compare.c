@@ -33,7 +33,8 @@ static void compare_usage(FILE *f)
 "Runs each workload on each reverse-map design (each in a fresh system,\n"
 "metadata only) and prints one table per workload: a row per design, a\n"
 "column per metric.  Without --workload every workload runs; without\n"
-"--design every design does (unsafe ones too, marked '!').\n"
+"--design every design does (unsafe ones too, marked '!'), but the race\n"
+"variants (which measure as their originals).\n"
 "\n"
 "Workloads:\n");
 	for (w = wl_all(); *w; w++)
@@ -337,10 +338,11 @@ static int compare_args(int argc, char **argv, struct cmp_opts *o)
 	if (!any_workload)
 		for (int w = 0; w < o->nworkloads; w++)
 			o->want[w] = true;
-	if (!o->ndesigns)
+	if (!o->ndesigns)	/* a race variant measures as its original */
 		for (const char *const *d = avm_designs(); *d &&
 		     o->ndesigns < CMP_MAX_DESIGNS; d++)
-			o->design[o->ndesigns++] = *d;
+			if (!avm_design_race_variant(*d))
+				o->design[o->ndesigns++] = *d;
 	return -1;
 }
 

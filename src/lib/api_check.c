@@ -44,6 +44,7 @@ API_VOID(avm_sys_destroy, (struct avm_sys *sys), (sys))
 API(name_list, avm_designs, (void), ())
 API(const char *, avm_design_summary, (const char *name), (name))
 API(bool, avm_design_unsafe, (const char *name), (name))
+API(bool, avm_design_race_variant, (const char *name), (name))
 API(int, avm_mm_create, (struct avm_sys *sys, struct avm_mm **out),
     (sys, out))
 API(int, avm_fork, (struct avm_mm *parent, struct avm_mm **child),

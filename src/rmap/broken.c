@@ -77,6 +77,7 @@ const struct rmap_ops rmap_avc_2010_no_adjust_lock_ops = {
 	.summary = "UNSAFE: avc-2010 whose VMA adjustments skip the anon_vma "
 		   "lock (the 2010 migration race), for study",
 	.unsafe = true,
+	.broken = RMAP_BROKEN_ADJUST_NOLOCK,
 	.prepare = av_prepare, .clone = av_clone, .fork = av_fork,
 	.unlink = av_unlink, .adjust_begin = adjust_nolock,
 	.adjust_end = adjust_nolock, .mergeable = av_mergeable,

@@ -77,6 +77,13 @@ bool avm_design_unsafe(const char *name)
 	return ops && ops->unsafe;
 }
 
+bool avm_design_race_variant(const char *name)
+{
+	const struct rmap_ops *ops = rmap_find(name);
+
+	return ops && ops->broken;
+}
+
 void rmap_add_new(struct page *page, struct vm_area_struct *vma,
 		  unsigned long addr, bool exclusive)
 {

@@ -56,6 +56,9 @@ enum {
 	/* fork copies a VMA's PTEs before linking the child's VMA into the
 	   reverse map (Linux links first: anon_vma_fork, then copy) */
 	RMAP_BROKEN_FORK_LINK_LATE	= 1 << 1,
+	/* the design's adjust_begin/end take no lock (the design's own
+	   hooks; for the registry: it is a race variant) */
+	RMAP_BROKEN_ADJUST_NOLOCK	= 1 << 2,
 };
 
 struct rmap_ops {
