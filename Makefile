@@ -2,14 +2,18 @@
 # benchmarks; `make check` runs every test in a normal and an ASan+UBSan build.
 #
 # One object directory per configuration: build/ (release, -O2),
-# build-asan/ (gcc, ASan+UBSan) and build-clang/ (clang, ASan+UBSan).
-# Select with `make BUILD=asan` or `make BUILD=clang-asan`.
+# build-asan/ (gcc, ASan+UBSan), build-clang/ (clang, ASan+UBSan) and
+# build-tsan/ (gcc, ThreadSanitizer).  Select with `make BUILD=asan`,
+# `make BUILD=clang-asan` or `make BUILD=tsan`.
 
 BUILD   ?= release
 CC      ?= cc
 ifeq ($(BUILD),asan)
 O       := build-asan
 OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else ifeq ($(BUILD),tsan)
+O       := build-tsan
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=thread
 else ifeq ($(BUILD),clang-asan)
 O       := build-clang
 CC      := clang
@@ -35,7 +39,7 @@ else
 LOCKDEP_DEFAULT := 1
 endif
 
-PKGS    := jansson
+PKGS    := jansson liburcu-memb
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
            -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Iinclude -Isrc -pthread -MMD -MP $(shell pkg-config --cflags $(PKGS)) $(WNO)
@@ -122,7 +126,7 @@ $(O)/pic/%.o: %.c
 $(SHLIB): $(SHLIB_OBJ) src/libanonvm.map
 	$(CC) $(filter -fsanitize%,$(OPT)) -shared -Wl,-soname,libanonvm.so.$(SOVER) \
 		-Wl,--version-script=src/libanonvm.map -Wl,--no-undefined \
-		-o $@ $(SHLIB_OBJ) -lm -pthread
+		-o $@ $(SHLIB_OBJ) $(shell pkg-config --libs liburcu-memb) -lm -pthread
 	ln -sf libanonvm.so.$(VERSION) $(O)/libanonvm.so.$(SOVER)
 	ln -sf libanonvm.so.$(SOVER) $(O)/libanonvm.so
 
@@ -131,6 +135,7 @@ PC_LINES := 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 
 	'Name: anonvm' \
 	'Description: userspace model of the Linux anonymous memory manager and its anon_vma reverse map' \
 	'Version: $(VERSION)' 'Cflags: -I$${includedir}' \
+	'Requires.private: liburcu-memb' \
 	'Libs: -L$${libdir} -lanonvm' 'Libs.private: -lm -pthread'
 
 install: $(LIB) $(SHLIB) $(CLI)
@@ -173,10 +178,11 @@ check:
 	$(MAKE) BUILD=release all
 	$(MAKE) BUILD=asan all
 	$(MAKE) BUILD=clang-asan all
+	$(MAKE) BUILD=tsan all
 	tests/check.sh
 
 clean:
-	rm -rf build build-asan build-clang
+	rm -rf build build-asan build-clang build-tsan
 
 .PHONY: all test check clean
 .SECONDARY:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Everything `make check` runs, for the release build, the ASan+UBSan
 # build (gcc) and the ASan+UBSan build of clang (unit tests and corpus
-# only): the unit tests, the scenario corpus (run, and diff against the
+# only), and under ThreadSanitizer the tests that run threads or the
+# paths they race on (TSAN_TESTS): the unit tests, the scenario corpus
+# (run, and diff against the
 # host kernel where it can be observed), and the fuzzer against the
 # reference model (and the kernel).  Ends with one closing line:
 #   check: N passed, N failed, N skipped
@@ -86,6 +88,17 @@ for O in build build-asan build-clang; do
 		fault_injection "$O"
 	fi
 done
+# ThreadSanitizer: every program that runs threads against one fork
+# family, and the single-threaded tests of the paths they share.  Not
+# native (TSan's shadow memory sits where the scenarios map) nor the long
+# single-threaded exhaustive ones (reclaim_fail, rmap_random, trees,
+# scenario parsing), which ASan covers.
+TSAN_TESTS="stress_family migrate_data mremap_order designs swap_lifecycle
+	fork_cow fork_chain cve_2022_42703 design_anonmm design_pte_chain
+	overly_anonymous vma_merge reuse_degree alloc_fail sizes rcu_anon_vma"
+if [ -d build-tsan/tests ]; then
+	step "build-tsan: unit tests (threads)" tests/run-tests.sh build-tsan $TSAN_TESTS
+fi
 
 # What an embedder and a reader get: make install into a temporary DESTDIR
 # and programs built against it (pkg-config, static and shared), the man

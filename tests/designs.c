@@ -624,6 +624,8 @@ static void mremap_race(const struct design *d, double secs)
 	CHECK_AT(sys, d, "race setup");
 	r.kid = kid[0];
 	avm_stats(sys, &st0);
+	/* the interleaving the rule is for, made likely (not rare) */
+	test_widen_mremap_race(sys);
 	assert_int_equal(pthread_create(&t, NULL, migrator, &r), 0);
 	t0 = now();
 	do {

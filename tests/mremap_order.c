@@ -358,18 +358,26 @@ static void *migrator(void *arg)
 {
 	struct race *r = arg;
 	unsigned int node = 1;
+	unsigned long hits = test_race_window_hits();
 
 	while (!atomic_load(&r->stop)) {
 		unsigned long moved = 0;
 		int err = avm_migrate(r->x->c, A + 4 * PG, 4 * PG, node, &moved);
+		bool look;
 
 		if (err) {
 			r->err = err;
 			break;
 		}
 		/* Our migration is over: none of its entries may be left in
-		   the parent (its mmap_lock makes this a consistent look) */
-		for (int i = 0; i < 8 && !r->err; i++) {
+		   the parent (its mmap_lock makes this a consistent look).
+		   Looked at when a move went ahead with our walk in the
+		   window (else it would mostly hold the walks back), and
+		   before the next migration, which could reuse the frame a
+		   stale entry names and so repair it. */
+		look = test_race_window_hits() != hits;
+		hits = test_race_window_hits();
+		for (int i = 0; i < 8 && !r->err && look; i++) {
 			struct avm_page_info pi;
 			unsigned long at[2] = { A + i * PG, B + (i - 4) * PG };
 
@@ -401,6 +409,7 @@ static void test_race_with_migration(void **state)
 	struct timespec t0, t1;
 	struct avm_mm *kids[NKIDS];
 	int rounds = 0;
+	unsigned long hits0 = test_race_window_hits();
 
 	setup(&x, true);
 	/* more children, whose VMAs (trimmed at the front) start at pgoffs
@@ -411,6 +420,8 @@ static void test_race_with_migration(void **state)
 		assert_int_equal(avm_fork(x.p, &kids[i]), 0);
 		assert_int_equal(avm_munmap(kids[i], A, (1 + i % 3) * PG), 0);
 	}
+	/* the interleaving the rule is for, made likely (not rare) */
+	test_widen_mremap_race(x.sys);
 	assert_int_equal(pthread_create(&t, NULL, migrator, &r), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
@@ -422,14 +433,18 @@ static void test_race_with_migration(void **state)
 					    A + 4 * PG, &got), 0);
 		rounds++;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (r.err || (t1.tv_sec - t0.tv_sec) * 1000000000L +
-		    (t1.tv_nsec - t0.tv_nsec) > 2500000000L)
+		/* enough moves inside the window (each one leaves an entry
+		   behind if the move does not take the lock), or 5 s */
+		if (r.err || test_race_window_hits() - hits0 >= 40 ||
+		    (t1.tv_sec - t0.tv_sec) * 1000000000L +
+		    (t1.tv_nsec - t0.tv_nsec) > 5000000000L)
 			break;
 	}
 	atomic_store(&r.stop, 1);
 	pthread_join(t, NULL);
-	printf("race: %d round trips, %lu migrate calls, %lu pages moved\n",
-	       rounds, r.migrations, r.moved);
+	printf("race: %d round trips, %lu in the window, %lu migrate calls, "
+	       "%lu pages moved\n", rounds, test_race_window_hits() - hits0,
+	       r.migrations, r.moved);
 	assert_int_equal(r.err, 0);
 	avm_stats(x.sys, &st);
 	assert_int_equal(st.mremap_rmap_locked, (unsigned long)rounds);

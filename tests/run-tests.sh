@@ -9,7 +9,8 @@
 # of one's own: "1..N", then "ok N selftests: anonvm: NAME" (with
 # "# SKIP reason" for a skip) or "not ok N ... # exit=RC", each program's
 # output before its line as "# " comments (prove(1) parses it:
-# `prove -e cat <(tests/run-tests.sh --tap build)`).
+# `prove -e cat <(tests/run-tests.sh --tap build)`).  Names after the
+# directory run only those programs.
 set -u
 # Every test runs with the lock validator on unless the caller says 0.
 export ANONVM_LOCKDEP=${ANONVM_LOCKDEP:-1}
@@ -19,9 +20,13 @@ if [ "${1:-}" = --tap ]; then
 	shift
 fi
 O=${1:-build}
+shift || true
+only=" $* "
 pass=0 fail=0 skip=0 n=0 tests=()
 for t in "$O"/tests/*; do
-	[ -f "$t" ] && [ -x "$t" ] && tests+=("$t")
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	[ $# -eq 0 ] || [[ "$only" == *" $(basename "$t") "* ]] || continue
+	tests+=("$t")
 done
 if $tap; then
 	echo "TAP version 13"

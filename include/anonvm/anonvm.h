@@ -9,9 +9,11 @@
  * calls of the same name and return 0 or a negative errno, never crash, and
  * back out completely when an allocation fails.
  *
- * Addresses and lengths are bytes; pages are AVM_PAGE_SIZE.  All functions
- * are safe to call from several threads on different mms; see
- * docs/locking.md for the lock order.
+ * Addresses and lengths are bytes; pages are AVM_PAGE_SIZE.  Every function
+ * may be called from any thread at once with any other, on any mm (of one
+ * fork family too, several threads on one mm as threads of a process),
+ * except avm_check, and avm_sys_destroy and avm_exit of what others still
+ * use; see docs/locking.md for the locks and their order.
  */
 #ifndef ANONVM_H
 #define ANONVM_H
@@ -256,7 +258,8 @@ int avm_rmap_walk_pfn(struct avm_sys *sys, unsigned long pfn,
 
 /*
  * Verify every invariant (docs/invariants.md).  0 if all hold, else
- * -EUCLEAN with the first violation described in msg.
+ * -EUCLEAN with the first violation described in msg.  Needs a quiescent
+ * system: no other call on it in progress.
  */
 int avm_check(struct avm_sys *sys, char *msg, size_t len);
 
@@ -264,6 +267,29 @@ struct avm_sizes {
 	size_t page, vma, anon_vma, avc, mm;
 };
 void avm_sizes(struct avm_sys *sys, struct avm_sizes *sz);
+
+/* ---- race windows (for tests) ---------------------------------------- */
+enum avm_race_point {
+	AVM_RACE_MIGRATE_VISIT,	/* migration's rmap walk that puts the
+				   entries back, before each VMA it visits:
+				   mm and address the page has there */
+	AVM_RACE_MREMAP_MOVE,	/* mremap: the destination VMA is linked,
+				   the PTEs are about to move to (mm, addr) */
+	AVM_RACE_MREMAP_MOVED,	/* mremap: they have moved there */
+	AVM_RACE_ANON_VMA_GET,	/* an rmap walk read page->mapping and saw
+				   the page mapped, inside its RCU read
+				   section, and is about to try the anon_vma's
+				   lock or take a reference on it (addr: the
+				   frame number) */
+};
+typedef void (*avm_race_hook)(void *arg, enum avm_race_point point,
+			      unsigned long mm_id, unsigned long addr);
+/*
+ * fn(arg, point, ...) runs, in whichever thread gets there, at each point
+ * where a race window opens, until it is reset with fn NULL: a test can
+ * wait there (a preemption point) to make a rare interleaving likely.
+ */
+void avm_set_race_hook(struct avm_sys *sys, avm_race_hook fn, void *arg);
 
 /* ---- fault injection ------------------------------------------------- */
 

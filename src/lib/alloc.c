@@ -278,3 +278,25 @@ void avm_alloc_fail_random(struct avm_alloc *a, uint32_t ppm, uint64_t seed)
 	rearm(a);
 	avm_mutex_unlock(&a->rng_lock);
 }
+
+void avm_kfree_deferred(struct avm_alloc *a, enum avm_kind kind, size_t size)
+{
+	avm_alloc_account(a, kind, -1, -(long)size);
+}
+
+void avm_kfree_memory(struct avm_alloc *a, enum avm_kind kind, void *p,
+		      size_t size)
+{
+	struct slab_cache *c = &a->cache[kind];
+	struct alloc_local *l = local(a);
+
+	if (c->size != size) {
+		free(p);
+	} else if (l) {
+		slab_free(c, &l->free[kind], p);
+	} else {
+		avm_mutex_lock(&a->spare_lock, &alloc_spare_lock_class);
+		slab_free(c, &a->spare.free[kind], p);
+		avm_mutex_unlock(&a->spare_lock);
+	}
+}

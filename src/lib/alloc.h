@@ -82,6 +82,11 @@ int avm_alloc_should_fail(struct avm_alloc *a);
 void *avm_kmalloc(struct avm_alloc *a, enum avm_kind kind, size_t size);
 void *avm_kzalloc(struct avm_alloc *a, enum avm_kind kind, size_t size);
 void avm_kfree(struct avm_alloc *a, enum avm_kind kind, void *p, size_t size);
+/* Count an object as freed now whose memory goes later (after an RCU
+   grace period, from any thread) with avm_kfree_memory. */
+void avm_kfree_deferred(struct avm_alloc *a, enum avm_kind kind, size_t size);
+void avm_kfree_memory(struct avm_alloc *a, enum avm_kind kind, void *p,
+		      size_t size);
 /* Account a frame taken from / returned to a pool (after should_fail). */
 void avm_alloc_account(struct avm_alloc *a, enum avm_kind kind, long n,
 		       long bytes);

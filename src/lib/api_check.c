@@ -95,6 +95,8 @@ API(int, avm_check, (struct avm_sys *sys, char *msg, size_t len),
     (sys, msg, len))
 API_VOID(avm_sizes, (struct avm_sys *sys, struct avm_sizes *sz), (sys, sz))
 API_VOID(avm_fail_nth, (struct avm_sys *sys, unsigned long n), (sys, n))
+API_VOID(avm_set_race_hook, (struct avm_sys *sys, avm_race_hook fn, void *arg),
+	 (sys, fn, arg))
 API_VOID(avm_fail_random, (struct avm_sys *sys, double p, uint64_t seed),
 	 (sys, p, seed))
 API(unsigned long, avm_alloc_count, (struct avm_sys *sys), (sys))

@@ -152,13 +152,13 @@ static int census_table(struct avm_mm *mm, struct pgtable *pt,
 		unsigned long a = base + ((unsigned long)i << PAGE_SHIFT);
 		struct vm_area_struct *vma;
 
-		if (!pt->e[i])
+		if (!ptep_get(pt, i))
 			continue;
 		used++;
 		vma = vma_lookup(mm, a);
 		CHECK(t->c->ctx, vma, "mm %lu %#lx: PTE %#llx outside every "
-		      "VMA", mm->id, a, (unsigned long long)pt->e[i]);
-		err = census_pte(t->c, vma, a, pt->e[i]);
+		      "VMA", mm->id, a, (unsigned long long)ptep_get(pt, i));
+		err = census_pte(t->c, vma, a, ptep_get(pt, i));
 		if (err)
 			return err;
 		t->ptes++;

@@ -64,7 +64,7 @@ static int copy_table(struct avm_mm *src_mm, struct pgtable *spt,
 
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
 		unsigned int i = pte_index(a);
-		pte_t spte = spt->e[i], dpte;
+		pte_t spte = ptep_get(spt, i), dpte;
 
 		if (!spte)
 			continue;
@@ -81,7 +81,7 @@ static int copy_table(struct avm_mm *src_mm, struct pgtable *spt,
 			spte &= ~PTE_SWP_EXCL;
 			dpte = spte;
 		}
-		spt->e[i] = spte;
+		set_pte(spt, i, spte);
 		pt_set(dpt, i, dpte);
 	}
 	return 0;

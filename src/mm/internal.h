@@ -129,10 +129,25 @@ static inline unsigned int pte_index(unsigned long addr)
 {
 	return (addr >> PAGE_SHIFT) & (PT_ENTRIES - 1);
 }
+/*
+ * Entries are changed only under the mm's page_table_lock, but read
+ * without it too (the rmap walk's first look, a fault's first look, the
+ * upper levels on every lookup): single-copy-atomic accesses, as Linux's
+ * ptep_get / set_pte.  Release/acquire publish a new table's zeroed
+ * contents with its pointer.
+ */
+static inline pte_t ptep_get(const struct pgtable *pt, unsigned int i)
+{
+	return __atomic_load_n(&pt->e[i], __ATOMIC_ACQUIRE);
+}
+static inline void set_pte(struct pgtable *pt, unsigned int i, pte_t v)
+{
+	__atomic_store_n(&pt->e[i], v, __ATOMIC_RELEASE);
+}
 static inline void pt_set(struct pgtable *pt, unsigned int i, pte_t v)
 {
-	pt->used += (v != 0) - (pt->e[i] != 0);
-	pt->e[i] = v;
+	pt->used += (v != 0) - (ptep_get(pt, i) != 0);
+	set_pte(pt, i, v);
 }
 static inline bool pte_present(pte_t p) { return p & PTE_PRESENT; }
 static inline unsigned long pte_pfn(pte_t p) { return p >> PTE_PFN_SHIFT; }
@@ -233,6 +248,16 @@ void change_protection(struct vm_area_struct *vma, unsigned long start,
 		       unsigned long end, unsigned long newflags);
 
 /* ---- sys.c ------------------------------------------------------------- */
+/* A point where a race window opens (avm_set_race_hook). */
+static inline void race_point(struct avm_sys *sys, enum avm_race_point p,
+			      const struct avm_mm *mm, unsigned long addr)
+{
+	avm_race_hook fn = atomic_load_explicit(&sys->race_hook,
+						memory_order_acquire);
+
+	if (unlikely(fn))
+		fn(sys->race_arg, p, mm ? mm->id : 0, addr);
+}
 struct avm_mm *mm_alloc(struct avm_sys *sys);
 void mm_free(struct avm_mm *mm);
 static inline struct avm_alloc *mm_alloc_ctx(struct avm_mm *mm)

@@ -82,7 +82,7 @@ static int wp_page_copy(struct avm_mm *mm, struct vm_area_struct *vma,
 	if (old)
 		copy_page_payload(sys, page, old);
 	ptl_lock(mm);
-	if (pt->e[pte_index(addr)] != orig) {
+	if (ptep_get(pt, pte_index(addr)) != orig) {
 		ptl_unlock(mm);
 		put_page(sys, page);
 		if (old)
@@ -119,7 +119,7 @@ static int do_wp_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	   frame may have been swapped out or migrated since the fault
 	   looked); the page lock is only tried, as in Linux. */
 	ptl_lock(mm);
-	if (pt->e[i] != pte) {
+	if (ptep_get(pt, i) != pte) {
 		ptl_unlock(mm);
 		return 0;
 	}
@@ -134,7 +134,7 @@ static int do_wp_page(struct avm_mm *mm, struct vm_area_struct *vma,
 		unlock_page(page);
 	}
 	if (reuse)
-		pt->e[i] |= PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
+		set_pte(pt, i, pte | PTE_WRITE | PTE_YOUNG | PTE_DIRTY);
 	else
 		get_page(page);		/* for the copy */
 	ptl_unlock(mm);
@@ -157,7 +157,7 @@ int handle_mm_fault(struct avm_mm *mm, struct vm_area_struct *vma,
 	ptl_unlock(mm);
 	if (!pt)
 		return -ENOMEM;
-	pte = pt->e[pte_index(addr)];
+	pte = ptep_get(pt, pte_index(addr));
 	if (!pte && !write) {
 		ptl_lock(mm);
 		pt_set(pt, pte_index(addr), mk_pte(zero_pfn(sys), PTE_YOUNG));
@@ -174,8 +174,9 @@ int handle_mm_fault(struct avm_mm *mm, struct vm_area_struct *vma,
 	/* Only if reclaim or migration did not replace it meanwhile: these
 	   bits mean something else in a swap or migration entry. */
 	ptl_lock(mm);
-	if (pt->e[pte_index(addr)] == pte)
-		pt->e[pte_index(addr)] |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
+	if (ptep_get(pt, pte_index(addr)) == pte)
+		set_pte(pt, pte_index(addr),
+			pte | PTE_YOUNG | (write ? PTE_DIRTY : 0));
 	ptl_unlock(mm);
 	return 0;
 }
@@ -190,7 +191,7 @@ static int zap_table(struct avm_mm *mm, struct pgtable *pt,
 
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
 		unsigned int i = pte_index(a);
-		pte_t pte = pt->e[i];
+		pte_t pte = ptep_get(pt, i);
 		struct page *page;
 
 		if (!pte)
@@ -240,7 +241,7 @@ static unsigned char *pte_bytes(struct avm_mm *mm, unsigned long addr,
 {
 	struct avm_sys *sys = mm->sys;
 	struct pgtable *pt = pt_lookup(mm, addr);
-	pte_t pte = pt ? pt->e[pte_index(addr)] : 0;
+	pte_t pte = pt ? ptep_get(pt, pte_index(addr)) : 0;
 
 	*ok = false;
 	if (acc == ACC_PEEK) {
@@ -256,8 +257,8 @@ static unsigned char *pte_bytes(struct avm_mm *mm, unsigned long addr,
 		return NULL;
 	} else {
 		*ok = true;
-		pt->e[pte_index(addr)] |= PTE_YOUNG |
-					  (acc == ACC_WRITE ? PTE_DIRTY : 0);
+		set_pte(pt, pte_index(addr), pte | PTE_YOUNG |
+			(acc == ACC_WRITE ? PTE_DIRTY : 0));
 	}
 	return page_address(sys, pfn_to_page(sys, pte_pfn(pte)));
 }

@@ -27,6 +27,7 @@ struct mig_arg {
 	struct page *to;		/* restore: the page entries go to */
 	unsigned long from_pfn, to_pfn;
 	bool install;			/* true: PTE -> entry; false: back */
+	void *anon;			/* our reference on the anon_vma */
 	unsigned long done;
 };
 
@@ -39,17 +40,19 @@ static bool migrate_one_pte(struct page *page, struct vm_area_struct *vma,
 	unsigned int i = pte_index(addr);
 	pte_t pte;
 
+	if (!m->install)
+		race_point(m->sys, AVM_RACE_MIGRATE_VISIT, mm, addr);
 	ptl_lock(mm);
 	pt = addr == ~0UL ? NULL : pt_lookup(mm, addr);
-	pte = pt ? pt->e[i] : 0;
+	pte = pt ? ptep_get(pt, i) : 0;
 	if (m->install && pte_present(pte) && pte_pfn(pte) == m->from_pfn) {
 		unsigned long type = (pte & PTE_WRITE) ? PTE_TYPE_MIG_W
 						       : PTE_TYPE_MIG_R;
 
 		if (pte & PTE_DIRTY)
 			page_set(page, PG_dirty);
-		pt->e[i] = ((pte_t)m->from_pfn << PTE_PFN_SHIFT) |
-			   (type << PTE_TYPE_SHIFT);
+		set_pte(pt, i, ((pte_t)m->from_pfn << PTE_PFN_SHIFT) |
+			   (type << PTE_TYPE_SHIFT));
 		rmap_remove(page, vma, addr);
 		put_page(m->sys, page);		/* the mapping's; we hold one */
 		m->done++;
@@ -63,7 +66,7 @@ static bool migrate_one_pte(struct page *page, struct vm_area_struct *vma,
 		   alone), so page_add allocates nothing here. */
 		if (!rmap_add(m->to, vma, addr)) {
 			get_page(m->to);
-			pt->e[i] = mk_pte(m->to_pfn, w | PTE_YOUNG);
+			set_pte(pt, i, mk_pte(m->to_pfn, w | PTE_YOUNG));
 			m->done++;
 		}
 	}
@@ -76,7 +79,8 @@ static bool migrate_one_pte(struct page *page, struct vm_area_struct *vma,
 static unsigned long walk_entries(struct avm_sys *sys, struct page *page,
 				  struct mig_arg *m)
 {
-	struct rmap_walk_control rwc = { .rmap_one = migrate_one_pte, .arg = m };
+	struct rmap_walk_control rwc = { .rmap_one = migrate_one_pte, .arg = m,
+					 .anon_ref = m->anon, .sys = sys };
 
 	m->done = 0;
 	sys->rmap->walk(page, &rwc);
@@ -139,15 +143,14 @@ static int move_identity(struct avm_sys *sys, struct page *old,
 	return 0;
 }
 
-static int migrate_page(struct avm_sys *sys, struct page *old,
-			unsigned int node)
+/* old is isolated; m->anon keeps its anon_vma alive throughout. */
+static int unmap_and_move(struct avm_sys *sys, struct page *old,
+			  unsigned int node, const struct mig_arg *init)
 {
-	struct mig_arg m = { .sys = sys, .install = true };
+	struct mig_arg m = *init;
 	struct rmap_walk_control rwc = { .rmap_one = migrate_one_pte, .arg = &m };
 	struct page *new;
 
-	if (!isolate_lru_page(sys, old))
-		return -EAGAIN;		/* reclaim (or another migration) has it */
 	new = alloc_page_nozero(sys, node);	/* move_identity copies */
 	if (!new) {
 		putback_lru_page(sys, old);
@@ -155,6 +158,7 @@ static int migrate_page(struct avm_sys *sys, struct page *old,
 	}
 	lock_page_nested(new, SINGLE_DEPTH_NESTING);	/* old is locked */
 	m.from_pfn = page_to_pfn(sys, old);
+	rwc.anon_ref = m.anon;
 	rmap_walk(sys, old, &rwc);	/* filtered: only real mappings */
 	avm_preempt_point("migrate: between unmap and remap");
 	if (page_mapcount(old) || move_identity(sys, old, new)) {
@@ -178,6 +182,26 @@ static int migrate_page(struct avm_sys *sys, struct page *old,
 	return 0;
 }
 
+static int migrate_page(struct avm_sys *sys, struct page *old,
+			unsigned int node)
+{
+	struct mig_arg m = { .sys = sys, .install = true };
+	int err;
+
+	if (!isolate_lru_page(sys, old))
+		return -EAGAIN;		/* reclaim (or another migration) has it */
+	/* As Linux's folio_get_anon_vma: while only migration entries map
+	   the page nothing else keeps its anon_vma. */
+	m.anon = rmap_get_anon(sys, old);
+	if (sys->rmap->get_anon && !m.anon) {
+		putback_lru_page(sys, old);
+		return -EAGAIN;		/* unmapped meanwhile */
+	}
+	err = unmap_and_move(sys, old, node, &m);
+	rmap_put_anon(sys, m.anon);
+	return err;
+}
+
 static int migrate_addr(struct avm_mm *mm, unsigned long addr,
 			unsigned int node, unsigned long *moved)
 {
@@ -193,7 +217,7 @@ static int migrate_addr(struct avm_mm *mm, unsigned long addr,
 	ptl_lock(mm);
 	pt = pt_lookup(mm, addr);
 	if (pt)
-		pte = pt->e[i];
+		pte = ptep_get(pt, i);
 	if (pte_present(pte)) {
 		page = pfn_to_page(sys, pte_pfn(pte));
 		if (page == sys->zero_page || page_node(page) == node)
@@ -206,7 +230,7 @@ static int migrate_addr(struct avm_mm *mm, unsigned long addr,
 		return 0;
 	lock_page(page);
 	/* still the page mapped here (not swapped out or migrated since)? */
-	err = pt->e[i] == pte ? migrate_page(sys, page, node) : -EAGAIN;
+	err = ptep_get(pt, i) == pte ? migrate_page(sys, page, node) : -EAGAIN;
 	unlock_page(page);
 	put_page(sys, page);
 	if (!err)

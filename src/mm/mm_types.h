@@ -10,9 +10,16 @@
  *       anon_vma->root->rwsem          (write: linking/unlinking chains;
  *                                        read: rmap walks)
  *         mm->page_table_lock          (PTE changes)
- *           sys->lock                  (pools, LRU, global lists)
+ *           swap_info->lock            (slot counts, swap cache)
+ *             sys->lock                (pools, LRU, global lists)
  * A walker holding a page reaches an mm through the reverse map without the
- * mmap_lock: it relies on the anon_vma lock keeping the VMA alive.
+ * mmap_lock: it relies on the anon_vma lock keeping the VMA alive, and
+ * reaches the anon_vma through page->mapping under rcu_read_lock, with a
+ * reference taken only while the page is still mapped (anon_vmas are
+ * freed after a grace period).  PTEs are read without the page-table lock
+ * too (ptep_get), and whatever such a look decides is checked again under
+ * it.  The first fault of a VMA publishes vma->anon_vma under the
+ * page-table lock.
  */
 #ifndef AVM_MM_TYPES_H
 #define AVM_MM_TYPES_H
@@ -198,6 +205,11 @@ struct avm_sys {
 	unsigned long next_mm_id;
 	struct swap_info *swap;		/* NULL: no swap device */
 	struct avm_counters ctr;
+	_Atomic(avm_race_hook) race_hook;	/* tests: avm_set_race_hook */
+	/* anon_vmas past their grace period, for a library thread to give
+	   back to the allocator (the RCU callback thread takes no locks) */
+	_Atomic(struct anon_vma *) rcu_freed;
+	void *race_arg;
 };
 
 #endif

@@ -14,20 +14,20 @@ static int change_table(struct avm_mm *mm, struct pgtable *pt,
 
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
 		unsigned int i = pte_index(a);
-		pte_t pte = pt->e[i];
+		pte_t pte = ptep_get(pt, i);
 		struct page *page;
 
 		if (!pte_present(pte))
 			continue;
 		if (!(newflags & VM_WRITE)) {
-			pt->e[i] = pte & ~PTE_WRITE;
+			set_pte(pt, i, pte & ~PTE_WRITE);
 			continue;
 		}
 		/* Write upgrade without a fault: only for a page that is
 		   known to be ours alone, as Linux does for private memory. */
 		page = pfn_to_page(sys, pte_pfn(pte));
 		if (page != sys->zero_page && page_test(page, PG_anon_exclusive))
-			pt->e[i] = pte | PTE_WRITE;
+			set_pte(pt, i, pte | PTE_WRITE);
 	}
 	return 0;
 }

@@ -99,7 +99,7 @@ static int move_table(struct avm_mm *mm, struct pgtable *pt,
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
 		unsigned long na = a - m->old_addr + m->new_addr;
 		struct pgtable *npt;
-		pte_t pte = pt->e[pte_index(a)];
+		pte_t pte = ptep_get(pt, pte_index(a));
 
 		if (!pte)
 			continue;
@@ -136,6 +136,7 @@ static int move_page_tables(struct move_arg *m, unsigned long len,
 						  m->new_addr);
 	if (err)
 		return err;
+	race_point(mm->sys, AVM_RACE_MREMAP_MOVE, mm, m->new_addr);
 	if (need_rmap_locks && av)
 		anon_vma_lock_write(av);
 	ptl_lock(mm);
@@ -144,6 +145,7 @@ static int move_page_tables(struct move_arg *m, unsigned long len,
 	ptl_unlock(mm);
 	if (need_rmap_locks && av)
 		anon_vma_unlock_write(av);
+	race_point(mm->sys, AVM_RACE_MREMAP_MOVED, mm, m->new_addr);
 	return 0;
 }
 

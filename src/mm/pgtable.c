@@ -67,8 +67,8 @@ static void free_subtree(struct avm_mm *mm, struct pgtable *pt)
 {
 	if (pt->level > 0) {
 		for (unsigned int i = 0; i < PT_ENTRIES; i++)
-			if (pt->e[i])
-				free_subtree(mm, (struct pgtable *)pt->e[i]);
+			if (ptep_get(pt, i))
+				free_subtree(mm, (struct pgtable *)ptep_get(pt, i));
 	}
 	table_free(mm, pt);
 }
@@ -85,7 +85,7 @@ struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr)
 	struct pgtable *pt = mm->pgd;
 
 	for (unsigned int level = PT_LEVELS - 1; pt && level > 0; level--)
-		pt = (struct pgtable *)pt->e[level_index(addr, level)];
+		pt = (struct pgtable *)ptep_get(pt, level_index(addr, level));
 	return pt;
 }
 
@@ -120,7 +120,7 @@ struct pgtable *pt_alloc(struct avm_mm *mm, unsigned long addr)
 
 	for (unsigned int level = PT_LEVELS - 1; level > 0; level--) {
 		unsigned int i = level_index(addr, level);
-		struct pgtable *next = (struct pgtable *)pt->e[i];
+		struct pgtable *next = (struct pgtable *)ptep_get(pt, i);
 
 		if (!next) {
 			next = table_alloc(mm, level - 1);
@@ -145,7 +145,7 @@ static int walk_level(struct avm_mm *mm, struct pgtable *pt,
 		return fn(mm, pt, start, end, arg);
 	for (unsigned long a = base + i * span; i < PT_ENTRIES && a < end;
 	     i++, a += span) {
-		struct pgtable *next = (struct pgtable *)pt->e[i];
+		struct pgtable *next = (struct pgtable *)ptep_get(pt, i);
 		unsigned long s = MAX(a, start), e = MIN(a + span, end);
 		int ret;
 
@@ -175,7 +175,7 @@ static void free_empty_level(struct avm_mm *mm, struct pgtable *pt,
 
 	for (unsigned int i = level_index(floor, pt->level); i < PT_ENTRIES; i++) {
 		unsigned long a = base + i * span;
-		struct pgtable *next = (struct pgtable *)pt->e[i];
+		struct pgtable *next = (struct pgtable *)ptep_get(pt, i);
 
 		if (a >= ceiling)
 			break;
@@ -205,8 +205,8 @@ static unsigned long count_subtree(const struct pgtable *pt)
 
 	if (pt->level > 0)
 		for (unsigned int i = 0; i < PT_ENTRIES; i++)
-			if (pt->e[i])
-				n += count_subtree((struct pgtable *)pt->e[i]);
+			if (ptep_get(pt, i))
+				n += count_subtree((struct pgtable *)ptep_get(pt, i));
 	return n;
 }
 

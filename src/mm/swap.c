@@ -250,18 +250,29 @@ void swap_pte_read(struct avm_sys *sys, pte_t pte, unsigned char *buf)
 {
 	struct swap_info *si = sys->swap;
 	unsigned long s = swp_offset(pte);
-	struct page *page = NULL;
+	struct page *page = NULL, *held = NULL;
 	const unsigned char *src;
 
 	memset(buf, 0, PAGE_SIZE);
-	if (pte_nptype(pte) != PTE_TYPE_SWAP)
-		page = pfn_to_page(sys, pte_pfn(pte));	/* migration entry */
-	else if (si && si->cache[s])
+	if (pte_nptype(pte) != PTE_TYPE_SWAP) {
+		/* a migration entry: the caller's page-table lock keeps the
+		   old frame until the entry is restored */
+		page = pfn_to_page(sys, pte_pfn(pte));
+	} else if (si) {
+		/* the cache changes under si->lock; hold what we find */
+		swap_lock(si);
 		page = si->cache[s];
+		if (page && !get_page_unless_zero(page))
+			page = NULL;
+		swap_unlock(si);
+		held = page;
+	}
 	if (page) {
 		src = page_address(sys, page);
 		if (src)
 			memcpy(buf, src, PAGE_SIZE);
+		if (held)
+			put_page(sys, held);
 	} else if (si && si->fd >= 0 &&
 		   pread(si->fd, buf, PAGE_SIZE, (off_t)(s * PAGE_SIZE)) !=
 		   (ssize_t)PAGE_SIZE) {
@@ -282,11 +293,14 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 	struct unmap_arg *u = arg;
 	struct avm_mm *mm = vma->vm_mm;
 	struct pgtable *pt = pt_lookup(mm, addr);
-	bool excl = page_test(page, PG_anon_exclusive);
+	bool excl;
 	pte_t pte;
 
 	ptl_lock(mm);
-	pte = pt->e[pte_index(addr)];
+	/* under the lock: fork clears it (under the same lock) when it
+	   copies this PTE, and the entry must not claim a page now shared */
+	excl = page_test(page, PG_anon_exclusive);
+	pte = ptep_get(pt, pte_index(addr));
 	/* The walk looked without the lock: a COW fault may have replaced
 	   the page here since. */
 	if (!pte_present(pte) || pte_pfn(pte) != page_to_pfn(u->sys, page)) {
@@ -295,7 +309,7 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 	}
 	if (pte & PTE_DIRTY)
 		page_set(page, PG_dirty);
-	pt->e[pte_index(addr)] = swp_entry_pte(u->slot, excl);
+	set_pte(pt, pte_index(addr), swp_entry_pte(u->slot, excl));
 	swap_lock(u->sys->swap);
 	u->sys->swap->map[u->slot]++;
 	swap_unlock(u->sys->swap);
@@ -479,7 +493,7 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 		   reused, and locked by its next owner) once it is done. */
 		page = pfn_to_page(sys, pte_pfn(pte));
 		ptl_lock(mm);
-		if (pt->e[pte_index(addr)] != pte || !get_page_unless_zero(page))
+		if (ptep_get(pt, pte_index(addr)) != pte || !get_page_unless_zero(page))
 			page = NULL;
 		ptl_unlock(mm);
 		if (page) {
@@ -503,7 +517,7 @@ int do_swap_page(struct avm_mm *mm, struct vm_area_struct *vma,
 		return 0;
 	}
 	ptl_lock(mm);
-	if (pt->e[pte_index(addr)] == pte)
+	if (ptep_get(pt, pte_index(addr)) == pte)
 		err = map_swapped(vma, addr, pt, pte, page, write);
 	else
 		err = -EAGAIN;

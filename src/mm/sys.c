@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "lib/rcu.h"
 #include "mm/internal.h"
 #include "mm/swap.h"
 #include "rmap/anon_vma.h"
@@ -73,6 +74,10 @@ void avm_sys_destroy(struct avm_sys *sys)
 		return;
 	while (!list_empty(&sys->mms))
 		avm_exit(list_first_entry(&sys->mms, struct avm_mm, mmlist));
+	/* anon_vmas still waiting for a grace period go back to the
+	   allocator before it goes */
+	avm_rcu_barrier();
+	anon_vma_reap(sys);
 	swap_destroy(sys);
 	node_pools_destroy(sys);
 	avm_mutex_destroy(&sys->lock);
@@ -128,6 +133,13 @@ void avm_exit(struct avm_mm *mm)
 unsigned long avm_mm_id(const struct avm_mm *mm)
 {
 	return mm->id;
+}
+
+void avm_set_race_hook(struct avm_sys *sys, avm_race_hook fn, void *arg)
+{
+	if (fn)
+		sys->race_arg = arg;
+	atomic_store_explicit(&sys->race_hook, fn, memory_order_release);
 }
 
 /* ---- fault injection --------------------------------------------------- */

@@ -23,10 +23,10 @@ static bool referenced_one(struct page *page, struct vm_area_struct *vma,
 	/* Only if the PTE still maps this page: the walk looked without the
 	   lock, and in a swap or migration entry bit 2 is part of the type. */
 	ptl_lock(mm);
-	pte = pt->e[pte_index(addr)];
+	pte = ptep_get(pt, pte_index(addr));
 	if (pte_present(pte) && pte_pfn(pte) == page_to_pfn(mm->sys, page) &&
 	    (pte & PTE_YOUNG)) {
-		pt->e[pte_index(addr)] = pte & ~PTE_YOUNG;
+		set_pte(pt, pte_index(addr), pte & ~PTE_YOUNG);
 		(*refs)++;
 	}
 	ptl_unlock(mm);
@@ -181,20 +181,35 @@ static int shrink_one(struct avm_sys *sys, struct mem_node *n)
 	return 1;
 }
 
+/* The list lengths, read under the lock that changes them. */
+static void lru_sizes(struct avm_sys *sys, struct mem_node *n,
+		      unsigned long *active, unsigned long *inactive)
+{
+	sys_lock(sys);
+	*active = n->nr_active;
+	*inactive = n->nr_inactive;
+	sys_unlock(sys);
+}
+
 static unsigned long shrink_node(struct avm_sys *sys, struct mem_node *n,
 				 unsigned long nr)
 {
-	unsigned long budget = 4 * (n->nr_active + n->nr_inactive) + 8;
-	unsigned long freed = 0;
+	unsigned long freed = 0, budget, act, inact;
 
+	lru_sizes(sys, n, &act, &inact);
+	budget = 4 * (act + inact) + 8;
 	while (freed < nr && budget--) {
 		int r;
 
-		if (n->nr_inactive < n->nr_active || !n->nr_inactive)
-			shrink_active(sys, n, MAX(32UL, n->nr_active / 4));
+		lru_sizes(sys, n, &act, &inact);
+		if (inact < act || !inact)
+			shrink_active(sys, n, MAX(32UL, act / 4));
 		r = shrink_one(sys, n);
-		if (r < 0 && !n->nr_active)
-			break;
+		if (r < 0) {
+			lru_sizes(sys, n, &act, &inact);
+			if (!act)
+				break;
+		}
 		if (r > 0)
 			freed++;
 	}
@@ -235,7 +250,7 @@ static int pageout_table(struct avm_mm *mm, struct pgtable *pt,
 		   migration or reclaim elsewhere may free the frame the PTE
 		   pointed to a moment ago. */
 		ptl_lock(mm);
-		pte = pt->e[i];
+		pte = ptep_get(pt, i);
 		if (pte_present(pte)) {
 			p = pfn_to_page(sys, pte_pfn(pte));
 			/* Leave the zero page and pages others map too. */
@@ -250,7 +265,7 @@ static int pageout_table(struct avm_mm *mm, struct pgtable *pt,
 		lock_page(p);
 		/* As Linux: only a page on the LRU (not isolated by reclaim or
 		   migration), still mapped here and by nobody else. */
-		if (pt->e[i] == pte && page_mapcount(p) == 1 &&
+		if (ptep_get(pt, i) == pte && page_mapcount(p) == 1 &&
 		    isolate_lru_page(sys, p)) {
 			page_clear(p, PG_referenced);
 			/* failures leave the page mapped (or cached) */

@@ -16,6 +16,7 @@
  * its children's: a child's ->parent is valid whenever it is used.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "lib/interval_tree.h"
 #include "lib/ptrset.h"
@@ -110,7 +111,11 @@ static struct anon_vma_chain *index_next(bool tree, struct anon_vma *av,
 
 struct anon_vma *anon_vma_new(struct avm_sys *sys)
 {
-	struct anon_vma *av = avm_kmalloc(&sys->alloc, AK_ANON_VMA, sizeof(*av));
+	struct anon_vma *av;
+
+	if (atomic_load_explicit(&sys->rcu_freed, memory_order_relaxed))
+		anon_vma_reap(sys);
+	av = avm_kmalloc(&sys->alloc, AK_ANON_VMA, sizeof(*av));
 
 	if (!av)
 		return NULL;
@@ -132,17 +137,51 @@ static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
 }
 
 /*
- * Freed at once.  The concurrency work will defer this past an RCU grace
- * period (type-safe-by-RCU, as SLAB_TYPESAFE_BY_RCU in Linux); it is the
- * only place that needs to change, for every anon_vma design.
+ * The grace period is over: hand av to the library's own threads (the
+ * next anon_vma_new, or avm_sys_destroy).  liburcu's callback thread takes
+ * no lock of ours: it is not one of the threads the lock validator and
+ * the interleaving explorer's scheduler know.
+ */
+static void anon_vma_free_rcu(struct rcu_head *head)
+{
+	struct anon_vma *av = container_of(head, struct anon_vma, rcu);
+	struct avm_sys *sys = av->rcu_sys;
+	struct anon_vma *old = atomic_load(&sys->rcu_freed);
+
+	avm_rcu_cb_begin(head);
+	do
+		av->rcu_next = old;
+	while (!atomic_compare_exchange_weak(&sys->rcu_freed, &old, av));
+}
+
+void anon_vma_reap(struct avm_sys *sys)
+{
+	struct anon_vma *av = atomic_exchange(&sys->rcu_freed, NULL);
+
+	while (av) {
+		struct anon_vma *next = av->rcu_next;
+
+		avm_rwlock_destroy(&av->rwsem);	/* a reader may have tried it */
+		avm_kfree_memory(&sys->alloc, AK_ANON_VMA, av, sizeof(*av));
+		av = next;
+	}
+}
+
+/*
+ * A walker may still be looking at av (it found it through page->mapping
+ * inside an RCU read section and is about to fail to take a reference):
+ * the memory goes only after a grace period, as Linux's
+ * SLAB_TYPESAFE_BY_RCU anon_vma cache.  The one place every anon_vma
+ * design frees through.
  */
 void anon_vma_free(struct avm_sys *sys, struct anon_vma *av)
 {
-	avm_rwlock_destroy(&av->rwsem);
-	avm_kfree(&sys->alloc, AK_ANON_VMA, av, sizeof(*av));
+	avm_kfree_deferred(&sys->alloc, AK_ANON_VMA, sizeof(*av));
+	av->rcu_sys = sys;
+	avm_call_rcu(&av->rcu, anon_vma_free_rcu);
 }
 
-static void put_anon_vma(struct avm_sys *sys, struct anon_vma *av)
+void anon_vma_put(struct avm_sys *sys, struct anon_vma *av)
 {
 	struct anon_vma *root = av->root;
 
@@ -151,6 +190,112 @@ static void put_anon_vma(struct avm_sys *sys, struct anon_vma *av)
 	anon_vma_free(sys, av);
 	if (root != av && atomic_fetch_sub(&root->refcount, 1) == 1)
 		anon_vma_free(sys, root);
+}
+
+static bool get_unless_zero(atomic_int *ref)
+{
+	int r = atomic_load(ref);
+
+	while (r > 0)
+		if (atomic_compare_exchange_weak(ref, &r, r + 1))
+			return true;
+	return false;
+}
+
+struct anon_vma *page_get_anon_vma(struct avm_sys *sys, struct page *page)
+{
+	struct anon_vma *av;
+
+	avm_rcu_read_lock();
+	av = page_anon_vma(page);
+	/* Unmapped: no VMA keeps av, it may have been freed before this
+	   read section began.  Mapped now: it cannot be freed before the
+	   section ends, even if the last mapping goes right after. */
+	if (av && page_mapcount(page)) {
+		race_point(sys, AVM_RACE_ANON_VMA_GET, NULL,
+			   page_to_pfn(sys, page));
+		if (!get_unless_zero(&av->refcount))
+			av = NULL;
+	} else {
+		av = NULL;
+	}
+	avm_rcu_read_unlock();
+	return av;
+}
+
+struct anon_vma *page_lock_anon_vma_read(struct page *page,
+					 struct rmap_walk_control *rwc)
+{
+	struct anon_vma *av = rwc->anon_ref, *root;
+
+	if (av) {
+		atomic_fetch_add(&av->refcount, 1);	/* the caller's holds */
+		anon_vma_lock_read(av);
+		return av;
+	}
+	/*
+	 * As Linux, first without a reference: in a read section, a page
+	 * still mapped names a live anon_vma; if its root's lock can be had
+	 * at once and the page is still mapped then, nobody can unlink the
+	 * last VMA (that takes the lock for writing) until we let go.  The
+	 * caller holds the page lock, so it cannot become mapped again.
+	 */
+	avm_rcu_read_lock();
+	av = page_anon_vma(page);
+	if (!av || !page_mapcount(page)) {
+		avm_rcu_read_unlock();
+		return NULL;
+	}
+	race_point(rwc->sys, AVM_RACE_ANON_VMA_GET, NULL,
+		   page_to_pfn(rwc->sys, page));
+	if (atomic_load(&av->refcount) <= 0) {	/* freed meanwhile */
+		avm_rcu_read_unlock();
+		return NULL;
+	}
+	root = __atomic_load_n(&av->root, __ATOMIC_RELAXED);
+	if (avm_read_trylock(&root->rwsem, &anon_vma_lock_class)) {
+		if (!page_mapcount(page)) {
+			avm_rwlock_unlock(&root->rwsem);
+			av = NULL;
+		}
+		avm_rcu_read_unlock();
+		return av;
+	}
+	avm_rcu_read_unlock();
+	/* contended: take a reference and wait for the lock with it; the
+	   unlock drops it */
+	av = page_get_anon_vma(rwc->sys, page);
+	if (av) {
+		anon_vma_lock_read(av);
+		rwc->anon_locked_ref = true;
+	}
+	return av;
+}
+
+void page_unlock_anon_vma_read(struct avm_sys *sys, struct anon_vma *av,
+			       struct rmap_walk_control *rwc)
+{
+	if (rwc->anon_ref || rwc->anon_locked_ref)
+		page_unlock_anon_vma_ref(sys, av);
+	else
+		anon_vma_unlock_read(av);
+	rwc->anon_locked_ref = false;
+}
+
+void page_unlock_anon_vma_ref(struct avm_sys *sys, struct anon_vma *av)
+{
+	anon_vma_unlock_read(av);
+	anon_vma_put(sys, av);		/* may be the last: after the unlock */
+}
+
+void *av_get_anon(struct avm_sys *sys, struct page *page)
+{
+	return page_get_anon_vma(sys, page);
+}
+
+void av_put_anon(struct avm_sys *sys, void *obj)
+{
+	anon_vma_put(sys, obj);
 }
 
 static struct anon_vma_chain *avc_alloc(struct avm_sys *sys)
@@ -207,31 +352,52 @@ static struct anon_vma *find_mergeable_anon_vma(struct vm_area_struct *vma)
 	return av;
 }
 
+/*
+ * Two faults of one mm (threads of one process) may prepare at once, even
+ * for the same VMA: as Linux's __anon_vma_prepare, the page-table lock
+ * decides, and the loser frees what it allocated.  Neighbours' anon_vmas
+ * and chains are read under it too (a neighbour may be preparing).
+ */
 int av_prepare(struct vm_area_struct *vma)
 {
 	struct avm_sys *sys = vma_sys(vma);
+	struct avm_mm *mm = vma->vm_mm;
+	struct anon_vma *av, *fresh = NULL;
 	struct anon_vma_chain *avc;
-	struct anon_vma *av;
 
-	if (vma->anon_vma)
+	if (__atomic_load_n(&vma->anon_vma, __ATOMIC_ACQUIRE))
 		return 0;
 	avc = avc_alloc(sys);
 	if (!avc)
 		return -ENOMEM;
+	ptl_lock(mm);
 	av = find_mergeable_anon_vma(vma);
+	ptl_unlock(mm);
 	if (!av) {
-		av = anon_vma_alloc(sys);
+		av = fresh = anon_vma_alloc(sys);
 		if (!av) {
 			avc_free(sys, avc);
 			return -ENOMEM;
 		}
-		av->num_children++;	/* a root is its own parent */
 	}
 	anon_vma_lock_write(av);
-	vma->anon_vma = av;
-	avc_link(vma, avc, av);
-	av->num_active_vmas++;
+	ptl_lock(mm);
+	if (!vma->anon_vma) {
+		if (fresh)
+			av->num_children++;	/* a root is its own parent */
+		avc_link(vma, avc, av);
+		av->num_active_vmas++;
+		/* published after the link: a fault that sees it uses it */
+		__atomic_store_n(&vma->anon_vma, av, __ATOMIC_RELEASE);
+		avc = NULL;
+		fresh = NULL;
+	}
+	ptl_unlock(mm);
 	anon_vma_unlock_write(av);
+	if (avc)
+		avc_free(sys, avc);
+	if (fresh)
+		anon_vma_free(sys, fresh);
 	return 0;
 }
 
@@ -362,7 +528,7 @@ void av_unlink(struct vm_area_struct *vma)
 	/* Newest first: children are put before the root they hold. */
 	list_for_each_entry_safe(avc, n, &vma->anon_vma_chain, same_vma) {
 		list_del(&avc->same_vma);
-		put_anon_vma(sys, avc->anon_vma);
+		anon_vma_put(sys, avc->anon_vma);
 		avc_free(sys, avc);
 	}
 out:
@@ -495,14 +661,13 @@ static void prefetch_pte(const struct vm_area_struct *vma, unsigned long idx)
 
 int av_walk_tree(struct page *page, struct rmap_walk_control *rwc)
 {
-	struct anon_vma *av = page_anon_vma(page);
+	struct anon_vma *av = page_lock_anon_vma_read(page, rwc);
 	struct anon_vma_chain *ring[WALK_AHEAD], *last;
 	unsigned long idx = page->index;
 	unsigned int head = 0, n = 0;
 
 	if (!av)
 		return 0;
-	anon_vma_lock_read(av);
 	last = avc_tree_iter_first(&av->rb_root, idx, idx);
 	for (; last && n < WALK_AHEAD; n++) {
 		ring[n] = last;
@@ -529,7 +694,7 @@ int av_walk_tree(struct page *page, struct rmap_walk_control *rwc)
 		if (!rwc->rmap_one(page, vma, vma_address(vma, idx), rwc->arg))
 			break;
 	}
-	anon_vma_unlock_read(av);
+	page_unlock_anon_vma_read(rwc->sys, av, rwc);
 	return 0;
 }
 
@@ -540,13 +705,12 @@ int av_walk_tree(struct page *page, struct rmap_walk_control *rwc)
  */
 int av_walk_list(struct page *page, struct rmap_walk_control *rwc)
 {
-	struct anon_vma *av = page_anon_vma(page);
+	struct anon_vma *av = page_lock_anon_vma_read(page, rwc);
 	struct anon_vma_chain *avc;
 	unsigned long idx = page->index;
 
 	if (!av)
 		return 0;
-	anon_vma_lock_read(av);
 	list_for_each_entry(avc, &av->head, same_anon_vma) {
 		struct vm_area_struct *vma = avc->vma;
 		unsigned long addr = vma_address(vma, idx);
@@ -557,7 +721,7 @@ int av_walk_list(struct page *page, struct rmap_walk_control *rwc)
 		if (!rwc->rmap_one(page, vma, addr, rwc->arg))
 			break;
 	}
-	anon_vma_unlock_read(av);
+	page_unlock_anon_vma_read(rwc->sys, av, rwc);
 	return 0;
 }
 

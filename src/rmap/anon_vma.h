@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include "lib/list.h"
 #include "lib/rbtree.h"
+#include "lib/rcu.h"
 #include "mm/mm_types.h"
 
 struct anon_vma {
@@ -28,6 +29,12 @@ struct anon_vma {
 	union {
 		struct rb_root rb_root;	/* tree designs: avcs by pgoff */
 		struct list_head head;	/* list designs: avcs (or VMAs) */
+		struct {		/* freed: waiting for a grace period
+					   (the index is empty by then) */
+			struct rcu_head rcu;
+			struct avm_sys *rcu_sys;
+			struct anon_vma *rcu_next;	/* sys->rcu_freed */
+		};
 	};
 };
 
@@ -58,6 +65,36 @@ struct anon_vma_chain {
  * list) is the caller's to initialise.  NULL when out of memory.
  */
 struct anon_vma *anon_vma_new(struct avm_sys *sys);
+/* Counted as freed now; the memory goes after an RCU grace period. */
 void anon_vma_free(struct avm_sys *sys, struct anon_vma *av);
+/* Give the allocator back the anon_vmas whose grace period is over. */
+void anon_vma_reap(struct avm_sys *sys);
+/* Drop a reference; the last one frees av (and a root it held). */
+void anon_vma_put(struct avm_sys *sys, struct anon_vma *av);
+
+/*
+ * Linux's folio_get_anon_vma: a reference on the anon_vma of a page
+ * found without one (the caller holds the page, e.g. migration, which
+ * needs it across the time the page has only migration entries), or
+ * NULL if the page is not mapped (its anon_vma may be gone already).
+ */
+struct anon_vma *page_get_anon_vma(struct avm_sys *sys, struct page *page);
+/*
+ * folio_lock_anon_vma_read, for a walk of a locked page: the page's
+ * anon_vma with its root lock held for reading, or NULL if there is
+ * nothing to walk.  As Linux: in an RCU read section, the lock is tried
+ * while the page is seen mapped (the lock then keeps the anon_vma: the
+ * last unlink must take it for writing); only when it is contended is a
+ * reference (increment-unless-zero) taken to wait for it.  If the caller
+ * holds a reference (rwc->anon_ref, migration) the page need not be
+ * mapped.  Undo with page_unlock_anon_vma_read.
+ */
+struct rmap_walk_control;
+struct anon_vma *page_lock_anon_vma_read(struct page *page,
+					 struct rmap_walk_control *rwc);
+void page_unlock_anon_vma_read(struct avm_sys *sys, struct anon_vma *av,
+			       struct rmap_walk_control *rwc);
+/* Unlock and drop a reference taken with the lock. */
+void page_unlock_anon_vma_ref(struct avm_sys *sys, struct anon_vma *av);
 
 #endif

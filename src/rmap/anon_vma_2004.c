@@ -90,19 +90,35 @@ static struct anon_vma *neighbour_anon_vma(struct vm_area_struct *vma)
 	return NULL;
 }
 
+/* Faults of one mm may prepare at once: the page-table lock decides (as
+   anon_vma.c's av_prepare). */
 static int av2004_prepare(struct vm_area_struct *vma)
 {
-	struct anon_vma *av;
+	struct avm_mm *mm = vma->vm_mm;
+	struct anon_vma *av, *fresh = NULL;
 
-	if (vma->anon_vma)
+	if (__atomic_load_n(&vma->anon_vma, __ATOMIC_ACQUIRE))
 		return 0;
+	ptl_lock(mm);
 	av = neighbour_anon_vma(vma);
+	ptl_unlock(mm);
 	if (!av) {
-		av = av_alloc(vma_sys(vma));
+		av = fresh = av_alloc(vma_sys(vma));
 		if (!av)
 			return -ENOMEM;
 	}
-	link_vma(av, vma);
+	anon_vma_lock_write(av);
+	ptl_lock(mm);
+	if (!vma->anon_vma) {
+		list_add_tail(&vma->anon_vma_node, &av->head);
+		av->num_active_vmas++;
+		__atomic_store_n(&vma->anon_vma, av, __ATOMIC_RELEASE);
+		fresh = NULL;
+	}
+	ptl_unlock(mm);
+	anon_vma_unlock_write(av);
+	if (fresh)
+		anon_vma_free(vma_sys(vma), fresh);
 	return 0;
 }
 
@@ -123,8 +139,9 @@ static int av2004_fork(struct vm_area_struct *dst, struct vm_area_struct *src)
 	return 0;
 }
 
-/* The last VMA off the list frees the anon_vma: no page can still be
-   mapped through it (an unmapped page in the swap cache is never walked). */
+/* The last VMA off the list drops the list's reference: no page can still
+   be mapped through it (an unmapped page in the swap cache is never
+   walked); a walker that holds one frees it when done. */
 static void av2004_unlink(struct vm_area_struct *vma)
 {
 	struct anon_vma *av = vma->anon_vma;
@@ -139,7 +156,7 @@ static void av2004_unlink(struct vm_area_struct *vma)
 	anon_vma_unlock_write(av);
 	vma->anon_vma = NULL;
 	if (empty)
-		anon_vma_free(vma_sys(vma), av);
+		anon_vma_put(vma_sys(vma), av);
 }
 
 /* The list does not depend on the range: only keep walkers out while it
@@ -206,13 +223,12 @@ static void av2004_page_move(struct page *page, struct vm_area_struct *vma)
 /* Every VMA of the family is a candidate; the visit checks the range. */
 static int av2004_walk(struct page *page, struct rmap_walk_control *rwc)
 {
-	struct anon_vma *av = page_anon_vma(page);
+	struct anon_vma *av = page_lock_anon_vma_read(page, rwc);
 	struct vm_area_struct *vma;
 	unsigned long idx = page->index;
 
 	if (!av)
 		return 0;
-	anon_vma_lock_read(av);
 	list_for_each_entry(vma, &av->head, anon_vma_node) {
 		unsigned long addr = vma_address(vma, idx);
 
@@ -222,8 +238,18 @@ static int av2004_walk(struct page *page, struct rmap_walk_control *rwc)
 		if (!rwc->rmap_one(page, vma, addr, rwc->arg))
 			break;
 	}
-	anon_vma_unlock_read(av);
+	page_unlock_anon_vma_read(rwc->sys, av, rwc);
 	return 0;
+}
+
+static void *av2004_get_anon(struct avm_sys *sys, struct page *page)
+{
+	return page_get_anon_vma(sys, page);
+}
+
+static void av2004_put_anon(struct avm_sys *sys, void *obj)
+{
+	anon_vma_put(sys, obj);
 }
 
 static void av2004_usage(struct avm_sys *sys, unsigned long *objects,
@@ -337,6 +363,8 @@ const struct rmap_ops rmap_anon_vma_2004_ops = {
 	.summary = "one anon_vma per fork family, one plain list of all its "
 		   "VMAs: O(N) walks (2004)",
 	.prepare = av2004_prepare,
+	.get_anon = av2004_get_anon,
+	.put_anon = av2004_put_anon,
 	.clone = av2004_clone,
 	.fork = av2004_fork,
 	.unlink = av2004_unlink,

@@ -50,6 +50,8 @@ void av_move_tail(struct vm_area_struct *vma);
 int av_check(struct avm_sys *sys, struct check_ctx *ctx);
 void av_usage(struct avm_sys *sys, unsigned long *objects,
 	      unsigned long *bytes);
+void *av_get_anon(struct avm_sys *sys, struct page *page);
+void av_put_anon(struct avm_sys *sys, void *obj);
 
 #define AV_COMMON_OPS \
 	.prepare = av_prepare, .clone = av_clone, .fork = av_fork, \
@@ -57,7 +59,8 @@ void av_usage(struct avm_sys *sys, unsigned long *objects,
 	.adjust_end = av_adjust_end, .mergeable = av_mergeable, \
 	.page_add_new = av_page_add_new, .page_add = av_page_add, \
 	.page_remove = av_page_remove, .page_move = av_page_move, \
-	.check = av_check, .usage = av_usage
+	.check = av_check, .usage = av_usage, \
+	.get_anon = av_get_anon, .put_anon = av_put_anon
 
 /* With .design_data an av_policy with tree = true. */
 #define AV_TREE_OPS	AV_COMMON_OPS, .walk = av_walk_tree

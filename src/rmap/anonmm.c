@@ -77,9 +77,11 @@ static struct anon_vma amm_marker = {
 	.rwsem = { PTHREAD_RWLOCK_INITIALIZER },
 };
 
+/* Set once under the page-table lock by a fault (new_family), read
+   by other faults of the mm without it. */
 static struct anonmm *mm_anonmm(const struct avm_mm *mm)
 {
-	return mm->rmap_data;
+	return __atomic_load_n(&mm->rmap_data, __ATOMIC_ACQUIRE);
 }
 
 static struct anonmm_family *page_family(const struct page *page)
@@ -160,7 +162,7 @@ static int new_family(struct avm_mm *mm)
 	   decides between two of them, as in anon_vma_prepare */
 	ptl_lock(mm);
 	if (!mm->rmap_data) {
-		mm->rmap_data = a;
+		__atomic_store_n(&mm->rmap_data, a, __ATOMIC_RELEASE);
 		a = NULL;
 	}
 	ptl_unlock(mm);
@@ -251,8 +253,10 @@ static void amm_mm_exit(struct avm_mm *mm)
 static void amm_page_add_new(struct page *page, struct vm_area_struct *vma,
 			     unsigned long addr, bool exclusive)
 {
-	if (!vma->anon_vma)
-		vma->anon_vma = &amm_marker;
+	/* under the page-table lock; walkers of the family read it under
+	   this mm's mmap_lock only, as another fault may be setting it */
+	if (!__atomic_load_n(&vma->anon_vma, __ATOMIC_RELAXED))
+		__atomic_store_n(&vma->anon_vma, &amm_marker, __ATOMIC_RELAXED);
 	set_identity(page, vma->vm_mm, addr);
 }
 
@@ -305,12 +309,16 @@ static int amm_walk(struct page *page, struct rmap_walk_control *rwc)
 		}
 		avm_mutex_unlock(&f->lock);
 		for (size_t i = 0; i < w.nlocked && !stop && err >= 0; i++) {
-			unsigned long addr = page->index << PAGE_SHIFT;
+			/* atomic: the mm that alone maps the page may be
+			   moving it (amm_move_pte), if we could not lock it */
+			unsigned long addr = __atomic_load_n(&page->index,
+						__ATOMIC_RELAXED) << PAGE_SHIFT;
 			struct vm_area_struct *vma = vma_lookup(w.locked[i],
 								addr);
 
 			rwc->visits++;
-			if (vma && vma->anon_vma &&
+			if (vma && __atomic_load_n(&vma->anon_vma,
+						   __ATOMIC_RELAXED) &&
 			    !rwc->rmap_one(page, vma, addr, rwc->arg))
 				stop = true;
 		}
@@ -353,7 +361,7 @@ static void copy_one(struct avm_sys *sys, struct vm_area_struct *vma,
 		     struct pgtable *pt, unsigned long addr, struct page *new)
 {
 	unsigned int i = pte_index(addr);
-	pte_t pte = pt->e[i];
+	pte_t pte = ptep_get(pt, i);
 	struct page *old = NULL;
 
 	if (pte_present(pte) || pte_nptype(pte) != PTE_TYPE_SWAP)
@@ -363,9 +371,9 @@ static void copy_one(struct avm_sys *sys, struct vm_area_struct *vma,
 	else if (page_address(sys, new))
 		swap_pte_read(sys, pte, page_address(sys, new));
 	rmap_add_new(new, vma, addr, true);
-	pt->e[i] = mk_pte(page_to_pfn(sys, new),
+	set_pte(pt, i, mk_pte(page_to_pfn(sys, new),
 			  (pte_present(pte) ? pte & PTE_YOUNG : PTE_YOUNG) |
-			  PTE_DIRTY);
+			  PTE_DIRTY));
 	if (pte_present(pte)) {
 		rmap_remove(old, vma, addr);
 		free_swap_cache(sys, old);
@@ -387,7 +395,7 @@ static int prep_table(struct avm_mm *mm, struct pgtable *pt,
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
 		struct page *new;
 
-		if (!needs_copy(sys, pt->e[pte_index(a)]))
+		if (!needs_copy(sys, ptep_get(pt, pte_index(a))))
 			continue;
 		if (!p->copy) {
 			p->need++;
@@ -447,7 +455,8 @@ static void amm_move_pte(struct page *page, struct vm_area_struct *old_vma,
 			 unsigned long old_addr, struct vm_area_struct *new_vma,
 			 unsigned long new_addr)
 {
-	page->index = new_addr >> PAGE_SHIFT;
+	__atomic_store_n(&page->index, new_addr >> PAGE_SHIFT,
+			 __ATOMIC_RELAXED);
 }
 
 /* ---- invariants and usage ---------------------------------------------- */
@@ -472,7 +481,7 @@ static int census_table(struct avm_mm *mm, struct pgtable *pt,
 	struct avm_sys *sys = mm->sys;
 
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
-		pte_t pte = pt->e[pte_index(a)];
+		pte_t pte = ptep_get(pt, pte_index(a));
 		struct page *page;
 
 		if (!pte_present(pte))

@@ -345,7 +345,7 @@ static pte_t pte_at(struct avm_mm *mm, unsigned long addr)
 {
 	struct pgtable *pt = pt_lookup(mm, addr);
 
-	return pt ? pt->e[pte_index(addr)] : 0;
+	return pt ? ptep_get(pt, pte_index(addr)) : 0;
 }
 
 static bool is_migration(pte_t pte)

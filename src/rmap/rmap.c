@@ -108,12 +108,23 @@ bool page_mapped_at(struct avm_sys *sys, struct page *page,
 	pt = vma_pte_table(vma, addr);
 	if (!pt)
 		return false;
-	pte = pt->e[pte_index(addr)];
+	pte = ptep_get(pt, pte_index(addr));
 	if (pte_present(pte))
 		return pte_pfn(pte) == page_to_pfn(sys, page);
 	if (pte_nptype(pte) >= PTE_TYPE_MIG_R)
 		return pte_pfn(pte) == page_to_pfn(sys, page);
 	return false;
+}
+
+void *rmap_get_anon(struct avm_sys *sys, struct page *page)
+{
+	return sys->rmap->get_anon ? sys->rmap->get_anon(sys, page) : NULL;
+}
+
+void rmap_put_anon(struct avm_sys *sys, void *obj)
+{
+	if (obj)
+		sys->rmap->put_anon(sys, obj);
 }
 
 struct walk_filter {
@@ -149,7 +160,9 @@ static bool filter_one(struct page *page, struct vm_area_struct *vma,
 int rmap_walk_quiet(struct avm_sys *sys, struct page *page,
 		    struct rmap_walk_control *rwc)
 {
-	struct rmap_walk_control inner = { .rmap_one = NULL };
+	struct rmap_walk_control inner = { .rmap_one = NULL,
+					   .anon_ref = rwc->anon_ref,
+					   .sys = sys };
 	struct walk_filter f = { .sys = sys, .user = rwc, .inner = &inner,
 				 .need = (unsigned long)page_mapcount(page) };
 	int err;

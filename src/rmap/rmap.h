@@ -29,6 +29,13 @@ struct rmap_walk_control {
 	bool (*rmap_one)(struct page *page, struct vm_area_struct *vma,
 			 unsigned long addr, void *arg);
 	void *arg;
+	/* A design object (anon_vma) the caller holds a reference on
+	   (rmap_get_anon): walk it even if the page has no mapping left,
+	   only migration entries.  NULL: the walk takes its own. */
+	void *anon_ref;
+	struct avm_sys *sys;		/* set by rmap_walk / the caller */
+	bool anon_locked_ref;		/* the walk's own: a reference held
+					   with the lock (contended) */
 	unsigned long visits;		/* VMAs the design examined */
 	unsigned long hits;		/* of those, where a PTE maps page */
 	/* Of visits, those a kernel walk would make: folio_referenced stops
@@ -75,8 +82,14 @@ struct rmap_ops {
 	/* An exclusive page is reused by a write fault: re-home it to vma. */
 	void (*page_move)(struct page *page, struct vm_area_struct *vma);
 
-	/* Visit every VMA that may map page; returns 0 or -errno. */
+	/* Visit every VMA that may map page; returns 0 or -errno.  The
+	   page is locked and held; the walk keeps its design objects alive
+	   (anon_vma designs: page_lock_anon_vma_read). */
 	int (*walk)(struct page *page, struct rmap_walk_control *rwc);
+	/* Optional: a reference on the object page->mapping names (NULL if
+	   the page is no longer mapped), and its release; for migration. */
+	void *(*get_anon)(struct avm_sys *sys, struct page *page);
+	void (*put_anon)(struct avm_sys *sys, void *obj);
 
 	/* Design invariants; 0 or -EUCLEAN with ctx message set. */
 	int (*check)(struct avm_sys *sys, struct check_ctx *ctx);
@@ -165,6 +178,9 @@ int rmap_walk_quiet(struct avm_sys *sys, struct page *page,
 /* Walk page's reverse map; counts into sys counters and rwc. */
 int rmap_walk(struct avm_sys *sys, struct page *page,
 	      struct rmap_walk_control *rwc);
+/* ops->get_anon/put_anon, or NULL / nothing for designs without them. */
+void *rmap_get_anon(struct avm_sys *sys, struct page *page);
+void rmap_put_anon(struct avm_sys *sys, void *obj);
 /* Does vma map page at addr (the PTE check every walker makes)? */
 bool page_mapped_at(struct avm_sys *sys, struct page *page,
 		    struct vm_area_struct *vma, unsigned long addr);

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,4 +179,81 @@ unsigned long test_reclaim_all(struct avm_sys *sys)
 		assert_true(++passes < 100);
 	} while (n);
 	return total;
+}
+
+/* ---- the seed-2011 race window (test_widen_mremap_race) ----------------- */
+
+/*
+ * A handshake, not timing: mremap (MOVE) waits for a restore walk to
+ * visit its destination; that walk (at its next visit) waits for the PTEs
+ * to have moved (MOVED).  Both waits are bounded, so that a move that
+ * takes the anon_vma lock (and so must wait for the walk) goes on after
+ * the walk's wait times out.
+ */
+static pthread_mutex_t race_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t race_cv = PTHREAD_COND_INITIALIZER;
+static unsigned long race_mm, race_dst;		/* the move under way */
+static bool race_seen, race_moved, race_pause;
+static atomic_ulong race_hits;
+
+static void race_wait(bool *flag, long us)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += us * 1000;
+	ts.tv_sec += ts.tv_nsec / 1000000000;
+	ts.tv_nsec %= 1000000000;
+	while (!*flag && pthread_cond_timedwait(&race_cv, &race_mu, &ts) == 0)
+		;
+}
+
+static void race_hook(void *arg, enum avm_race_point point,
+		      unsigned long mm_id, unsigned long addr)
+{
+	(void)arg;
+	pthread_mutex_lock(&race_mu);
+	switch (point) {
+	case AVM_RACE_MIGRATE_VISIT:
+		/* the visit after the destination's: that one is over, let
+		   the move go and wait for it */
+		if (race_pause) {
+			race_pause = false;
+			race_seen = true;
+			pthread_cond_broadcast(&race_cv);
+			race_wait(&race_moved, 5000);
+		}
+		if (race_dst && !race_seen && mm_id == race_mm &&
+		    addr >= race_dst && addr < race_dst + 64 * AVM_PAGE_SIZE) {
+			race_pause = true;
+			race_moved = false;
+		}
+		break;
+	case AVM_RACE_MREMAP_MOVE:
+		race_mm = mm_id;
+		race_dst = addr;
+		race_seen = false;
+		race_wait(&race_seen, 2000);
+		if (race_seen)
+			atomic_fetch_add(&race_hits, 1);
+		race_dst = 0;
+		break;
+	case AVM_RACE_MREMAP_MOVED:
+		race_moved = true;
+		pthread_cond_broadcast(&race_cv);
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_unlock(&race_mu);
+}
+
+unsigned long test_race_window_hits(void)
+{
+	return atomic_load(&race_hits);
+}
+
+void test_widen_mremap_race(struct avm_sys *sys)
+{
+	avm_set_race_hook(sys, race_hook, NULL);
 }

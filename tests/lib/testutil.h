@@ -112,4 +112,17 @@ static inline bool test_design_linux_reuse(void)
 {
 	return test_design_is("linux");
 }
+/*
+ * Make the seed-2011 interleaving (migration's walk that restores the
+ * entries visits mremap's destination VMA before the PTEs move there and
+ * the source after they left) the likely one instead of a rare one:
+ * mremap, about to move the PTEs, waits (up to 2 ms) for such a walk to
+ * visit the destination; the walk then waits (up to 5 ms) at its next VMA
+ * for the PTEs to have moved.  A move that takes the anon_vma lock waits
+ * for the walk instead, as it must, and goes on when the walk's wait ends.
+ * The state is per process: one system at a time.
+ */
+void test_widen_mremap_race(struct avm_sys *sys);
+/* Moves so far that went ahead with a walk inside the window. */
+unsigned long test_race_window_hits(void);
 #endif
