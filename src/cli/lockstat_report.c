@@ -55,12 +55,15 @@ json_t *lockstat_report_json(void)
 
 	for (long i = 0; i < n; i++)
 		json_array_append_new(a, json_pack(
-			"{ss sI sI sI sI sI sI}", "class", v[i].name,
+			"{ss sI sI sI sI sI sI sI sI sI}", "class", v[i].name,
 			"acquisitions", (json_int_t)v[i].acquisitions,
 			"contentions", (json_int_t)v[i].contentions,
 			"wait_ns", (json_int_t)v[i].wait_ns,
 			"wait_max_ns", (json_int_t)v[i].wait_max_ns,
 			"hold_ns", (json_int_t)v[i].hold_ns,
-			"hold_max_ns", (json_int_t)v[i].hold_max_ns));
+			"hold_max_ns", (json_int_t)v[i].hold_max_ns,
+			"read_acquisitions", (json_int_t)v[i].read_acquisitions,
+			"read_wait_ns", (json_int_t)v[i].read_wait_ns,
+			"read_hold_ns", (json_int_t)v[i].read_hold_ns));
 	return a;
 }
