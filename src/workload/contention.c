@@ -23,6 +23,9 @@
  *   rwlock: walks share the lock; only the exclusive holds (fraction f_w)
  *     serialize everyone: X64 = X * s * max(0, 1 - s * f_w).
  * Both ignore cache-line transfer of the lock word, which only lowers X64.
+ * A mutex family lock (anonmm, cow-context) has only the exclusive law;
+ * pte-chain has no family lock (hashed per-frame chain locks, reported as
+ * its class) and no prediction.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,7 +37,7 @@
 #include "lib/lockdep.h"
 #include "workload/wl_internal.h"
 
-enum { CHILDREN, PAGES, WALKERS, FORKERS, MS, FAULTS };
+enum { CHILDREN, PAGES, WALKERS, FORKERS, MS, FAULTS, PASSES };
 
 static const struct wl_param params[] = {
 	[CHILDREN] = { "children", "--server-children",
@@ -50,17 +53,22 @@ static const struct wl_param params[] = {
 	[FAULTS] = { "fork_faults", "--fork-faults",
 		     "contention: pages each forked child COW-writes", 4, 0,
 		     1UL << 16 },
+	[PASSES] = { "passes", "--contention-passes",
+		     "contention: walkers walk whole passes over the frames, "
+		     "at least this many (0: stop on time)", 0, 0, 1000 },
 	{ NULL },
 };
 
 #define MAX_THREADS	128
+/* pte-chain has no family lock: its chain locks are hashed per frame */
+#define PTE_CHAIN_LOCK	"pte_chain lock"
 
 struct cshared {
 	struct wl_run *r;
 	struct avm_mm *parent;
-	unsigned long addr, pages, faults;
+	unsigned long addr, pages, faults, passes;
 	unsigned long *pfn, n, step;	/* the family's frames, Weyl step */
-	atomic_bool stop;
+	atomic_bool time_up, stop;	/* walkers stop, then forkers */
 	atomic_int err;
 	pthread_barrier_t start;
 	atomic_ulong walks, visits, early, hits, forks;
@@ -76,6 +84,7 @@ static void cfail(struct cshared *s, int err)
 	int zero = 0;
 
 	atomic_compare_exchange_strong(&s->err, &zero, err);
+	atomic_store(&s->time_up, true);
 	atomic_store(&s->stop, true);
 }
 
@@ -85,14 +94,20 @@ static void *walker_main(void *arg)
 	struct cshared *s = t->s;
 	struct avm_walk_stats ws = { 0 };
 	/* each walker starts elsewhere in the sequence */
-	unsigned long i = t->k * 7919, err = 0;
+	unsigned long i0 = t->k * 7919, i = i0, err = 0;
 
 	pthread_barrier_wait(&s->start);
-	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
-		unsigned long k = (unsigned long)
-				  (((unsigned __int128)(i++ % s->n) * s->step) %
-				   s->n);
+	for (;;) {
+		unsigned long k;
 
+		/* with passes: only at a pass's end, once enough are done */
+		if ((!s->passes || ((i - i0) % s->n == 0 &&
+				    (i - i0) / s->n >= s->passes) ||
+		     atomic_load(&s->err)) &&
+		    atomic_load_explicit(&s->time_up, memory_order_relaxed))
+			break;
+		k = (unsigned long)(((unsigned __int128)(i++ % s->n) *
+				     s->step) % s->n);
 		err = (unsigned long)-avm_rmap_walk_pfn(s->r->sys, s->pfn[k],
 							&ws);
 		if (err) {
@@ -186,7 +201,7 @@ static const char *family_class(const char *design)
 	if (!strcmp(design, "anonmm"))
 		return "anonmm family lock";
 	if (!strcmp(design, "pte-chain"))
-		return "pte_chain lock";	/* per frame: no family lock */
+		return PTE_CHAIN_LOCK;
 	if (!strncmp(design, "cow-context", 11) ||
 	    !strcmp(design, "foreign-count") || !strcmp(design, "mapper-list"))
 		return "cow-context family lock";
@@ -221,7 +236,7 @@ static double per(double x, double n)
 /* The metrics of the interval from the family lock's statistics a -> b. */
 static int metrics(struct wl_run *r, const struct cshared *s,
 		   const struct avm_lockstat *a, const struct avm_lockstat *b,
-		   double wall, unsigned long threads)
+		   double wall, unsigned long threads, bool family_lock)
 {
 	double walks = (double)s->walks, forks = (double)s->forks;
 	double rd_hold = (double)(b->read_hold_ns - a->read_hold_ns);
@@ -243,8 +258,12 @@ static int metrics(struct wl_run *r, const struct cshared *s,
 	m[WL_WAIT_WALK] = per(shared ? rd_wait : wait, walks);
 	m[WL_XHOLD_FORK] = shared ? per(ex_hold, forks) : 0;
 	m[WL_HOLD_FRAC] = f;
+	if (!family_lock)
+		return 0;	/* pte-chain: per-frame locks, no prediction */
 	m[WL_PRED_X] = x * (f > 0 && 1 / f < scale ? 1 / f : scale);
-	m[WL_PRED_RW] = x * scale * (scale * fw < 1 ? 1 - scale * fw : 0);
+	/* a mutex has no shared side: the exclusive law is its only one */
+	m[WL_PRED_RW] = !shared ? m[WL_PRED_X] :
+			x * scale * (scale * fw < 1 ? 1 - scale * fw : 0);
 	return 0;
 }
 
@@ -284,9 +303,12 @@ static int measure(struct wl_run *r, struct cshared *s)
 	pthread_barrier_wait(&s->start);
 	t0 = wl_now();
 	sleep_ms(r->param[MS]);
-	atomic_store(&s->stop, true);
-	for (unsigned long i = 0; i < nt; i++)
+	atomic_store(&s->time_up, true);
+	for (unsigned long i = 0; i < nt; i++) {
+		if (i == nw)	/* the walkers are done: so are the forkers */
+			atomic_store(&s->stop, true);
 		pthread_join(tid[i], NULL);
+	}
 	wall = wl_now() - t0;
 	class_stats(cls, &b);
 	if (enabled)
@@ -294,7 +316,8 @@ static int measure(struct wl_run *r, struct cshared *s)
 	pthread_barrier_destroy(&s->start);
 	if (atomic_load(&s->err))
 		return wl_fail(r, atomic_load(&s->err), "contention threads");
-	return metrics(r, s, &a, &b, wall, nw + nf);
+	return metrics(r, s, &a, &b, wall, nw + nf,
+		       strcmp(cls, PTE_CHAIN_LOCK) != 0);
 }
 
 static int body(struct wl_run *r)
@@ -324,7 +347,8 @@ static int body(struct wl_run *r)
 		return wl_fail(r, -ENOMEM, "contention");
 	*s = (struct cshared){ .r = r, .parent = r->p[0].mm,
 			       .addr = r->p[0].addr, .pages = m,
-			       .faults = r->param[FAULTS] };
+			       .faults = r->param[FAULTS],
+			       .passes = r->param[PASSES] };
 	err = collect(r, s);
 	if (err)
 		wl_fail(r, err, "collecting the family's frames");
