@@ -25,7 +25,9 @@ const char *__tsan_default_suppressions(void);
 const char *__tsan_default_suppressions(void)
 {
 	return "called_from_lib:liburcu-memb.so\n"
-	       "called_from_lib:liburcu-common.so\n";
+	       "called_from_lib:liburcu-common.so\n"
+	       "race:urcu_common_wake_up_gp\n"
+	       "race:_urcu_memb_read_unlock_update_and_wakeup\n";
 }
 #else
 #define tsan_release(p)	do { } while (0)

@@ -59,8 +59,11 @@ static void table_free(struct avm_mm *mm, struct pgtable *pt)
 
 int pgd_alloc(struct avm_mm *mm)
 {
-	mm->pgd = table_alloc(mm, PT_LEVELS - 1);
-	return mm->pgd ? 0 : -ENOMEM;
+	struct pgtable *pgd = table_alloc(mm, PT_LEVELS - 1);
+
+	/* published zeroed: rmap walkers look it up without the lock */
+	__atomic_store_n(&mm->pgd, pgd, __ATOMIC_RELEASE);
+	return pgd ? 0 : -ENOMEM;
 }
 
 static void free_subtree(struct avm_mm *mm, struct pgtable *pt)
@@ -82,7 +85,7 @@ void pgd_free(struct avm_mm *mm)
 
 struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr)
 {
-	struct pgtable *pt = mm->pgd;
+	struct pgtable *pt = __atomic_load_n(&mm->pgd, __ATOMIC_ACQUIRE);
 
 	for (unsigned int level = PT_LEVELS - 1; pt && level > 0; level--)
 		pt = (struct pgtable *)ptep_get(pt, level_index(addr, level));
@@ -98,13 +101,13 @@ struct pgtable *pt_lookup(struct avm_mm *mm, unsigned long addr)
 struct pgtable *vma_pte_table(struct vm_area_struct *vma, unsigned long addr)
 {
 	struct pgtable *pt = atomic_load_explicit(&vma->pt_cache,
-						  memory_order_relaxed);
+						  memory_order_acquire);
 
 	if (pt && pt->base == (addr & ~(entry_span(1) - 1)))
 		return pt;
 	pt = pt_lookup(vma->vm_mm, addr);
 	if (pt)
-		atomic_store_explicit(&vma->pt_cache, pt, memory_order_relaxed);
+		atomic_store_explicit(&vma->pt_cache, pt, memory_order_release);
 	return pt;
 }
 

@@ -145,10 +145,12 @@ static struct anon_vma *anon_vma_alloc(struct avm_sys *sys)
 static void anon_vma_free_rcu(struct rcu_head *head)
 {
 	struct anon_vma *av = container_of(head, struct anon_vma, rcu);
-	struct avm_sys *sys = av->rcu_sys;
-	struct anon_vma *old = atomic_load(&sys->rcu_freed);
+	struct avm_sys *sys;
+	struct anon_vma *old;
 
 	avm_rcu_cb_begin(head);
+	sys = av->rcu_sys;
+	old = atomic_load(&sys->rcu_freed);
 	do
 		av->rcu_next = old;
 	while (!atomic_compare_exchange_weak(&sys->rcu_freed, &old, av));
