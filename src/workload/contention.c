@@ -94,11 +94,12 @@ static void *walker_main(void *arg)
 	struct cshared *s = t->s;
 	struct avm_walk_stats ws = { 0 };
 	/* each walker starts elsewhere in the sequence */
-	unsigned long i0 = t->k * 7919, i = i0, err = 0;
+	unsigned long i0 = t->k * 7919, i = i0;
 
 	pthread_barrier_wait(&s->start);
 	for (;;) {
 		unsigned long k;
+		int err;
 
 		/* with passes: only at a pass's end, once enough are done */
 		if ((!s->passes || ((i - i0) % s->n == 0 &&
@@ -108,10 +109,9 @@ static void *walker_main(void *arg)
 			break;
 		k = (unsigned long)(((unsigned __int128)(i++ % s->n) *
 				     s->step) % s->n);
-		err = (unsigned long)-avm_rmap_walk_pfn(s->r->sys, s->pfn[k],
-							&ws);
+		err = avm_rmap_walk_pfn(s->r->sys, s->pfn[k], &ws);
 		if (err) {
-			cfail(s, -(int)err);
+			cfail(s, err);
 			break;
 		}
 	}
