@@ -96,7 +96,8 @@ $(O)/tests/progs/%: tests/progs/%.c
 # ---- shared library, pkg-config file, install ---------------------------
 # libanonvm.so.$(VERSION) (soname libanonvm.so.$(SOVER)) beside the static
 # archive, in the release build: its own -fPIC objects, and only the
-# functions of include/anonvm/anonvm.h exported (src/libanonvm.map).  The
+# functions of include/anonvm/anonvm.h exported (a version script made
+# from the header by scripts/api-functions.sh, $(O)/libanonvm.map).  The
 # lock validator's API-boundary wrappers (src/lib/api_check.c) need ld
 # --wrap at the program's link, so the shared library leaves them out;
 # the validator itself is in.  `make install` (PREFIX, DESTDIR) puts the
@@ -123,9 +124,15 @@ $(O)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -fno-semantic-interposition -c $< -o $@
 
-$(SHLIB): $(SHLIB_OBJ) src/libanonvm.map
+$(O)/libanonvm.map: include/anonvm/anonvm.h scripts/api-functions.sh
+	@mkdir -p $(dir $@)
+	{ echo 'ANONVM_0 {'; echo '	global:'; \
+	  scripts/api-functions.sh $< | sed 's/.*/		&;/'; \
+	  echo '	local:'; echo '		*;'; echo '};'; } > $@
+
+$(SHLIB): $(SHLIB_OBJ) $(O)/libanonvm.map
 	$(CC) $(filter -fsanitize%,$(OPT)) -shared -Wl,-soname,libanonvm.so.$(SOVER) \
-		-Wl,--version-script=src/libanonvm.map -Wl,--no-undefined \
+		-Wl,--version-script=$(O)/libanonvm.map -Wl,--no-undefined \
 		-o $@ $(SHLIB_OBJ) $(shell pkg-config --libs liburcu-memb) -lm -pthread
 	ln -sf libanonvm.so.$(VERSION) $(O)/libanonvm.so.$(SOVER)
 	ln -sf libanonvm.so.$(SOVER) $(O)/libanonvm.so

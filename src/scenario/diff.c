@@ -708,7 +708,8 @@ static int cmp_snapshot(struct cmp *c, int stmt)
 /*
  * Where the comparison ends: the end of the scenario, or earlier if a trace
  * stopped at a statement it could not perform (the reference model stops at
- * such a statement; nothing after it can be compared).
+ * such a statement; nothing after it can be compared), or at a statement
+ * the kernel executor's memory limit refused.
  */
 static int cmp_end(const struct cmp *c, bool *stopped)
 {
@@ -727,6 +728,13 @@ static int cmp_end(const struct cmp *c, bool *stopped)
 			end = t->nresults;
 			*stopped = true;
 		}
+		/* Refused by the kernel executor's own memory limit: the
+		   kernel without it might have said yes. */
+		for (int i = 0; i < t->nresults && i < end; i++)
+			if (!strcmp(t->results[i].note, SCN_NOTE_MEM_LIMIT)) {
+				end = i;
+				*stopped = true;
+			}
 	}
 	return end;
 }

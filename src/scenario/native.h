@@ -84,6 +84,7 @@ struct nat_run {
 	struct nat_wcfg wc;
 	int kpc;		/* /proc/kpagecount */
 	uint64_t zero_pfn;
+	bool limited;		/* the worker memory limit refused a statement */
 	uint64_t zero_hash;
 	bool swap;		/* some swap area is active */
 	struct nat_range reserved[NAT_MAX_RESERVED];	/* window ranges the

@@ -191,7 +191,7 @@ static void nat_note_limit(uint64_t len, char *note, size_t n)
 	uint64_t size = nat_vm_size();
 
 	if (nat_as_limit && size && size + len > nat_as_limit)
-		snprintf(note, n, "over the worker memory limit, RLIMIT_AS");
+		snprintf(note, n, "%s", SCN_NOTE_MEM_LIMIT);
 }
 
 static int nat_prot(enum scn_prot p)

@@ -263,6 +263,9 @@ int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
  * the kernel's answers on what the library can run).
  */
 #define SCN_NATIVE_MEM_LIMIT_DEFAULT	(4ULL << 30)
+/* The note of a result the worker memory limit refused (not the kernel's
+   own rule: `diff` compares nothing from that statement on). */
+#define SCN_NOTE_MEM_LIMIT	"over the worker memory limit, RLIMIT_AS"
 struct scn_native_opts {
 	uint64_t worker_mem_limit;
 };
