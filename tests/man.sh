@@ -42,7 +42,7 @@ for f in $(scripts/api-functions.sh include/anonvm/anonvm.h); do
 done
 sed -n '/^\.SH EXAMPLES/,/^\.EE/p' man/libanonvm.3 | sed '1,/^\.EX/d; /^\.EE/d; s/\\e/\\/g' >"$tmp/example.c"
 check "libanonvm(3) example builds" cc -std=gnu11 -Wall -Werror -Iinclude -o "$tmp/example" \
-	"$tmp/example.c" "$O/libanonvm.a" -lm -pthread
+	"$tmp/example.c" "$O/libanonvm.a" $(pkg-config --libs liburcu-memb) -lm -pthread
 check "libanonvm(3) example runs" sh -c "'$tmp/example' | grep -q '^5 walks, 9 VMAs visited$'"
 echo "man: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

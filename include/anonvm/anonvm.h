@@ -317,6 +317,10 @@ struct avm_lockstat {
 	unsigned long acquisitions, contentions;
 	uint64_t wait_ns, wait_max_ns;	/* waiting for the lock */
 	uint64_t hold_ns, hold_max_ns;	/* holding it */
+	/* of the totals, the shared (read) side of a rwlock: the rest is
+	   exclusive */
+	unsigned long read_acquisitions;
+	uint64_t read_wait_ns, read_hold_ns;
 };
 /* Start (clearing the counts) or stop collecting: 0, or -ENOSYS when
    built without lock tracking (make LOCKDEP=0). */

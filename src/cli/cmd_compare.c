@@ -461,7 +461,10 @@ static void print_table(const struct cmp_opts *o, int w, struct wl_result *cells
 		}
 		printf("\n");
 	}
-	if (any_partial)
+	if (any_partial && !strcmp(o->w[w]->name, "contention"))
+		printf("  * the measured time ended before every frame was "
+		       "walked: walks over an evenly spread sample\n");
+	else if (any_partial)
 		printf("  * walk budget (%.3g s) spent: walks over an evenly spread "
 		       "sample of the frames\n", o->walk_budget);
 	if (any_unsafe)

@@ -390,7 +390,7 @@ void lock_acquired(const void *lock, bool contended, uint64_t wait_ns)
 	h = &held[nheld - 1];
 	if (h->lock != lock)
 		return;
-	lockstat_acquired(h->c, wait_ns, contended);
+	lockstat_acquired(h->c, wait_ns, h->flags & LD_READ, contended);
 	h->t_acq = lockstat_clock();
 }
 
@@ -426,7 +426,8 @@ struct lock_class *lock_release(const void *lock, const char *file, int line)
 	c = h->c;
 	if (h->t_acq && atomic_load_explicit(&lockstat_on,
 					     memory_order_relaxed))
-		lockstat_released(h->c, lockstat_clock() - h->t_acq);
+		lockstat_released(h->c, lockstat_clock() - h->t_acq,
+				  h->flags & LD_READ);
 	if (!--node_held[h->node])
 		node_bits[h->node / 64] &= ~(1ULL << (h->node % 64));
 	h->lock = NULL;

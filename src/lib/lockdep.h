@@ -40,6 +40,8 @@
 struct lock_class_stats {
 	atomic_ulong acquisitions, contentions;
 	atomic_ulong wait_ns, wait_max_ns, hold_ns, hold_max_ns;
+	/* of those, the shared (read) acquisitions of a rwlock */
+	atomic_ulong read_acquisitions, read_wait_ns, read_hold_ns;
 };
 
 struct lock_class {

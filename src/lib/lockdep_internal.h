@@ -26,8 +26,8 @@ extern struct lock_class *lock_classes[];
 extern atomic_uint nr_lock_classes;
 
 _Noreturn void lockdep_fatal(const char *what, const char *file, int line);
-void lockstat_acquired(struct lock_class *c, uint64_t wait_ns,
+void lockstat_acquired(struct lock_class *c, uint64_t wait_ns, bool read,
 		       bool contended);
-void lockstat_released(struct lock_class *c, uint64_t hold_ns);
+void lockstat_released(struct lock_class *c, uint64_t hold_ns, bool read);
 
 #endif

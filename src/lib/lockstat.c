@@ -34,21 +34,30 @@ static void max_update(atomic_ulong *m, unsigned long v)
 		;
 }
 
-void lockstat_acquired(struct lock_class *c, uint64_t wait_ns,
+void lockstat_acquired(struct lock_class *c, uint64_t wait_ns, bool read,
 		       bool contended)
 {
 	atomic_fetch_add_explicit(&c->st.acquisitions, 1,
 				  memory_order_relaxed);
+	if (read)
+		atomic_fetch_add_explicit(&c->st.read_acquisitions, 1,
+					  memory_order_relaxed);
 	if (!contended)
 		return;
+	if (read)
+		atomic_fetch_add_explicit(&c->st.read_wait_ns, wait_ns,
+					  memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->st.contentions, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->st.wait_ns, wait_ns,
 				  memory_order_relaxed);
 	max_update(&c->st.wait_max_ns, wait_ns);
 }
 
-void lockstat_released(struct lock_class *c, uint64_t hold_ns)
+void lockstat_released(struct lock_class *c, uint64_t hold_ns, bool read)
 {
+	if (read)
+		atomic_fetch_add_explicit(&c->st.read_hold_ns, hold_ns,
+					  memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->st.hold_ns, hold_ns,
 				  memory_order_relaxed);
 	max_update(&c->st.hold_max_ns, hold_ns);
@@ -69,6 +78,9 @@ static __attribute__((unused)) void stats_clear(struct lock_class_stats *st)
 	atomic_store(&st->wait_max_ns, 0);
 	atomic_store(&st->hold_ns, 0);
 	atomic_store(&st->hold_max_ns, 0);
+	atomic_store(&st->read_acquisitions, 0);
+	atomic_store(&st->read_wait_ns, 0);
+	atomic_store(&st->read_hold_ns, 0);
 }
 
 int avm_lockstat_enable(bool on)
@@ -110,6 +122,10 @@ long avm_lockstat(struct avm_lockstat *buf, size_t n)
 				.wait_max_ns = atomic_load(&st->wait_max_ns),
 				.hold_ns = atomic_load(&st->hold_ns),
 				.hold_max_ns = atomic_load(&st->hold_max_ns),
+				.read_acquisitions =
+					atomic_load(&st->read_acquisitions),
+				.read_wait_ns = atomic_load(&st->read_wait_ns),
+				.read_hold_ns = atomic_load(&st->read_hold_ns),
 			};
 		out++;
 	}

@@ -16,6 +16,7 @@ extern const struct workload wl_fork_tree;
 extern const struct workload wl_prefork;
 extern const struct workload wl_snapshot;
 extern const struct workload wl_fork_chain_exit;
+extern const struct workload wl_contention;
 
 /* Seconds on the monotonic clock. */
 double wl_now(void);

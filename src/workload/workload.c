@@ -38,6 +38,30 @@ const struct wl_metric_info wl_metrics[WL_NR_METRICS] = {
 			    false, true },
 	[WL_EXIT_NS]	= { "exit_ns", "exit_ns", "exit cost (ns per exit)", 9, 0,
 			    false, true },
+	[WL_FORKS]	= { "forks", "forks", "forks by the forker threads", 7,
+			    -1, true },
+	[WL_WALKS_S]	= { "walks_per_s", "walks/s", "rmap walks per second",
+			    9, 0, true, true },
+	[WL_FORKS_S]	= { "forks_per_s", "forks/s",
+			    "fork+fault+exit cycles per second", 8, 0, true,
+			    true },
+	[WL_HOLD_WALK]	= { "hold_ns_per_walk", "hold/walk",
+			    "family lock hold per walk (ns)", 9, 0, true,
+			    true },
+	[WL_WAIT_WALK]	= { "wait_ns_per_walk", "wait/walk",
+			    "family lock wait per walk (ns)", 9, 0, true,
+			    true },
+	[WL_XHOLD_FORK]	= { "excl_hold_ns_per_fork", "xhold/fork",
+			    "family lock exclusive hold per fork cycle (ns)",
+			    10, 0, true, true },
+	[WL_HOLD_FRAC]	= { "hold_fraction", "hold_frac",
+			    "family lock held / wall time", 9, 3, true, true },
+	[WL_PRED_X]	= { "walks_per_s_64cpu_exclusive", "64cpu_excl",
+			    "predicted walks/s at 64 CPUs, exclusive lock", 10,
+			    0, true, true },
+	[WL_PRED_RW]	= { "walks_per_s_64cpu_rwlock", "64cpu_rw",
+			    "predicted walks/s at 64 CPUs, rwlock", 9, 0, true,
+			    true },
 	[WL_WALL]	= { "wall_s", "wall_s", "whole run (s)", 7, 2, false,
 			    true },
 };
@@ -51,6 +75,7 @@ static const struct workload *const workloads[] = {
 	&wl_fork_tree,
 	&wl_prefork,
 	&wl_snapshot,
+	&wl_contention,
 	NULL
 };
 
@@ -120,7 +145,7 @@ int wl_run_cell(const struct workload *w, const unsigned long *param,
 	memset(res, 0, sizeof(*res));
 	r.phase_t0 = t0;
 	err = w->body(&r);
-	if (!err)
+	if (!err && !r.walked)
 		err = wl_walk_frames(&r);
 	if (!err)
 		err = wl_finish(&r);

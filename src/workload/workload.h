@@ -40,6 +40,9 @@ enum wl_metric {
 	WL_WALKS, WL_VISITS, WL_EARLY, WL_HITS, WL_PER_MAP, WL_EARLY_PER_MAP,
 	WL_VMAS, WL_ANON_VMAS, WL_AVCS,
 	WL_OBJECTS, WL_BYTES, WL_COPIES, WL_NS_WALK, WL_FORK_NS, WL_EXIT_NS,
+	/* contention: measured with threads (walks above are theirs) */
+	WL_FORKS, WL_WALKS_S, WL_FORKS_S, WL_HOLD_WALK, WL_WAIT_WALK,
+	WL_XHOLD_FORK, WL_HOLD_FRAC, WL_PRED_X, WL_PRED_RW,
 	WL_WALL, WL_NR_METRICS
 };
 
@@ -154,6 +157,7 @@ struct wl_run {
 	size_t np, cap;
 	unsigned long forks, exits;
 	double fork_s, exit_s;
+	bool walked;			/* the body walked: no walk after it */
 	/* phases named by wl_progress, with their seconds */
 	const char *phase[WL_MAX_PHASES];
 	double phase_s[WL_MAX_PHASES];
