@@ -13,6 +13,7 @@
 #include <string.h>
 #include "anonvm/anonvm.h"
 #include "workload/workload.h"
+#include "bench.h"
 
 #define MAX_SEL	32
 
@@ -22,24 +23,11 @@ static const enum wl_metric timed[] = {
 };
 #define NR_TIMED	(sizeof(timed) / sizeof(timed[0]))
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: contention [--design D]... [--children N]... "
 		"[--reps R] [--ms T]\n");
 	exit(2);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int bench_one(const struct workload *w, const unsigned long *param,
@@ -63,7 +51,7 @@ static int bench_one(const struct workload *w, const unsigned long *param,
 	}
 	printf("  %-18s %6lu %9.1f", design, param[w->size_param], visits);
 	for (size_t m = 0; m < NR_TIMED; m++)
-		printf(m == 4 ? " %10.3f" : " %10.0f", median(v[m], reps));
+		printf(m == 4 ? " %10.3f" : " %10.0f", bench_median(v[m], reps));
 	printf("\n");
 	fflush(stdout);
 	return 0;

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <jansson.h>
 #include "anonvm/anonvm.h"
+#include "bench.h"
 
 #define RUNS		5
 #define BASE		(1UL << 44)
@@ -61,21 +62,6 @@ struct bench {
 	unsigned long count[NR_OPS];		/* operations per run */
 	double visits_per_walk;
 };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static unsigned long vma_start(unsigned long i, unsigned long per_vma)
 {
@@ -148,7 +134,7 @@ static int run(struct bench *b, int r)
 	if (err)
 		return die("avm_mm_create", err);
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < b->nvmas; i++) {
 		unsigned long got;
 
@@ -158,47 +144,47 @@ static int run(struct bench *b, int r)
 		if (err)
 			return die("avm_mmap", err);
 	}
-	t[OP_MMAP] = now_ns() - t0;
+	t[OP_MMAP] = bench_now_ns() - t0;
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	if (touch_all(b, parent, 0x11))
 		return -1;
-	t[OP_FAULT] = now_ns() - t0;
+	t[OP_FAULT] = bench_now_ns() - t0;
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	err = avm_fork(parent, &child);
-	t[OP_FORK_VMA] = t[OP_FORK_PTE] = now_ns() - t0;
+	t[OP_FORK_VMA] = t[OP_FORK_PTE] = bench_now_ns() - t0;
 	if (err)
 		return die("avm_fork", err);
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	err = avm_rmap_walk_all(b->sys, &ws);
-	t[OP_WALK] = now_ns() - t0;
+	t[OP_WALK] = bench_now_ns() - t0;
 	if (err)
 		return die("avm_rmap_walk_all", err);
 	b->visits_per_walk = ws.walks ? (double)ws.visits / (double)ws.walks : 0;
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	if (touch_all(b, child, 0x22))
 		return -1;
-	t[OP_COW] = now_ns() - t0;
+	t[OP_COW] = bench_now_ns() - t0;
 
 	if (r < 0 && sanity(b, &s0, &ws))
 		return -1;
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < b->nvmas; i++) {
 		err = avm_munmap(child, vma_start(i, b->per_vma),
 				 b->per_vma * PAGE);
 		if (err)
 			return die("avm_munmap", err);
 	}
-	t[OP_MUNMAP_VMA] = t[OP_MUNMAP_PAGE] = now_ns() - t0;
+	t[OP_MUNMAP_VMA] = t[OP_MUNMAP_PAGE] = bench_now_ns() - t0;
 	avm_exit(child);
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	avm_exit(parent);
-	t[OP_EXIT] = now_ns() - t0;
+	t[OP_EXIT] = bench_now_ns() - t0;
 
 	avm_stats(b->sys, &s1);
 	if (s1.mms || s1.vmas || s1.anon_vmas || s1.avcs || s1.frames_used) {
@@ -280,7 +266,7 @@ static struct summary summarize(const double *v)
 	struct summary r;
 
 	memcpy(s, v, sizeof(s));
-	qsort(s, RUNS, sizeof(s[0]), cmp_double);
+	qsort(s, RUNS, sizeof(s[0]), bench_cmp_double);
 	r.med = RUNS % 2 ? s[RUNS / 2] : (s[RUNS / 2 - 1] + s[RUNS / 2]) / 2;
 	r.min = s[0];
 	r.max = s[RUNS - 1];

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "lib/interval_tree.h"
+#include "bench.h"
 
 enum { N = 100000, Q = 100000, REPS = 5 };
 
@@ -29,27 +30,6 @@ static uint64_t rng(uint64_t *s)
 	x ^= x >> 27;
 	*s = x;
 	return x * 0x2545F4914F6CDD1DULL;
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void shuffle(struct interval_tree_node **v, size_t n, uint64_t *s)
@@ -97,17 +77,17 @@ int main(int argc, char **argv)
 		for (i = 0; i < Q; i++)
 			qs[i] = rng(&seed) % SPAN;
 
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		for (i = 0; i < N; i++)
 			interval_tree_insert(order[i], &root);
-		ins[r] = (now_ns() - t0) / N;
+		ins[r] = (bench_now_ns() - t0) / N;
 
 		if (interval_tree_check(&root) || rb_validate(&root, NULL)) {
 			fprintf(stderr, "tree check failed\n");
 			return 1;
 		}
 
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		for (i = 0; i < Q; i++) {
 			struct interval_tree_node *n;
 			uint64_t a = qs[i], b = qs[i] + QLEN - 1;
@@ -116,13 +96,13 @@ int main(int argc, char **argv)
 			     n = interval_tree_iter_next(n, a, b))
 				results++;
 		}
-		qry[r] = (now_ns() - t0) / Q;
+		qry[r] = (bench_now_ns() - t0) / Q;
 
 		shuffle(order, N, &seed);
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		for (i = 0; i < N; i++)
 			interval_tree_remove(order[i], &root);
-		rem[r] = (now_ns() - t0) / N;
+		rem[r] = (bench_now_ns() - t0) / N;
 
 		if (!RB_EMPTY_ROOT(&root)) {
 			fprintf(stderr, "tree not empty after removals\n");
@@ -130,10 +110,10 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("insert: %8.1f ns/op (median of %d)\n", median(ins, REPS), REPS);
-	printf("remove: %8.1f ns/op (median of %d)\n", median(rem, REPS), REPS);
+	printf("insert: %8.1f ns/op (median of %d)\n", bench_median(ins, REPS), REPS);
+	printf("remove: %8.1f ns/op (median of %d)\n", bench_median(rem, REPS), REPS);
 	printf("query:  %8.1f ns/op (median of %d), %.2f results/query\n",
-	       median(qry, REPS), REPS, (double)results / ((double)Q * REPS));
+	       bench_median(qry, REPS), REPS, (double)results / ((double)Q * REPS));
 	free(nodes);
 	free(order);
 	free(qs);

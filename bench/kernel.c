@@ -36,6 +36,7 @@
 #include <sys/wait.h>
 #include "anonvm/anonvm.h"
 #include "mm/internal.h"
+#include "bench.h"
 
 #define MAX_ROUNDS	101
 #define BASE		(1UL << 44)
@@ -71,27 +72,12 @@ struct kres {
 	char msg[160];
 };
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double median(const double *v, int n)
 {
 	double s[MAX_ROUNDS];
 
 	memcpy(s, v, (size_t)n * sizeof(s[0]));
-	qsort(s, (size_t)n, sizeof(s[0]), cmp_double);
+	qsort(s, (size_t)n, sizeof(s[0]), bench_cmp_double);
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
@@ -123,17 +109,17 @@ static void ktouch(const struct bench *b, unsigned char v)
 /* The child: COW every page, check one, unmap every VMA. */
 static int kchild(const struct bench *b, struct kres *r)
 {
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 
 	ktouch(b, 0x22);
-	r->t[OP_COW] = now_ns() - t0;
+	r->t[OP_COW] = bench_now_ns() - t0;
 	if (*(volatile unsigned char *)vma_start(b, b->nvmas - 1) != 0x22)
 		return kfail(r, "child reads back a wrong byte", EIO);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < b->nvmas; i++)
 		if (munmap((void *)vma_start(b, i), b->per_vma * PAGE))
 			return kfail(r, "munmap", errno);
-	r->t[OP_MUNMAP] = now_ns() - t0;
+	r->t[OP_MUNMAP] = bench_now_ns() - t0;
 	return 0;
 }
 
@@ -146,7 +132,7 @@ static int kworker(const struct bench *b, struct kres *r)
 
 	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
 		return kfail(r, "prctl(PR_SET_THP_DISABLE)", errno);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < b->nvmas; i++) {
 		void *want = (void *)vma_start(b, i);
 		void *p = mmap(want, b->per_vma * PAGE, PROT_READ | PROT_WRITE,
@@ -158,15 +144,15 @@ static int kworker(const struct bench *b, struct kres *r)
 		if (p != want)
 			return kfail(r, "mmap: not at the fixed address", EEXIST);
 	}
-	r->t[OP_MMAP] = now_ns() - t0;
-	t0 = now_ns();
+	r->t[OP_MMAP] = bench_now_ns() - t0;
+	t0 = bench_now_ns();
 	ktouch(b, 0x11);
-	r->t[OP_TOUCH] = now_ns() - t0;
-	t0 = now_ns();
+	r->t[OP_TOUCH] = bench_now_ns() - t0;
+	t0 = bench_now_ns();
 	pid = fork();
 	if (pid == 0)
 		_exit(kchild(b, r));
-	r->t[OP_FORK] = now_ns() - t0;
+	r->t[OP_FORK] = bench_now_ns() - t0;
 	if (pid < 0)
 		return kfail(r, "fork", errno);
 	if (waitpid(pid, &status, 0) != pid)
@@ -290,7 +276,7 @@ static int lib_round(struct bench *b, struct avm_sys *sys, double *t)
 	err = avm_mm_create(sys, &parent);
 	if (err)
 		return die("avm_mm_create", err);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < b->nvmas; i++) {
 		unsigned long got;
 
@@ -300,27 +286,27 @@ static int lib_round(struct bench *b, struct avm_sys *sys, double *t)
 		if (err)
 			return die("avm_mmap", err);
 	}
-	t[OP_MMAP] = now_ns() - t0;
-	t0 = now_ns();
+	t[OP_MMAP] = bench_now_ns() - t0;
+	t0 = bench_now_ns();
 	if (ltouch(b, parent, 0x11))
 		return -1;
-	t[OP_TOUCH] = now_ns() - t0;
-	t0 = now_ns();
+	t[OP_TOUCH] = bench_now_ns() - t0;
+	t0 = bench_now_ns();
 	err = avm_fork(parent, &child);
-	t[OP_FORK] = now_ns() - t0;
+	t[OP_FORK] = bench_now_ns() - t0;
 	if (err)
 		return die("avm_fork", err);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	if (ltouch(b, child, 0x22))
 		return -1;
-	t[OP_COW] = now_ns() - t0;
-	t0 = now_ns();
+	t[OP_COW] = bench_now_ns() - t0;
+	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < b->nvmas; i++) {
 		err = avm_munmap(child, vma_start(b, i), b->per_vma * PAGE);
 		if (err)
 			return die("avm_munmap", err);
 	}
-	t[OP_MUNMAP] = now_ns() - t0;
+	t[OP_MUNMAP] = bench_now_ns() - t0;
 	avm_exit(child);
 	avm_exit(parent);
 	avm_stats(sys, &s1);
@@ -360,11 +346,11 @@ static int baselines(struct bench *b, double *t)
 	}
 	if (rc)
 		goto out;
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < b->pages; i++)
 		memset(page_address(sys, src[i]), 0x11, PAGE);
-	t[B_MEMSET] = (now_ns() - t0) / (double)b->pages;
-	t0 = now_ns();
+	t[B_MEMSET] = (bench_now_ns() - t0) / (double)b->pages;
+	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < b->pages; i++) {
 		dst[i] = alloc_page_nozero(sys, 0);	/* as a COW fault */
 		if (!dst[i]) {
@@ -374,7 +360,7 @@ static int baselines(struct bench *b, double *t)
 		memcpy(page_address(sys, dst[i]), page_address(sys, src[i]),
 		       PAGE);
 	}
-	t[B_COPY] = (now_ns() - t0) / (double)b->pages;
+	t[B_COPY] = (bench_now_ns() - t0) / (double)b->pages;
 out:
 	for (unsigned long i = 0; i < 2 * b->pages; i++)
 		if (src[i])

@@ -19,23 +19,9 @@
 #include <unistd.h>
 
 #include "scenario/scenario.h"
+#include "bench.h"
 
 #define BASE	0x140000000000ULL
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* The scenario text for n VMAs (malloc'd). */
 static char *make_text(long n)
@@ -76,10 +62,10 @@ static int run_one(long n, int reps)
 		return 1;
 	}
 	for (int r = 0; r < reps && !rc; r++) {
-		double t0 = now();
+		double t0 = bench_now();
 
 		rc = scn_run_native(s, &t, err, sizeof(err));
-		secs[r] = now() - t0;
+		secs[r] = bench_now() - t0;
 		if (rc) {
 			fprintf(stderr, "native_vmas: %ld VMAs: %s\n", n, err);
 		} else {
@@ -93,7 +79,7 @@ static int run_one(long n, int reps)
 		scn_trace_free(&t);
 	}
 	if (!rc) {
-		qsort(secs, (size_t)reps, sizeof(*secs), cmp_double);
+		qsort(secs, (size_t)reps, sizeof(*secs), bench_cmp_double);
 		printf("%6ld VMAs asked: %6ld in the window, %6ld mmaps ENOMEM, "
 		       "median %.3f s (min %.3f, max %.3f, %d runs)\n", n, vmas,
 		       refused, secs[reps / 2], secs[0], secs[reps - 1], reps);

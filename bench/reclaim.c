@@ -34,6 +34,7 @@
 
 #include "anonvm/anonvm.h"
 #include "workload/workload.h"
+#include "bench.h"
 
 
 struct opts {
@@ -50,27 +51,6 @@ struct world {
 	unsigned long param[WL_MAX_PARAMS];
 	unsigned long frames;		/* frames in use after the build */
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void die(const char *what, int err)
 {
@@ -226,16 +206,16 @@ int main(int argc, char **argv)
 		unsigned long n, freed = 0;
 		unsigned long long w0;
 
-		t0 = now();
+		t0 = bench_now();
 		build(&w, sys, &o);
 		if (r == 0)
 			printf("  build: %lu frames in %.2f s (not timed below)\n",
-			       w.frames, now() - t0);
+			       w.frames, bench_now() - t0);
 		frames = w.frames;
 
-		t0 = now();
+		t0 = bench_now();
 		err = avm_rmap_walk_all(w.wr.sys, &ws);
-		t_walk[r] = now() - t0;
+		t_walk[r] = bench_now() - t0;
 		if (err)
 			die("avm_rmap_walk_all", err);
 		walks = ws.walks;
@@ -243,14 +223,14 @@ int main(int argc, char **argv)
 
 		avm_stats(w.wr.sys, &s0);
 		w0 = io_written();
-		t0 = now();
+		t0 = bench_now();
 		do {
 			err = avm_reclaim(w.wr.sys, ULONG_MAX, &n);
 			if (err)
 				die("avm_reclaim", err);
 			freed += n;
 		} while (n);
-		t_rec[r] = now() - t0;
+		t_rec[r] = bench_now() - t0;
 		written = io_written() - w0;
 		avm_stats(w.wr.sys, &s1);
 		swap_outs = s1.swap_outs - s0.swap_outs;
@@ -269,7 +249,7 @@ int main(int argc, char **argv)
 
 		build(&w, sys, &o);
 		avm_stats(w.wr.sys, &s0);
-		t0 = now();
+		t0 = bench_now();
 		for (size_t i = 0; i < w.wr.np; i++) {
 			const struct wl_proc *p = &w.wr.p[i];
 
@@ -278,7 +258,7 @@ int main(int argc, char **argv)
 				die("avm_migrate", err);
 			total += moved;
 		}
-		t_mig[r] = now() - t0;
+		t_mig[r] = bench_now() - t0;
 		avm_stats(w.wr.sys, &s1);
 		if (total != w.frames)
 			fprintf(stderr, "  warning: migrated %lu of %lu frames\n",
@@ -292,9 +272,9 @@ int main(int argc, char **argv)
 
 	printf("  (a) rmap walk of every frame: %lu walks, %.3f VMAs visited "
 	       "per walk, median %.3f s (%.0f walks/s)\n", walks, walk_visits,
-	       median(t_walk, o.reps), (double)walks / median(t_walk, o.reps));
+	       bench_median(t_walk, o.reps), (double)walks / bench_median(t_walk, o.reps));
 	printf("  (b) reclaim of everything:    median %.0f pages/s, %.3f VMAs "
-	       "visited per page reclaimed\n", median(t_rec, o.reps),
+	       "visited per page reclaimed\n", bench_median(t_rec, o.reps),
 	       rec_visits);
 	printf("      swap file: %llu swap-outs, %llu bytes written "
 	       "(%.1f MiB) per repetition%s\n", swap_outs, written,
@@ -302,7 +282,7 @@ int main(int argc, char **argv)
 	       " (payload none: no swap I/O; --payload full writes a page "
 	       "per swap-out)" : "");
 	printf("  (c) migration to node 1:      median %.0f pages/s, %.3f VMAs "
-	       "visited per page migrated\n", median(t_mig, o.reps), mig_visits);
+	       "visited per page migrated\n", bench_median(t_mig, o.reps), mig_visits);
 	printf("  frames per repetition: %lu\n", frames);
 	free(t_walk);
 	free(t_rec);

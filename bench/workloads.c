@@ -18,6 +18,7 @@
 #include <string.h>
 #include "anonvm/anonvm.h"
 #include "workload/workload.h"
+#include "bench.h"
 
 #define MAX_SEL	32
 
@@ -25,13 +26,6 @@ static const enum wl_metric timed[] = {
 	WL_NS_WALK, WL_FORK_NS, WL_EXIT_NS, WL_WALL,
 };
 #define NR_TIMED	(sizeof(timed) / sizeof(timed[0]))
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 static void usage(void)
 {
@@ -61,7 +55,7 @@ static int bench_one(const struct workload *w, const unsigned long *param,
 	}
 	printf("  %-19s", design);
 	for (size_t m = 0; m < NR_TIMED; m++) {
-		qsort(v[m], (size_t)reps, sizeof(double), cmp_double);
+		qsort(v[m], (size_t)reps, sizeof(double), bench_cmp_double);
 		printf(" %12.*f %10.*f", m == 3 ? 3 : 0,
 		       reps % 2 ? v[m][reps / 2] :
 		       (v[m][reps / 2 - 1] + v[m][reps / 2]) / 2,
