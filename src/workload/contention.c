@@ -328,18 +328,7 @@ static int body(struct wl_run *r)
 
 	if (r->param[WALKERS] + r->param[FORKERS] > MAX_THREADS)
 		return wl_fail(r, -EINVAL, "more than %d threads", MAX_THREADS);
-	wl_progress(r, "setup", 0, 1);
-	err = wl_sys_create(r, (n + 1) * m);
-	if (!err)
-		err = wl_spawn(r, m, 0x50);
-	for (unsigned long i = 0; !err && i < n; i++) {
-		wl_progress(r, "forking", i, n);
-		err = wl_fork(r, 0);
-	}
-	for (unsigned long i = 0; !err && i < n; i++) {
-		wl_progress(r, "COW writes", i, n);
-		err = wl_write_all(r, i + 1, (int)(1 + i % 254));
-	}
+	err = wl_forking_server_setup(r, n, m);
 	if (err)
 		return err;
 	s = calloc(1, sizeof(*s));

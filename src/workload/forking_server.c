@@ -18,9 +18,9 @@ static const struct wl_param params[] = {
 	{ NULL },
 };
 
-static int body(struct wl_run *r)
+int wl_forking_server_setup(struct wl_run *r, unsigned long n,
+			    unsigned long m)
 {
-	unsigned long n = r->param[CHILDREN], m = r->param[PAGES];
 	int err;
 
 	wl_progress(r, "setup", 0, 1);
@@ -36,6 +36,11 @@ static int body(struct wl_run *r)
 		err = wl_write_all(r, i + 1, (int)(1 + i % 254));
 	}
 	return err;
+}
+
+static int body(struct wl_run *r)
+{
+	return wl_forking_server_setup(r, r->param[CHILDREN], r->param[PAGES]);
 }
 
 static void describe(const unsigned long *p, char *buf, size_t len)

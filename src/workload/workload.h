@@ -192,6 +192,10 @@ int wl_write_pages(struct wl_run *r, size_t i, unsigned long first,
 		   unsigned long n, unsigned long step, int byte);
 /* Write byte to every page of r->p[i]. */
 int wl_write_all(struct wl_run *r, size_t i, int byte);
+/* The seed's forking server: a fresh system, a parent with pages pages
+   and n children, each of which has COW-written all of them. */
+int wl_forking_server_setup(struct wl_run *r, unsigned long n,
+			    unsigned long pages);
 /* Record the live objects at step x (when o->series). */
 int wl_sample(struct wl_run *r, unsigned long x);
 
