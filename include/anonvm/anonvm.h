@@ -40,6 +40,15 @@ enum avm_payload {
 				   return zeroes (for scale runs) */
 };
 
+/* Transparent huge pages: when an anonymous fault may map a large folio. */
+enum avm_thp_mode {
+	AVM_THP_NEVER,		/* never */
+	AVM_THP_MADVISE,	/* in VMAs given AVM_MADV_HUGEPAGE */
+	AVM_THP_ALWAYS,		/* in every VMA but AVM_MADV_NOHUGEPAGE ones */
+};
+#define AVM_PMD_ORDER	9	/* a PMD maps 2^9 pages: 2 MiB */
+#define AVM_PMD_SIZE	(AVM_PAGE_SIZE << AVM_PMD_ORDER)
+
 #define AVM_DEFAULT_MAX_MAP_COUNT	65530	/* Linux's vm.max_map_count */
 
 struct avm_config {
@@ -68,6 +77,18 @@ struct avm_config {
 					   fails with -ENOMEM.  Linux: total
 					   RAM + swap.  0: nodes * node_frames
 					   + swap_slots; ~0UL: no limit */
+	/* Transparent huge pages (docs/thp.md), as the host's
+	   /sys/kernel/mm/transparent_hugepage: */
+	enum avm_thp_mode thp;		/* "enabled": default AVM_THP_NEVER,
+					   where anonvm maps base pages only */
+	unsigned long thp_orders;	/* folio orders an anonymous fault
+					   may allocate, bit n for order n
+					   (2..AVM_PMD_ORDER), as the
+					   hugepages-*kB/enabled files;
+					   0: AVM_PMD_ORDER only */
+	bool thp_no_zero_page;		/* use_zero_page 0: a read fault in
+					   a huge range maps the base zero
+					   page, not the huge one */
 };
 
 void avm_config_default(struct avm_config *cfg);
@@ -126,6 +147,8 @@ enum avm_advice {
 	AVM_MADV_WIPEONFORK,
 	AVM_MADV_KEEPONFORK,
 	AVM_MADV_PAGEOUT,	/* reclaim pages mapped only by this mm */
+	AVM_MADV_HUGEPAGE,	/* VM_HUGEPAGE: THP allowed (mode madvise) */
+	AVM_MADV_NOHUGEPAGE,	/* VM_NOHUGEPAGE: THP never here */
 };
 
 int avm_madvise(struct avm_mm *mm, unsigned long addr, unsigned long len,
@@ -172,6 +195,8 @@ int avm_migrate(struct avm_mm *mm, unsigned long addr, unsigned long len,
 
 #define AVM_VMA_DONTCOPY	0x1
 #define AVM_VMA_WIPEONFORK	0x2
+#define AVM_VMA_HUGEPAGE	0x4	/* AVM_MADV_HUGEPAGE */
+#define AVM_VMA_NOHUGEPAGE	0x8	/* AVM_MADV_NOHUGEPAGE */
 
 struct avm_vma_info {
 	unsigned long start, end, pgoff;
@@ -201,6 +226,12 @@ struct avm_page_info {
 	unsigned int node;
 	unsigned long index;		/* page->index */
 	unsigned long swap_slot;	/* swap: slot */
+	/* large folios (THP): */
+	unsigned int order;		/* the folio's order; 0: a base page */
+	bool pmd_mapped;		/* mapped here by a huge PMD entry */
+	bool huge_zero;			/* the huge zero page */
+	unsigned int folio_mapcount;	/* the folio's mappings: entire
+					   (PMD) ones plus every page's */
 };
 
 int avm_page_info(struct avm_mm *mm, unsigned long addr,
