@@ -40,7 +40,9 @@ long avm_vmas(struct avm_mm *mm, struct avm_vma_info *buf, size_t n)
 		vi->prot = ((v->vm_flags & VM_READ) ? AVM_PROT_READ : 0) |
 			   ((v->vm_flags & VM_WRITE) ? AVM_PROT_WRITE : 0);
 		vi->flags = ((v->vm_flags & VM_DONTCOPY) ? AVM_VMA_DONTCOPY : 0) |
-			    ((v->vm_flags & VM_WIPEONFORK) ? AVM_VMA_WIPEONFORK : 0);
+			    ((v->vm_flags & VM_WIPEONFORK) ? AVM_VMA_WIPEONFORK : 0) |
+			    ((v->vm_flags & VM_HUGEPAGE) ? AVM_VMA_HUGEPAGE : 0) |
+			    ((v->vm_flags & VM_NOHUGEPAGE) ? AVM_VMA_NOHUGEPAGE : 0);
 		vi->has_anon_vma = v->anon_vma != NULL;
 		vi->chain_len = chain_len(v);
 	}

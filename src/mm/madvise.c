@@ -32,6 +32,12 @@ static int madvise_vma(struct vm_area_struct *vma, unsigned long start,
 	case AVM_MADV_KEEPONFORK:
 		f &= ~VM_WIPEONFORK;
 		break;
+	case AVM_MADV_HUGEPAGE:		/* each clears the other, as Linux */
+		f = (f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+		break;
+	case AVM_MADV_NOHUGEPAGE:
+		f = (f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+		break;
 	}
 	return vma_modify_flags(vma, start, end, f, &res);
 }
@@ -77,7 +83,7 @@ int avm_madvise(struct avm_mm *mm, unsigned long start, unsigned long len,
 	bool write;
 	int err;
 
-	if (!PAGE_ALIGNED(start) || (unsigned int)adv > AVM_MADV_PAGEOUT)
+	if (!PAGE_ALIGNED(start) || (unsigned int)adv > AVM_MADV_NOHUGEPAGE)
 		return -EINVAL;
 	if (!len)
 		return 0;

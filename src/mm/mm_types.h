@@ -128,6 +128,8 @@ struct pgtable {
 #define VM_WRITE	0x2UL
 #define VM_DONTCOPY	0x10UL
 #define VM_WIPEONFORK	0x20UL
+#define VM_HUGEPAGE	0x80UL		/* MADV_HUGEPAGE */
+#define VM_NOHUGEPAGE	0x100UL		/* MADV_NOHUGEPAGE */
 #define VM_ACCOUNT	0x40UL		/* committed memory: a private
 					   mapping that is or was writable */
 #define VM_PROT_MASK	(VM_READ | VM_WRITE)
