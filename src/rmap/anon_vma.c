@@ -822,7 +822,7 @@ static int check_own_users(struct check_ctx *ctx, struct av_census *c,
 	      first->vm_mm->id, first->vm_start, vma->vm_mm->id, vma->vm_start);
 	for (a = first->anon_vma_chain.next, b = vma->anon_vma_chain.next;
 	     a != &first->anon_vma_chain && b != &vma->anon_vma_chain;
-	     a = a->next, b = b->next)
+	     a = a->next, b = b->next, ctx->steps++)
 		CHECK(ctx, list_entry(a, struct anon_vma_chain, same_vma)->anon_vma ==
 		      list_entry(b, struct anon_vma_chain, same_vma)->anon_vma,
 		      "mm %lu: VMAs %#lx and %#lx share anon_vma %p but their "
@@ -949,6 +949,7 @@ static int check_lists(struct check_ctx *ctx, struct av_census *c)
 			}
 			*slot = 1;
 			n++;
+			ctx->steps++;
 		}
 	}
 	list_for_each_entry(mm, &ctx->sys->mms, mmlist) {
@@ -958,6 +959,7 @@ static int check_lists(struct check_ctx *ctx, struct av_census *c)
 			struct anon_vma_chain *avc;
 
 			list_for_each_entry(avc, &v->anon_vma_chain, same_vma) {
+				ctx->steps++;
 				if (ptrset_find(&listed, avc))
 					continue;
 				err = check_fail(ctx, "avc of VMA %#lx missing "
@@ -985,6 +987,7 @@ static int census_family(struct check_ctx *ctx, struct av_census *c)
 	ptrset_for_each(&linked, i) {
 		struct anon_vma *av = (struct anon_vma *)linked.keys[i];
 
+		ctx->steps++;
 		CHECK(ctx, av->root->root == av->root && av->root->parent ==
 		      av->root, "anon_vma %p: root %p is not a root",
 		      (void *)av, (void *)av->root);

@@ -36,15 +36,26 @@ struct census {
 	struct check_ctx *ctx;
 	struct cow_context *mine;	/* the mm's context */
 	struct ptrset *foreign;		/* page -> mappings outside its mm */
+	const struct ptrset *order;	/* context -> its preorder interval */
 };
 
-static bool is_ancestor(const struct cow_context *a,
+/*
+ * Each context's place in its family's tree: its preorder number (high
+ * half) and the last number of its subtree (low half), so that "a is c or
+ * above it" costs O(1), not a climb of c's depth for every PTE (a fork
+ * chain of N mms would make the checker quadratic).
+ */
+#define ORDER(in, last)	((long)(((unsigned long)(in) << 32) | (last)))
+#define ORDER_IN(v)	((unsigned long)(v) >> 32)
+#define ORDER_LAST(v)	((unsigned long)(v) & 0xffffffffUL)
+
+static bool is_ancestor(const struct ptrset *order, const struct cow_context *a,
 			const struct cow_context *c)
 {
-	for (; c; c = c->parent)
-		if (c == a)
-			return true;
-	return false;
+	const long *oa = ptrset_find(order, a), *oc = ptrset_find(order, c);
+
+	return oa && oc && ORDER_IN(*oa) <= ORDER_IN(*oc) &&
+	       ORDER_IN(*oc) <= ORDER_LAST(*oa);
 }
 
 static int census_table(struct avm_mm *mm, struct pgtable *pt,
@@ -57,13 +68,14 @@ static int census_table(struct avm_mm *mm, struct pgtable *pt,
 		pte_t pte = pt->e[pte_index(a)];
 		struct page *page;
 
+		c->ctx->steps++;
 		if (!pte_present(pte))
 			continue;
 		page = pfn_to_page(sys, pte_pfn(pte));
 		if (page == sys->zero_page)
 			continue;
 		CHECK(c->ctx, page_cowc(page) && c->mine &&
-		      is_ancestor(page_cowc(page), c->mine),
+		      is_ancestor(c->order, page_cowc(page), c->mine),
 		      "mm %lu %#lx: page names context %p, not the mm's (%p) "
 		      "or above it", mm->id, a, (void *)page_cowc(page),
 		      (void *)c->mine);
@@ -92,6 +104,7 @@ static int check_foreign(struct check_ctx *ctx, struct avm_sys *sys,
 			struct page *p = &nd->pages[f];
 			long *n;
 
+			ctx->steps++;
 			if (p == sys->zero_page || page_test(p, PG_free) ||
 			    !page_cowc(p))
 				continue;
@@ -123,6 +136,7 @@ static int check_vmas(struct check_ctx *ctx, struct avm_mm *mm,
 		struct cowc_remap *r = vma_remap(v);
 		bool want = v->anon_vma && cowc_vma_remapped(v);
 
+		ctx->steps++;
 		CHECK(ctx, !v->anon_vma || v->anon_vma == &cowc_marker,
 		      "mm %lu VMA %#lx: anon_vma %p is not the marker", mm->id,
 		      v->vm_start, (void *)v->anon_vma);
@@ -146,6 +160,7 @@ static int check_vmas(struct check_ctx *ctx, struct avm_mm *mm,
 		CHECK(ctx, r->vma->vm_mm == mm && vma_remap(r->vma) == r,
 		      "mm %lu: stale remap entry %p", mm->id, (void *)r);
 		in_tree++;
+		ctx->steps++;
 	}
 	CHECK(ctx, in_tree == remapped && !remap_chk_check(&cm->remaps),
 	      "mm %lu: %lu remapped VMAs, %lu in the remap tree (or the "
@@ -154,51 +169,85 @@ static int check_vmas(struct check_ctx *ctx, struct avm_mm *mm,
 	return 0;
 }
 
-static struct cow_context *root_of(struct cow_context *c)
+static struct cow_context *root_of(struct check_ctx *ctx,
+				   struct cow_context *c)
 {
-	while (c->parent)
+	while (c->parent) {
 		c = c->parent;
+		ctx->steps++;
+	}
 	return c;
 }
 
-/* One family: shape, counts, nothing unneeded. */
+/* One context of a family: its links, its counts, whether it is needed. */
+static int check_context(struct check_ctx *ctx, struct cowc_family *f,
+			 struct cow_context *c, struct ptrset *pages)
+{
+	long *want = ptrset_find(pages, c);
+	unsigned long kids = 0;
+	struct cow_context *k;
+
+	list_for_each_entry(k, &c->children, sibling) {
+		CHECK(ctx, k->parent == c && k->fam == f, "context %p: child %p "
+		      "has parent %p, family %p", (void *)c, (void *)k,
+		      (void *)k->parent, (void *)k->fam);
+		kids++;
+		ctx->steps++;
+	}
+	CHECK(ctx, atomic_load(&c->pages) == (unsigned long)(want ? *want : 0),
+	      "context %p counts %lu pages, %ld name it", (void *)c,
+	      atomic_load(&c->pages), want ? *want : 0);
+	CHECK(ctx, c->mm || atomic_load(&c->pages) || kids >= 2,
+	      "context %p: no mm, no pages, %lu children: should be gone",
+	      (void *)c, kids);
+	CHECK(ctx, !c->mm || (mm_cowc(c->mm) && mm_cowc(c->mm)->ctx == c),
+	      "context %p: its mm %lu uses another", (void *)c, c->mm->id);
+	return 0;
+}
+
+/* Closes c's preorder interval: its subtree ends at number last. */
+static void order_close(struct ptrset *order, struct cow_context *c,
+			unsigned long last)
+{
+	long *o = ptrset_find(order, c);
+
+	*o = ORDER(ORDER_IN(*o), last);
+}
+
+/* One family: shape, counts, nothing unneeded; numbers it (*order). */
 static int check_family(struct check_ctx *ctx, struct cowc_family *f,
-			struct ptrset *pages, unsigned long *nctx)
+			struct ptrset *pages, struct ptrset *order,
+			unsigned long *nctx)
 {
 	struct cow_context *top = f->root, *c = top;
 	unsigned long n = 0;
+	int err;
 
 	CHECK(ctx, top && !top->parent, "family %p: bad root %p", (void *)f,
 	      (void *)top);
 	for (;;) {
-		long *want = ptrset_find(pages, c);
-		unsigned long kids = 0;
-		struct cow_context *k;
+		long *o = ptrset_slot(order, c);
 
-		list_for_each_entry(k, &c->children, sibling) {
-			CHECK(ctx, k->parent == c && k->fam == f, "context %p: "
-			      "child %p has parent %p, family %p", (void *)c,
-			      (void *)k, (void *)k->parent, (void *)k->fam);
-			kids++;
-		}
-		CHECK(ctx, atomic_load(&c->pages) ==
-		      (unsigned long)(want ? *want : 0), "context %p counts "
-		      "%lu pages, %ld name it", (void *)c,
-		      atomic_load(&c->pages), want ? *want : 0);
-		CHECK(ctx, c->mm || atomic_load(&c->pages) || kids >= 2,
-		      "context %p: no mm, no pages, %lu children: should be "
-		      "gone", (void *)c, kids);
-		CHECK(ctx, !c->mm || (mm_cowc(c->mm) &&
-		      mm_cowc(c->mm)->ctx == c), "context %p: its mm %lu "
-		      "uses another", (void *)c, c->mm->id);
+		CHECK(ctx, o, "checker out of memory");
+		/* numbers from 1: an empty slot (0) is a context not seen */
+		CHECK(ctx, !*o && n < 0xffffffffUL, "family %p: context %p "
+		      "reached twice", (void *)f, (void *)c);
 		n++;
+		*o = ORDER(n, n);
+		err = check_context(ctx, f, c, pages);
+		if (err)
+			return err;
+		ctx->steps++;
 		if (!list_empty(&c->children)) {
 			c = list_first_entry(&c->children, struct cow_context,
 					     sibling);
 			continue;
 		}
-		while (c != top && c->sibling.next == &c->parent->children)
+		order_close(order, c, n);
+		while (c != top && c->sibling.next == &c->parent->children) {
 			c = c->parent;
+			order_close(order, c, n);
+		}
 		if (c == top)
 			break;
 		c = list_entry(c->sibling.next, struct cow_context, sibling);
@@ -224,6 +273,7 @@ static int count_pages(struct check_ctx *ctx, struct avm_sys *sys,
 			struct cow_context *c;
 			long *slot;
 
+			ctx->steps++;
 			if (p == sys->zero_page || page_test(p, PG_free))
 				continue;
 			if (pol->mapper_list && cowc_mappers_len(p)) {
@@ -238,6 +288,7 @@ static int count_pages(struct check_ctx *ctx, struct avm_sys *sys,
 					struct cow_context *m =
 						cowc_mappers_at(p, k);
 
+					ctx->steps++;
 					CHECK(ctx, m->mm && m->mm !=
 					      page_cowc(p)->mm, "frame %lu: "
 					      "slot %u names no foreign mm",
@@ -259,47 +310,80 @@ static int count_pages(struct check_ctx *ctx, struct avm_sys *sys,
 	return 0;
 }
 
+/* Every mm's context and its family; then the families, numbered. */
+static int check_families(struct check_ctx *ctx, struct avm_sys *sys,
+			  struct ptrset *pages, struct ptrset *fams,
+			  struct ptrset *order, unsigned long *ncm,
+			  unsigned long *nctx)
+{
+	struct avm_mm *mm;
+	int err = 0;
+
+	list_for_each_entry(mm, &sys->mms, mmlist) {
+		struct cowc_mm *cm = mm_cowc(mm);
+
+		ctx->steps++;
+		if (!cm)
+			continue;
+		(*ncm)++;
+		CHECK(ctx, cm->ctx, "mm %lu: no context", mm->id);
+		CHECK(ctx, ptrset_slot(fams, cm->ctx->fam),
+		      "checker out of memory");
+	}
+	ptrset_for_each(fams, i) {
+		struct cowc_family *f = (void *)fams->keys[i];
+
+		if (!err && f->root && root_of(ctx, f->root) != f->root)
+			err = check_fail(ctx, "family %p: root has a parent",
+					 (void *)f);
+		if (!err)
+			err = check_family(ctx, f, pages, order, nctx);
+	}
+	return err;
+}
+
+/* Each mm's VMAs and PTEs: every page names a context at or above its. */
+static int check_mms(struct check_ctx *ctx, struct avm_sys *sys,
+		     struct ptrset *order, struct ptrset *foreign,
+		     unsigned long *nremaps)
+{
+	struct avm_mm *mm;
+	int err;
+
+	list_for_each_entry(mm, &sys->mms, mmlist) {
+		struct cowc_mm *cm = mm_cowc(mm);
+		struct census c = { .ctx = ctx, .mine = cm ? cm->ctx : NULL,
+				    .foreign = foreign, .order = order };
+
+		err = check_vmas(ctx, mm, nremaps);
+		if (!err)
+			err = pt_for_each_table(mm, 0, TASK_SIZE, census_table,
+						&c);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int cowc_check(struct avm_sys *sys, struct check_ctx *ctx)
 {
 	unsigned long nremaps = 0, ncm = 0, nctx = 0, live, bytes, want;
 	unsigned long narr = 0, arr_bytes = 0;
-	struct ptrset pages, fams, foreign;
-	struct avm_mm *mm;
+	struct ptrset pages, fams, foreign, order;
 	int err = 0;
 
 	ptrset_init(&pages);
 	ptrset_init(&fams);
 	ptrset_init(&foreign);
+	ptrset_init(&order);
 	err = count_pages(ctx, sys, &pages, &fams, &narr, &arr_bytes);
-	list_for_each_entry(mm, &sys->mms, mmlist) {
-		struct cowc_mm *cm = mm_cowc(mm);
-		struct census c = { .ctx = ctx, .mine = cm ? cm->ctx : NULL,
-				    .foreign = &foreign };
-
-		if (!err)
-			err = check_vmas(ctx, mm, &nremaps);
-		if (!err)
-			err = pt_for_each_table(mm, 0, TASK_SIZE, census_table,
-						&c);
-		if (err)
-			break;
-		if (cm) {
-			ncm++;
-			if (!ptrset_slot(&fams, cm->ctx->fam))
-				err = check_fail(ctx, "checker out of memory");
-		}
-	}
+	if (!err)
+		err = check_families(ctx, sys, &pages, &fams, &order, &ncm,
+				     &nctx);
+	if (!err)
+		err = check_mms(ctx, sys, &order, &foreign, &nremaps);
 	if (!err)
 		err = check_foreign(ctx, sys, &foreign);
-	ptrset_for_each(&fams, i) {
-		struct cowc_family *f = (void *)fams.keys[i];
-
-		if (!err && f->root && root_of(f->root) != f->root)
-			err = check_fail(ctx, "family %p: root has a parent",
-					 (void *)f);
-		if (!err)
-			err = check_family(ctx, f, &pages, &nctx);
-	}
 	live = avm_alloc_live(&sys->alloc, AK_ANON_VMA);
 	if (!err && live != nctx)
 		err = check_fail(ctx, "%lu contexts live, %lu reachable", live,
@@ -317,5 +401,6 @@ int cowc_check(struct avm_sys *sys, struct check_ctx *ctx)
 	ptrset_destroy(&pages);
 	ptrset_destroy(&fams);
 	ptrset_destroy(&foreign);
+	ptrset_destroy(&order);
 	return err;
 }
