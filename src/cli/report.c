@@ -303,7 +303,8 @@ static const struct { const char *name; size_t off; } stat_fields[] = {
 	STAT(rmap_copies), STAT(lru_scanned), STAT(referenced),
 	STAT(pte_unmapped), STAT(swap_outs), STAT(swap_ins),
 	STAT(swap_slots_used), STAT(swap_cache_pages), STAT(migrations),
-	STAT(migration_entries_removed),
+	STAT(migration_entries_removed), STAT(vma_lock_faults),
+	STAT(vma_lock_miss), STAT(vma_lock_no_anon), STAT(vma_lock_retries),
 };
 
 static unsigned long stat_value(const struct avm_stats *st, size_t i)
