@@ -47,6 +47,13 @@ static int do_anonymous_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	if (!page)
 		return -ENOMEM;
 	ptl_lock(mm);
+	/* another thread's fault may have filled it meanwhile (as Linux,
+	   which checks pte_none again under the lock) */
+	if (ptep_get(pt, pte_index(addr))) {
+		ptl_unlock(mm);
+		put_page(sys, page);
+		return 0;
+	}
 	rmap_add_new(page, vma, addr, true);
 	pt_set(pt, pte_index(addr),
 	       mk_pte(page_to_pfn(sys, page), PTE_WRITE | PTE_YOUNG | PTE_DIRTY));
@@ -175,10 +182,16 @@ int handle_mm_fault(struct avm_mm *mm, struct vm_area_struct *vma,
 		return -ENOMEM;
 	pte = ptep_get(pt, pte_index(addr));
 	if (!pte && !write) {
+		bool none;
+
 		ptl_lock(mm);
-		pt_set(pt, pte_index(addr), mk_pte(zero_pfn(sys), PTE_YOUNG));
+		none = !ptep_get(pt, pte_index(addr));
+		if (none)
+			pt_set(pt, pte_index(addr),
+			       mk_pte(zero_pfn(sys), PTE_YOUNG));
 		ptl_unlock(mm);
-		atomic_fetch_add(&sys->ctr.zero_faults, 1);
+		if (none)
+			atomic_fetch_add(&sys->ctr.zero_faults, 1);
 		return 0;
 	}
 	if (!pte)
