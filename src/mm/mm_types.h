@@ -4,8 +4,11 @@
  * Reverse-map objects (anon_vma, anon_vma_chain) are in rmap/anon_vma.h.
  *
  * Lock order (outermost first), as in Linux:
- *   mm->mmap_lock                      (rw: read for faults, write for
+ *   mm->mmap_lock                      (rw: read for faults that found
+ *                                        no VMA lock, write for
  *                                        mmap/munmap/mprotect/mremap/fork)
+ *     vma->vm_lock                     (per VMA: read for faults, write
+ *                                        briefly under mmap_lock; vma_lock.c)
  *     page lock (PG_locked)            (rmap walkers: swap-out, migration)
  *       anon_vma->root->rwsem          (write: linking/unlinking chains;
  *                                        read: rmap walks)
