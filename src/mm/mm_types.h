@@ -215,9 +215,9 @@ struct avm_counters {
 	atomic_ulong rmap_copies;	/* pages a design copied (anonmm) */
 	atomic_ulong lru_scanned, referenced, pte_unmapped;
 	atomic_ulong swap_outs, swap_ins, migrations, migration_entries_removed;
-	/* faults by the lock they ran under (src/mm/vma_lock.c) */
-	atomic_ulong vma_lock_faults, vma_lock_miss, vma_lock_no_anon,
-		     vma_lock_retries;
+	/* faults under mmap_lock, by why (src/mm/vma_lock.c); the others
+	   ran under a VMA lock */
+	atomic_ulong vma_lock_miss, vma_lock_no_anon, vma_lock_retries;
 };
 
 struct swap_info;

@@ -196,9 +196,11 @@ void avm_stats(struct avm_sys *sys, struct avm_stats *st)
 	st->mremap_moves = atomic_load(&c->mremap_moves);
 	st->mremap_rmap_locked = atomic_load(&c->mremap_rmap_locked);
 	st->rmap_copies = atomic_load(&c->rmap_copies);
-	st->vma_lock_faults = atomic_load(&c->vma_lock_faults);
 	st->vma_lock_miss = atomic_load(&c->vma_lock_miss);
 	st->vma_lock_no_anon = atomic_load(&c->vma_lock_no_anon);
+	/* the rest (not counted on the fast path; exact when quiescent) */
+	st->vma_lock_faults = st->faults - st->vma_lock_miss -
+			      st->vma_lock_no_anon;
 	st->vma_lock_retries = atomic_load(&c->vma_lock_retries);
 	swap_stats(sys, st);
 }
