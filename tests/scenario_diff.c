@@ -63,7 +63,7 @@ static void add_proc(struct scn_snapshot *sn, int slot, uint64_t f0,
 		     uint64_t fpriv, uint64_t zero)
 {
 	struct scn_proc_snap *p = scn_snapshot_add_proc(sn, slot);
-	struct scn_vma v = { X, X + 4 * PG, SCN_PROT_RW, false, false };
+	struct scn_vma v = { X, X + 4 * PG, SCN_PROT_RW, .dontcopy = false };
 
 	assert_non_null(p);
 	assert_int_equal(scn_proc_add_vma(p, &v), 0);
@@ -247,7 +247,7 @@ static void test_vmas_split_is_not_pageprot(void **state)
 {
 	struct fixture *f = *state;
 	struct scn_proc_snap *p = proc(&f->b, 1, 1);
-	struct scn_vma v = { X + 2 * PG, X + 4 * PG, SCN_PROT_RW, false, false };
+	struct scn_vma v = { X + 2 * PG, X + 4 * PG, SCN_PROT_RW, .dontcopy = false };
 
 	/* C at the end: the same pages and prot in two VMAs */
 	p->vmas[0].end = X + 2 * PG;
@@ -260,7 +260,7 @@ static void test_pageprot(void **state)
 {
 	struct fixture *f = *state;
 	struct scn_proc_snap *p = proc(&f->b, 0, 0);
-	struct scn_vma v = { X + 2 * PG, X + 3 * PG, SCN_PROT_R, false, false };
+	struct scn_vma v = { X + 2 * PG, X + 3 * PG, SCN_PROT_R, .dontcopy = false };
 
 	/* A: [X, X+2) rw, [X+2, X+3) r, and X+3 unmapped */
 	p->vmas[0].end = X + 2 * PG;
