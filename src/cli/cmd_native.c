@@ -101,6 +101,12 @@ static int native_args(int argc, char **argv, struct native_opts *o)
 					"none), not '%s'\n", v ? v : "");
 				return EXIT_USAGE;
 			}
+		} else if (!strcmp(argv[i], "--thp") && i + 1 < argc) {
+			int m;
+
+			if (cli_parse_thp("native", argv[++i], &m))
+				return EXIT_USAGE;
+			o->run.thp = (enum scn_thp_mode)m;
 		} else if (!strcmp(argv[i], "--json")) {
 			o->json = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -173,7 +179,7 @@ static int native_in_window(const struct native_opts *o,
 	bool ok = true;
 	int rc = scn_run_native_opts(s, &o->run, &t, err, sizeof(err));
 
-	if (rc == -EPERM || rc == -EBUSY) {
+	if (rc == -EPERM || rc == -EBUSY || rc == -ENOTSUP) {
 		fprintf(stderr, "anonvm native: cannot run here: %s\n", err);
 		scn_trace_free(&t);
 		return EXIT_SKIP;

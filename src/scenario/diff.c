@@ -218,6 +218,8 @@ static void result_str(const struct scn_stmt *st, const struct scn_result *r,
 		snprintf(buf, len, "read 0x%02x", (unsigned)r->value);
 	else if (st->op == SCN_READ || st->op == SCN_EXPECT)
 		snprintf(buf, len, "no value (%d)", r->value);
+	else if (st->op == SCN_EXPECT_THP)
+		snprintf(buf, len, "THP state %s", scn_thp_state_name(r->value));
 	else
 		snprintf(buf, len, "OK");
 }
@@ -227,8 +229,8 @@ static bool results_differ(const struct scn_stmt *st, const struct scn_result *a
 {
 	if (a->err != b->err)
 		return true;
-	return (st->op == SCN_READ || st->op == SCN_EXPECT) && !a->err &&
-	       a->value != b->value;
+	return (st->op == SCN_READ || st->op == SCN_EXPECT ||
+		st->op == SCN_EXPECT_THP) && !a->err && a->value != b->value;
 }
 
 /* "line 7 (stmt 4) "B write 0x100000003000 0x41"" */
@@ -301,32 +303,43 @@ static void track_pageout(struct cmp *c, int i)
 
 static void vma_str(const struct scn_vma *v, char *buf, size_t len)
 {
+	int n;
+
 	if (!v) {
 		snprintf(buf, len, "no VMA");
 		return;
 	}
-	snprintf(buf, len, "VMA 0x%" PRIx64 "-0x%" PRIx64 " %s%s%s", v->start,
-		 v->end, scn_prot_name(v->prot), v->dontcopy ? " dc" : "",
-		 v->wipeonfork ? " wf" : "");
+	n = snprintf(buf, len, "VMA 0x%" PRIx64 "-0x%" PRIx64 " %s%s%s%s%s",
+		     v->start, v->end, scn_prot_name(v->prot),
+		     v->dontcopy ? " dc" : "", v->wipeonfork ? " wf" : "",
+		     v->hugepage ? " hg" : "", v->nohugepage ? " nh" : "");
+
+	if (v->anon_huge && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " AnonHugePages %" PRIu64
+			 " kB", v->anon_huge / 1024);
 }
 
-static bool vma_eq(const struct scn_vma *a, const struct scn_vma *b)
+/* AnonHugePages only with SCN_CMP_THP. */
+static bool vma_eq(const struct scn_vma *a, const struct scn_vma *b,
+		   unsigned what)
 {
 	return a->start == b->start && a->end == b->end && a->prot == b->prot &&
-	       a->dontcopy == b->dontcopy && a->wipeonfork == b->wipeonfork;
+	       a->dontcopy == b->dontcopy && a->wipeonfork == b->wipeonfork &&
+	       a->hugepage == b->hugepage && a->nohugepage == b->nohugepage &&
+	       (!(what & SCN_CMP_THP) || a->anon_huge == b->anon_huge);
 }
 
 static int cmp_vmas(struct cmp *c, const struct scn_proc_snap *pa,
 		    const struct scn_proc_snap *pb)
 {
 	int n = pa->nvmas > pb->nvmas ? pa->nvmas : pb->nvmas;
-	char sa[96], sb[96];
+	char sa[128], sb[128];
 
 	for (int k = 0; k < n; k++) {
 		const struct scn_vma *va = k < pa->nvmas ? &pa->vmas[k] : NULL;
 		const struct scn_vma *vb = k < pb->nvmas ? &pb->vmas[k] : NULL;
 
-		if (va && vb && vma_eq(va, vb))
+		if (va && vb && vma_eq(va, vb, c->what))
 			continue;
 		vma_str(va, sa, sizeof(sa));
 		vma_str(vb, sb, sizeof(sb));
@@ -482,11 +495,16 @@ static void page_str(const struct cmp *c, const struct scn_snapshot *sn,
 	} else if (pg->state != SCN_PTE_PRESENT) {
 		n = snprintf(buf, len, "no page");
 	} else if (pg->zero) {
-		n = snprintf(buf, len, "the zero page");
+		n = snprintf(buf, len, "the %szero page",
+			     pg->huge_zero ? "huge " : "");
 	} else {
 		shared_with(c, sn, pg, sh, sizeof(sh));
 		n = snprintf(buf, len, "present frame #%ld (%s) mapcount %" PRIu32
 			     " excl %d", cls, sh, pg->mapcount, pg->exclusive);
+		if (pg->order && n > 0 && (size_t)n < len)
+			n += snprintf(buf + n, len - (size_t)n, " in a folio of "
+				      "order %u mapped by a %s", pg->order,
+				      pg->pmd_mapped ? "PMD" : "PTE");
 	}
 	if (pg->has_hash && (c->what & SCN_CMP_CONTENT) && n > 0 &&
 	    (size_t)n < len)
@@ -501,6 +519,12 @@ static const char *page_diff(const struct cmp *c, const struct scn_page *x, cons
 
 	if ((c->what & SCN_CMP_SHARING) && cx != cy)
 		return "sharing";
+	/* a THP's pages: same folio order, mapped by a PMD or not, the huge
+	   zero page or the base one (both are class SCN_FRAME_ZERO) */
+	if ((c->what & SCN_CMP_THP) &&
+	    (x->order != y->order || x->pmd_mapped != y->pmd_mapped ||
+	     x->huge_zero != y->huge_zero))
+		return "thp";
 	if ((c->what & SCN_CMP_MAPCOUNT) && real && x->mapcount != y->mapcount)
 		return "mapcount";
 	if ((c->what & SCN_CMP_EXCLUSIVE) && real && x->exclusive != y->exclusive)

@@ -133,10 +133,13 @@ void scn_host_thp(struct scn_host_thp *h)
 	}
 }
 
-enum scn_thp_mode scn_thp_mode(const struct scenario *s)
+enum scn_thp_mode scn_thp_mode(const struct scenario *s,
+			       enum scn_thp_mode over)
 {
 	struct scn_host_thp h;
 
+	if (over != SCN_THP_HOST)
+		return over;
 	if (s->thp != SCN_THP_HOST)
 		return s->thp;
 	scn_host_thp(&h);

@@ -379,7 +379,7 @@ static int nat_pick_cpu(void)
  */
 static int nat_thp_setup(struct nat_run *r)
 {
-	enum scn_thp_mode want = scn_thp_mode(r->s);
+	enum scn_thp_mode want = scn_thp_mode(r->s, r->thp);
 	struct scn_host_thp h;
 
 	scn_host_thp(&h);
@@ -709,6 +709,7 @@ int scn_run_native_opts(const struct scenario *s,
 	r.folio_head = NAT_NO_PFN;
 	r.wc.cpu = -1;
 	r.wc.mem_limit = o->worker_mem_limit;
+	r.thp = o->thp;
 	r.zero_pfn = NAT_NO_PFN;
 	r.err = err;
 	r.errlen = errlen;

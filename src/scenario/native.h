@@ -93,6 +93,7 @@ struct nat_run {
 	struct nat_wcfg wc;
 	int kpc;		/* /proc/kpagecount */
 	int kpf;		/* /proc/kpageflags */
+	enum scn_thp_mode thp;	/* scn_native_opts.thp */
 	uint64_t folio_head;	/* the last large folio seen: its head PFN */
 	unsigned folio_order;	/* and order (folio_head NAT_NO_PFN: none) */
 	uint64_t zero_pfn;

@@ -262,7 +262,8 @@ static bool checkpoint(struct run *r, int stmt, int line)
 }
 
 /* The scenario's THP mode; orders and the huge zero page as the host's. */
-static void thp_config(const struct scenario *s, struct avm_config *cfg)
+static void thp_config(const struct scenario *s, enum scn_thp_mode over,
+		       struct avm_config *cfg)
 {
 	static const enum avm_thp_mode modes[SCN_NR_THP_MODES] = {
 		[SCN_THP_NEVER] = AVM_THP_NEVER,
@@ -272,7 +273,7 @@ static void thp_config(const struct scenario *s, struct avm_config *cfg)
 	struct scn_host_thp h;
 
 	scn_host_thp(&h);
-	cfg->thp = modes[s->thp == SCN_THP_HOST ? h.mode : s->thp];
+	cfg->thp = modes[scn_thp_mode(s, over)];
 	cfg->thp_orders = h.orders;
 	cfg->thp_no_zero_page = h.no_zero_page;
 }
@@ -293,7 +294,7 @@ static int setup(struct run *r, char *err, size_t errlen)
 	cfg.overcommit_pages = r->o->overcommit_pages ?
 			       r->o->overcommit_pages :
 			       scn_host_overcommit_pages();
-	thp_config(r->s, &cfg);
+	thp_config(r->s, r->o->thp, &cfg);
 	rc = avm_sys_create(&cfg, &r->sys);
 	if (rc) {
 		snprintf(err, errlen, "cannot create the system (design %s): %s",

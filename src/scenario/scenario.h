@@ -91,8 +91,10 @@ struct scn_host_thp {
 	bool no_zero_page;	/* use_zero_page is 0 */
 };
 void scn_host_thp(struct scn_host_thp *h);
-/* The scenario's mode with SCN_THP_HOST resolved. */
-enum scn_thp_mode scn_thp_mode(const struct scenario *s);
+/* The mode a run uses: over (a --thp option) unless SCN_THP_HOST, else
+   the scenario's, else the host's. */
+enum scn_thp_mode scn_thp_mode(const struct scenario *s,
+			       enum scn_thp_mode over);
 
 struct scn_stmt {
 	enum scn_op op;
@@ -325,6 +327,7 @@ int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
 #define SCN_NOTE_MEM_LIMIT	"over the worker memory limit, RLIMIT_AS"
 struct scn_native_opts {
 	uint64_t worker_mem_limit;
+	enum scn_thp_mode thp;	/* SCN_THP_HOST: the scenario's (scn_thp_mode) */
 };
 void scn_native_opts_init(struct scn_native_opts *o);
 int scn_run_native_opts(const struct scenario *s,
@@ -402,6 +405,9 @@ struct scn_gen_opts {
 	int max_procs;		/* live processes at most; 0: 4 */
 	int max_pages;		/* pages of the region used; 0: 64 */
 	bool native_safe;	/* no pageout, no migrate */
+	bool thp;		/* also madvise hugepage/nohugepage, 2 MiB-
+				   aligned addresses and whole-huge-page
+				   lengths; max_pages 0 then means 2048 */
 };
 
 /*
@@ -451,6 +457,7 @@ struct scn_lib_opts {
 	unsigned long max_map_count;	/* VMAs a process may have in the
 					   window; 0: scn_host_map_room() */
 	unsigned long overcommit_pages;	/* 0: scn_host_overcommit_pages() */
+	enum scn_thp_mode thp;	/* SCN_THP_HOST: the scenario's (scn_thp_mode) */
 	/* Thread groups under the explorer's scheduler (scenario/explore.h)
 	   instead of free-running threads: the schedule, and its record. */
 	const struct sched_config *sched;
