@@ -143,6 +143,23 @@ static int exec_stmt(struct run *r, const struct scn_stmt *st,
 
 /* ---- snapshots ----------------------------------------------------------- */
 
+/*
+ * The mapcount pagemap's exclusive bit (56) judges: the page's own, but
+ * for a page mapped by a huge PMD the folio's first page's, which the
+ * kernel evaluates for the whole PMD (entire mappings plus the head's
+ * PTE mappings: 1 means exclusive).
+ */
+static unsigned int pmd_head_mapcount(struct avm_mm *mm, unsigned long addr,
+				      const struct avm_page_info *pi)
+{
+	struct avm_page_info head;
+
+	if (!pi->pmd_mapped ||
+	    avm_page_info(mm, addr & ~(AVM_PMD_SIZE - 1), &head))
+		return pi->mapcount;
+	return head.mapcount;
+}
+
 static int snap_page(struct run *r, struct avm_mm *mm, unsigned long addr,
 		     struct scn_proc_snap *ps)
 {
@@ -156,7 +173,7 @@ static int snap_page(struct run *r, struct avm_mm *mm, unsigned long addr,
 		pg.zero = pi.zero || pi.huge_zero;
 		pg.frame = pi.pfn;
 		pg.mapcount = pi.mapcount;
-		pg.exclusive = !pg.zero && pi.mapcount == 1;
+		pg.exclusive = !pg.zero && pmd_head_mapcount(mm, addr, &pi) == 1;
 		pg.order = (uint8_t)pi.order;
 		pg.pmd_mapped = pi.pmd_mapped;
 		pg.huge_zero = pi.huge_zero;
