@@ -319,14 +319,39 @@ static void vma_str(const struct scn_vma *v, char *buf, size_t len)
 			 " kB", v->anon_huge / 1024);
 }
 
-/* AnonHugePages only with SCN_CMP_THP. */
-static bool vma_eq(const struct scn_vma *a, const struct scn_vma *b,
-		   unsigned what)
+static bool vma_eq(const struct scn_vma *a, const struct scn_vma *b)
 {
 	return a->start == b->start && a->end == b->end && a->prot == b->prot &&
 	       a->dontcopy == b->dontcopy && a->wipeonfork == b->wipeonfork &&
-	       a->hugepage == b->hugepage && a->nohugepage == b->nohugepage &&
-	       (!(what & SCN_CMP_THP) || a->anon_huge == b->anon_huge);
+	       a->hugepage == b->hugepage && a->nohugepage == b->nohugepage;
+}
+
+/*
+ * AnonHugePages of the VMAs both sides have with the same bounds (where
+ * the layouts differ, VMAS tells); THP.
+ */
+static int cmp_anon_huge(struct cmp *c, const struct scn_proc_snap *pa,
+			 const struct scn_proc_snap *pb)
+{
+	for (int i = 0, j = 0; i < pa->nvmas && j < pb->nvmas;) {
+		const struct scn_vma *va = &pa->vmas[i], *vb = &pb->vmas[j];
+
+		if (va->start != vb->start || va->end != vb->end) {
+			i += va->start <= vb->start;
+			j += vb->start <= va->start;
+			continue;
+		}
+		if (va->anon_huge != vb->anon_huge)
+			return cmp_say(c, "process %s VMA 0x%" PRIx64 "-0x%" PRIx64
+				       " (thp): %s has AnonHugePages %" PRIu64
+				       " kB, %s has %" PRIu64 " kB",
+				       slot_name(c, pa->slot), va->start, va->end,
+				       c->name[0], va->anon_huge / 1024,
+				       c->name[1], vb->anon_huge / 1024);
+		i++;
+		j++;
+	}
+	return 0;
 }
 
 static int cmp_vmas(struct cmp *c, const struct scn_proc_snap *pa,
@@ -339,7 +364,7 @@ static int cmp_vmas(struct cmp *c, const struct scn_proc_snap *pa,
 		const struct scn_vma *va = k < pa->nvmas ? &pa->vmas[k] : NULL;
 		const struct scn_vma *vb = k < pb->nvmas ? &pb->vmas[k] : NULL;
 
-		if (va && vb && vma_eq(va, vb, c->what))
+		if (va && vb && vma_eq(va, vb))
 			continue;
 		vma_str(va, sa, sizeof(sa));
 		vma_str(vb, sb, sizeof(sb));
@@ -697,6 +722,8 @@ static int cmp_layouts(struct cmp *c, const struct scn_snapshot *sa,
 			rc = cmp_vmas(c, &sa->procs[k], &sb->procs[k]);
 		if (!rc && (c->what & SCN_CMP_PAGEPROT))
 			rc = cmp_pageprot(c, &sa->procs[k], &sb->procs[k]);
+		if (!rc && (c->what & SCN_CMP_THP))
+			rc = cmp_anon_huge(c, &sa->procs[k], &sb->procs[k]);
 	}
 	return rc;
 }
