@@ -85,7 +85,7 @@ static uint64_t pick_addr(struct gen *g)
 	uint64_t pmd;
 
 	/* only with thp, so that other seeds give the scenarios they gave */
-	if (g->o->thp && chance(g, 15) && (pmd = pick_pmd_addr(g)))
+	if (g->o->thp && chance(g, 25) && (pmd = pick_pmd_addr(g)))
 		return pmd;
 
 	if (have && chance(g, 50)) {
@@ -106,7 +106,7 @@ static uint64_t pick_pages(struct gen *g, uint64_t addr)
 	int r;
 
 	/* with thp: whole huge pages, or one and a bit */
-	if (g->o->thp && chance(g, 15)) {
+	if (g->o->thp && chance(g, 25)) {
 		n = PMD_PAGES * (1 + below(g, 2)) + (chance(g, 30) ? 1 : 0);
 		return n < room ? n : room;
 	}
