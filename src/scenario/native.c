@@ -392,6 +392,8 @@ static int nat_thp_setup(struct nat_run *r)
 				"(/sys/kernel/mm/transparent_hugepage/enabled), "
 				"which a process cannot widen",
 				scn_thp_mode_name(want), scn_thp_mode_name(h.mode));
+	if (want != SCN_THP_NEVER)
+		nat_khugepaged_decoy();
 	return 0;
 }
 

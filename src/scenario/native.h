@@ -143,6 +143,8 @@ void nat_page_folio(struct nat_run *r, struct scn_page *pg);
    PMD maps (PAGEMAP_SCAN); 0 or -errno. */
 int nat_mark_pmd(int pmfd, uint64_t start, uint64_t end,
 		 struct scn_page *pages, size_t n);
+/* Keep khugepaged off the workers (once per process; native_thp.c). */
+void nat_khugepaged_decoy(void);
 /* What expect-thp sees at addr in slot's process (enum scn_thp_state). */
 int nat_thp_state(struct nat_run *r, int slot, uint64_t addr);
 size_t nat_range_pfns(struct nat_run *r, int slot, const struct scn_stmt *st,

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include "scenario/native.h"
 
 /* The uapi of PAGEMAP_SCAN (Linux 6.7), for C libraries without it. */
@@ -118,6 +119,47 @@ int nat_mark_pmd(int pmfd, uint64_t start, uint64_t end,
 		start = a.walk_end;
 	}
 	return 0;
+}
+
+/*
+ * khugepaged.  It collapses the base pages of an aligned 2 MiB range of a
+ * hugepage VMA into a THP on its own (max_ptes_none 511: one present page
+ * is enough), in passes of pages_to_scan (4096) pages, 512 per PMD range,
+ * every scan_sleep_millisecs (10 s); and when the first mm registers with
+ * it (an madvise hugepage, a fault in such a VMA), it wakes at once.  That
+ * raced with scenarios: a `hugepage` advised after a fault saw its pages
+ * collapsed a few milliseconds later, in some runs.  So the controller
+ * registers first, with a decoy: a large, never touched hugepage VMA of
+ * its own (not inherited: MADV_DONTFORK).  khugepaged scans the mms in
+ * the order they registered, so it spends its passes walking the decoy's
+ * PMD ranges (cheap: no page tables) and reaches the workers, which
+ * register after it, only after NAT_DECOY_BYTES / 2 MiB / 8 passes (hours).
+ * khugepaged only looks at (and an mm only registers by) VMAs with an
+ * anon_vma: a read fault gives the decoy one, mapping the huge zero page
+ * (no memory).  Best effort: without it, runs are as before.
+ */
+#define NAT_DECOY_BYTES		(64ULL << 30)
+
+void nat_khugepaged_decoy(void)
+{
+	static bool done;
+	void *p;
+
+	if (done)
+		return;
+	done = true;
+	p = mmap(NULL, NAT_DECOY_BYTES, PROT_READ,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	if (madvise(p, NAT_DECOY_BYTES, MADV_DONTFORK) ||
+	    madvise(p, NAT_DECOY_BYTES, MADV_HUGEPAGE)) {
+		munmap(p, NAT_DECOY_BYTES);
+		return;
+	}
+	/* the first 2 MiB-aligned address inside */
+	(void)*(volatile char *)(((uintptr_t)p + (2 << 20) - 1) &
+				 ~(uintptr_t)((2 << 20) - 1));
 }
 
 int nat_thp_state(struct nat_run *r, int slot, uint64_t addr)
