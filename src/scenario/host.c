@@ -10,6 +10,7 @@
 #include <sys/sysinfo.h>
 #include "anonvm/anonvm.h"
 #include "scenario/scenario.h"
+#include "scenario/native.h"
 
 static unsigned long host_max_map_count(void)
 {
@@ -27,7 +28,8 @@ static unsigned long host_max_map_count(void)
 /*
  * VMAs of this process ([vsyscall] is no VMA).  Called before a scenario
  * maps anything, all of them are its own: in sanitizer builds that
- * includes ASan's shadow, which lies in the window.
+ * includes ASan's shadow, which lies in the window.  Not the kernel
+ * executor's khugepaged decoy, which its workers do not inherit.
  */
 static unsigned long own_mappings(void)
 {
@@ -42,7 +44,7 @@ static unsigned long own_mappings(void)
 		size_t len = strlen(line);
 
 		if (sscanf(line, "%llx-%llx", &start, &end) == 2 &&
-		    !strstr(line, "[vsyscall]"))
+		    !strstr(line, "[vsyscall]") && !nat_is_decoy(start, end))
 			n++;
 		while (len && line[len - 1] != '\n' && fgets(line, sizeof(line), f))
 			len = strlen(line);	/* the rest of a long line */

@@ -371,6 +371,16 @@ static int nat_pick_cpu(void)
 	return -1;
 }
 
+/* Does the scenario advise hugepage (and so register with khugepaged)? */
+static bool nat_advises_huge(const struct scenario *s)
+{
+	for (int i = 0; i < s->nstmts; i++)
+		if (s->stmts[i].op == SCN_MADVISE &&
+		    s->stmts[i].advice == SCN_ADV_HUGEPAGE)
+			return true;
+	return false;
+}
+
 /*
  * The workers' THP setting for the scenario's mode.  The mode is
  * system-wide on the host: a worker can only narrow it (PR_SET_THP_DISABLE:
@@ -392,7 +402,8 @@ static int nat_thp_setup(struct nat_run *r)
 				"(/sys/kernel/mm/transparent_hugepage/enabled), "
 				"which a process cannot widen",
 				scn_thp_mode_name(want), scn_thp_mode_name(h.mode));
-	if (want != SCN_THP_NEVER)
+	if (want == SCN_THP_ALWAYS ||
+	    (want == SCN_THP_MADVISE && nat_advises_huge(r->s)))
 		nat_khugepaged_decoy();
 	return 0;
 }

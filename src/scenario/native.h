@@ -145,6 +145,8 @@ int nat_mark_pmd(int pmfd, uint64_t start, uint64_t end,
 		 struct scn_page *pages, size_t n);
 /* Keep khugepaged off the workers (once per process; native_thp.c). */
 void nat_khugepaged_decoy(void);
+/* Is [start, end) the decoy (workers do not inherit it: not their room)? */
+bool nat_is_decoy(uint64_t start, uint64_t end);
 /* What expect-thp sees at addr in slot's process (enum scn_thp_state). */
 int nat_thp_state(struct nat_run *r, int slot, uint64_t addr);
 size_t nat_range_pfns(struct nat_run *r, int slot, const struct scn_stmt *st,

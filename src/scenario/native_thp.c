@@ -140,6 +140,13 @@ int nat_mark_pmd(int pmfd, uint64_t start, uint64_t end,
  */
 #define NAT_DECOY_BYTES		(64ULL << 30)
 
+static uintptr_t decoy_start, decoy_end;
+
+bool nat_is_decoy(uint64_t start, uint64_t end)
+{
+	return decoy_end && start == decoy_start && end == decoy_end;
+}
+
 void nat_khugepaged_decoy(void)
 {
 	static bool done;
@@ -160,6 +167,8 @@ void nat_khugepaged_decoy(void)
 	/* the first 2 MiB-aligned address inside */
 	(void)*(volatile char *)(((uintptr_t)p + (2 << 20) - 1) &
 				 ~(uintptr_t)((2 << 20) - 1));
+	decoy_start = (uintptr_t)p;
+	decoy_end = decoy_start + NAT_DECOY_BYTES;
 }
 
 int nat_thp_state(struct nat_run *r, int slot, uint64_t addr)
