@@ -139,6 +139,8 @@ static int diff_in_window(const struct diff_opts *o, const struct scenario *s)
 		ret = EXIT_USAGE;
 	} else if (scn_compare(s, &kt, &lt, SCN_CMP_KERNEL, msg, sizeof(msg))) {
 		printf("DIFF %s: %s\n", s->file, msg);
+		if (kt.note[0])
+			printf("     note: %s\n", kt.note);
 		ret = EXIT_PROBLEM;
 	} else if (kt.failure[0] || lt.failure[0]) {
 		printf("FAIL %s: %s%s%s\n", s->file,

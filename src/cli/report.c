@@ -214,6 +214,8 @@ bool report_trace_text(const struct scenario *s, const struct scn_trace *t)
 	sn = snapshot_at(t, s->nstmts);
 	if (sn)
 		print_snapshot(s, sn);
+	if (t->note[0])
+		printf("note: %s\n", t->note);
 	return ok && t->nresults == s->nstmts;
 }
 

@@ -730,8 +730,11 @@ int scn_run_native_opts(const struct scenario *s,
 		err[0] = '\0';
 	scn_trace_init(out, "kernel");
 	rc = nat_setup(&r);
+	r.thp_fallback0 = nat_vmstat("thp_fault_fallback");
+	r.thp_collapse0 = nat_vmstat("thp_collapse_alloc");
 	if (!rc)
 		rc = nat_run_all(&r);
+	nat_thp_note(&r, out->note, sizeof(out->note));
 	if (r.w)
 		nat_kill_all(&r);
 	free(r.w);

@@ -94,6 +94,7 @@ struct nat_run {
 	int kpc;		/* /proc/kpagecount */
 	int kpf;		/* /proc/kpageflags */
 	enum scn_thp_mode thp;	/* scn_native_opts.thp */
+	uint64_t thp_fallback0, thp_collapse0;	/* /proc/vmstat at the start */
 	uint64_t folio_head;	/* the last large folio seen: its head PFN */
 	unsigned folio_order;	/* and order (folio_head NAT_NO_PFN: none) */
 	uint64_t zero_pfn;
@@ -143,6 +144,9 @@ void nat_page_folio(struct nat_run *r, struct scn_page *pg);
    PMD maps (PAGEMAP_SCAN); 0 or -errno. */
 int nat_mark_pmd(int pmfd, uint64_t start, uint64_t end,
 		 struct scn_page *pages, size_t n);
+/* /proc/vmstat counter name (0 if unknown); the THP note of a run. */
+uint64_t nat_vmstat(const char *name);
+void nat_thp_note(const struct nat_run *r, char *note, size_t len);
 /* Keep khugepaged off the workers (once per process; native_thp.c). */
 void nat_khugepaged_decoy(void);
 /* Is [start, end) the decoy (workers do not inherit it: not their room)? */

@@ -11,6 +11,8 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -169,6 +171,41 @@ void nat_khugepaged_decoy(void)
 				 ~(uintptr_t)((2 << 20) - 1));
 	decoy_start = (uintptr_t)p;
 	decoy_end = decoy_start + NAT_DECOY_BYTES;
+}
+
+/* A /proc/vmstat counter; 0 if unknown. */
+uint64_t nat_vmstat(const char *name)
+{
+	char *buf, *v;
+	size_t n = strlen(name);
+	uint64_t x = 0;
+
+	if (nat_slurp("/proc/vmstat", &buf))
+		return 0;
+	for (v = buf; v && *v; v = strchr(v, '\n'), v = v ? v + 1 : NULL) {
+		if (!strncmp(v, name, n) && v[n] == ' ') {
+			x = strtoull(v + n + 1, NULL, 10);
+			break;
+		}
+	}
+	free(buf);
+	return x;
+}
+
+/*
+ * THP events the library does not model that happened on the host while
+ * the scenario ran (host-wide counters: other processes count too).
+ */
+void nat_thp_note(const struct nat_run *r, char *note, size_t len)
+{
+	uint64_t fb = nat_vmstat("thp_fault_fallback") - r->thp_fallback0;
+	uint64_t co = nat_vmstat("thp_collapse_alloc") - r->thp_collapse0;
+
+	if (fb || co)
+		snprintf(note, len, "during the run the host had %" PRIu64
+			 " THP fault fallback(s) (no huge page to allocate) and "
+			 "%" PRIu64 " khugepaged collapse(s) (/proc/vmstat)",
+			 fb, co);
 }
 
 int nat_thp_state(struct nat_run *r, int slot, uint64_t addr)

@@ -257,6 +257,10 @@ struct scn_trace {
 	struct scn_snapshot *snaps;
 	int nsnaps;
 	char failure[256];	/* first unmet expectation / failed check */
+	char note[160];		/* kernel: what else happened on the host
+				   during the run that the library does not
+				   model (THP fault fallbacks, khugepaged
+				   collapses, from /proc/vmstat), or "" */
 	/* anonvm with scn_lib_opts.fail_rate: statements during which an
 	   allocation failed, and the first of them (-1: none) */
 	int injected;
