@@ -231,15 +231,18 @@ int nat_read_vma_pages(struct nat_run *r, int pmfd,
 			      const struct scn_vma *v, struct scn_proc_snap *p)
 {
 	size_t first = p->npages;
-	int rc = nat_read_vma_ptes(r, pmfd, v, p);
 	bool large = false;
+	int rc;
 
-	for (size_t k = first; !rc && k < p->npages; k++)
+	r->folio_head = NAT_NO_PFN;	/* folios of an earlier look may be gone */
+	rc = nat_read_vma_ptes(r, pmfd, v, p);
+	if (rc)
+		return rc;
+	for (size_t k = first; k < p->npages; k++)
 		large |= p->pages[k].order > 0 || p->pages[k].huge_zero;
 	/* Only where a large folio is: most snapshots have none. */
-	if (!rc && large)
-		rc = nat_mark_pmd(pmfd, v->start, v->end, p->pages + first,
-				  p->npages - first);
+	rc = large ? nat_mark_pmd(pmfd, v->start, v->end, p->pages + first,
+				  p->npages - first) : 0;
 	if (rc == -ENOTTY || rc == -EINVAL)
 		return nat_fail(r, -EPERM, "this kernel has no PAGEMAP_SCAN "
 				"(Linux 6.7): cannot tell PMD-mapped THPs");
