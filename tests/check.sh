@@ -96,7 +96,8 @@ done
 # scenario parsing), which ASan covers.
 TSAN_TESTS="stress_family migrate_data mremap_order designs swap_lifecycle
 	fork_cow fork_chain cve_2022_42703 design_anonmm design_pte_chain
-	overly_anonymous vma_merge reuse_degree alloc_fail sizes rcu_anon_vma"
+	overly_anonymous vma_merge reuse_degree alloc_fail sizes rcu_anon_vma
+	vma_lock"
 if [ -d build-tsan/tests ]; then
 	step "build-tsan: unit tests (threads)" tests/run-tests.sh build-tsan $TSAN_TESTS
 fi

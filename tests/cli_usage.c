@@ -135,6 +135,28 @@ static void test_fail_rate(void **state)
 	unlink(f);
 }
 
+/* --thp: never, madvise or always; "host" is the default, not an option
+   value.  A mode line of the scenario is overridden by --thp. */
+static void test_thp(void **state)
+{
+	const char *f = scn_file("thp madvise\nspawn P\nP mmap 0x140000000000 "
+				 "512 rw\nP madvise 0x140000000000 512 hugepage\n"
+				 "P expect-thp 0x140000000000 none\n");
+
+	assert_usage("--thp is never, madvise or always, not 'sometimes'",
+		     "run", "--thp", "sometimes", f);
+	assert_usage("--thp is never, madvise or always, not 'host'",
+		     "diff", "--thp", "host", f);
+	assert_usage("--thp is never", "native", "--thp", "x", f);
+	assert_usage("--thp is never", "fuzz", "--thp", "x", "--ops", "10");
+	assert_int_equal(run_cli("run", "--thp", "never", f,
+				 (const char *)NULL), 0);
+	assert_int_equal(run_cli("fuzz", "--thp", "madvise", "--ops", "2000",
+				 "--seed", "3", (const char *)NULL), 0);
+	assert_non_null(strstr(out, "no divergence"));
+	unlink(f);
+}
+
 static void test_unknown_options(void **state)
 {
 	assert_usage("'--bogus'", "fuzz", "--bogus");
@@ -191,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_fail_rate),
 		cmocka_unit_test(test_unknown_options),
+		cmocka_unit_test(test_thp),
 		cmocka_unit_test(test_explore),
 	};
 	ssize_t n = readlink("/proc/self/exe", bin, sizeof(bin) - 16);

@@ -18,6 +18,15 @@
 #     CORPUS_NEW_SWAP=1 makes the temporary swap file even if swap is
 #     already active (to exercise that path).
 #
+#  3. THP scenarios (tests/scenarios/thp/): until the library's THP is
+#     merged, CORPUS_THP_LIB is 0 by default and they are left out of steps
+#     1 and 2 (the library has no THP yet, so it would fail their
+#     expect-thp lines); they run on the host kernel only, with
+#     `BUILD_DIR/anonvm native`, which must meet every expectation (under
+#     the same conditions as step 2).  CORPUS_THP_LIB=1 runs them in steps
+#     1 and 2 like every other scenario (and not in step 3): the default
+#     once the library's THP is in.
+#
 # Every (scenario, step) pair counts once.  The last line is
 #   corpus: N passed, N failed, N skipped
 # Exit status 0 only if nothing failed.
@@ -52,7 +61,16 @@ for try in 1 2 3 4 5 6 7 8 9 10; do
 done
 RUN=$BINDIR/anonvm
 
-mapfile -t FILES < <(find "$SCN_DIR" -name '*.scn' -type f | LC_ALL=C sort)
+THP_LIB=${CORPUS_THP_LIB:-0}
+mapfile -t ALL < <(find "$SCN_DIR" -name '*.scn' -type f | LC_ALL=C sort)
+FILES=() THP_FILES=()
+for f in "${ALL[@]}"; do
+	if [ "$THP_LIB" != 1 ] && [[ $f == "$SCN_DIR"/thp/* ]]; then
+		THP_FILES+=("$f")
+	else
+		FILES+=("$f")
+	fi
+done
 if [ ${#FILES[@]} -eq 0 ]; then
 	echo "corpus: no scenarios under $SCN_DIR" >&2
 	echo "corpus: 0 passed, 1 failed, 0 skipped"
@@ -140,7 +158,8 @@ try_swapfile() {
 
 if [ -n "$why_no_diff" ]; then
 	echo "== diff: skipped: $why_no_diff"
-	skip=$((skip + ${#FILES[@]}))
+	skip=$((skip + ${#FILES[@]} + ${#THP_FILES[@]}))
+	[ ${#THP_FILES[@]} -gt 0 ] && echo "== native: ${#THP_FILES[@]} THP scenarios skipped too"
 else
 	if swap_active && [ -z "${CORPUS_NEW_SWAP:-}" ]; then
 		echo "== swap: already active ($(tail -n +2 /proc/swaps | awk '{print $1}' | paste -sd ' '))"
@@ -169,6 +188,24 @@ else
 		    failed+=("diff $(rel "$f")")
 		    echo "FAIL diff $(rel "$f") (exit $rc)"
 		    printf '%s\n' "$out" | sed 's/^/    /' ;;
+		esac
+	done
+	# ---- 3. THP scenarios on the kernel only (see the header) ----------
+	if [ ${#THP_FILES[@]} -gt 0 ]; then
+		echo "== native: ${#THP_FILES[@]} THP scenarios on the host kernel only" \
+		     "(not on the library: CORPUS_THP_LIB=1 to run and diff them)"
+	fi
+	for f in "${THP_FILES[@]}"; do
+		out=$("$RUN" native "$f" 2>&1)
+		rc=$?
+		case $rc in
+		0)  pass=$((pass + 1)) ;;
+		77) skip=$((skip + 1))
+		    echo "SKIP native $(rel "$f"): $(printf '%s\n' "$out" | tail -n 1)" ;;
+		*)  fail=$((fail + 1))
+		    failed+=("native $(rel "$f")")
+		    echo "FAIL native $(rel "$f") (exit $rc)"
+		    printf '%s\n' "$out" | grep -E 'FAILED|broken|cannot' | sed 's/^/    /' ;;
 		esac
 	done
 fi

@@ -602,10 +602,101 @@ static void test_window_start(void **state)
 	scn_free(s);
 }
 
+/* ---- THP ------------------------------------------------------------------- */
+
+/* Hosts whose THP mode is never cannot run "thp madvise": skip there. */
+static bool host_has_thp(void)
+{
+	struct scn_host_thp h;
+
+	scn_host_thp(&h);
+	return h.mode != SCN_THP_NEVER;
+}
+
+/*
+ * A write and a read fault in aligned ranges of a hugepage VMA: a PMD
+ * folio of 512 contiguous frames and the huge zero page, read from
+ * kpageflags and PAGEMAP_SCAN; then munmap of one page splits the PMD:
+ * the pages stay in the order-9 folio, mapped by PTEs.
+ */
+static void test_thp_pmd_and_split(void **state)
+{
+	const struct scn_page *pg, *zp;
+	const struct scn_proc_snap *p;
+	struct run r;
+
+	if (!host_has_thp())
+		skip();
+	run_text(&r, "thp madvise\n"
+		 "spawn A\n"
+		 "A mmap 0x140000000000 1024 rw\n"
+		 "A madvise 0x140000000000 1024 hugepage\n"
+		 "A write 0x140000000000 1\n"
+		 "A read 0x140000200000\n"
+		 "A expect-thp 0x140000001000 pmd\n"
+		 "A expect-thp 0x1400003ff000 huge-zero\n"
+		 "check\n"
+		 "A munmap 0x140000001000 1\n"
+		 "A expect-thp 0x140000000000 pte\n"
+		 "check\n");
+	p = proc_at(&r, 0, "A");
+	assert_int_equal(p->nvmas, 1);
+	assert_true(p->vmas[0].hugepage);
+	assert_false(p->vmas[0].nohugepage);
+	assert_int_equal(p->vmas[0].anon_huge, 2 << 20);
+	pg = page_at(&r, 0, "A", X);
+	for (int i = 0; i < 512; i++) {
+		assert_int_equal(pg[i].state, SCN_PTE_PRESENT);
+		assert_int_equal(pg[i].frame, pg[0].frame + (uint64_t)i);
+		assert_int_equal(pg[i].order, 9);
+		assert_true(pg[i].pmd_mapped);
+		assert_false(pg[i].huge_zero);
+		assert_int_equal(pg[i].mapcount, 1);
+		assert_true(pg[i].exclusive);
+	}
+	zp = page_at(&r, 0, "A", X + (2 << 20));
+	for (int i = 0; i < 512; i++) {
+		assert_true(zp[i].zero && zp[i].huge_zero && zp[i].pmd_mapped);
+		assert_int_equal(zp[i].order, 9);
+	}
+	p = proc_at(&r, 1, "A");
+	assert_int_equal(p->nvmas, 2);
+	assert_int_equal(p->vmas[0].anon_huge, 0);
+	assert_int_equal(p->vmas[1].anon_huge, 0);	/* the huge zero page */
+	pg = page_at(&r, 1, "A", X + 2 * PG);
+	assert_int_equal(pg->order, 9);
+	assert_false(pg->pmd_mapped);
+	assert_true(page_at(&r, 1, "A", X + (2 << 20))->huge_zero);
+	run_free(&r);
+}
+
+/* Mode never: the advice sets the flag, faults map base pages. */
+static void test_thp_never(void **state)
+{
+	const struct scn_page *pg;
+	struct run r;
+
+	run_text(&r, "thp never\n"
+		 "spawn A\n"
+		 "A mmap 0x140000000000 512 rw\n"
+		 "A madvise 0x140000000000 512 hugepage\n"
+		 "A write 0x140000000000 1\n"
+		 "A expect-thp 0x140000000000 base\n"
+		 "check\n");
+	assert_true(proc_at(&r, 0, "A")->vmas[0].hugepage);
+	pg = page_at(&r, 0, "A", X);
+	assert_int_equal(pg->order, 0);
+	assert_false(pg->pmd_mapped);
+	assert_int_equal(page_at(&r, 0, "A", X + PG)->state, SCN_PTE_NONE);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_maps_zero_page),
+		cmocka_unit_test(test_thp_pmd_and_split),
+		cmocka_unit_test(test_thp_never),
 		cmocka_unit_test(test_write_fork_cow),
 		cmocka_unit_test(test_cow_reuse_after_exit),
 		cmocka_unit_test(test_content_hashes),

@@ -63,7 +63,7 @@ static void add_proc(struct scn_snapshot *sn, int slot, uint64_t f0,
 		     uint64_t fpriv, uint64_t zero)
 {
 	struct scn_proc_snap *p = scn_snapshot_add_proc(sn, slot);
-	struct scn_vma v = { X, X + 4 * PG, SCN_PROT_RW, false, false };
+	struct scn_vma v = { X, X + 4 * PG, SCN_PROT_RW, .dontcopy = false };
 
 	assert_non_null(p);
 	assert_int_equal(scn_proc_add_vma(p, &v), 0);
@@ -247,7 +247,7 @@ static void test_vmas_split_is_not_pageprot(void **state)
 {
 	struct fixture *f = *state;
 	struct scn_proc_snap *p = proc(&f->b, 1, 1);
-	struct scn_vma v = { X + 2 * PG, X + 4 * PG, SCN_PROT_RW, false, false };
+	struct scn_vma v = { X + 2 * PG, X + 4 * PG, SCN_PROT_RW, .dontcopy = false };
 
 	/* C at the end: the same pages and prot in two VMAs */
 	p->vmas[0].end = X + 2 * PG;
@@ -260,7 +260,7 @@ static void test_pageprot(void **state)
 {
 	struct fixture *f = *state;
 	struct scn_proc_snap *p = proc(&f->b, 0, 0);
-	struct scn_vma v = { X + 2 * PG, X + 3 * PG, SCN_PROT_R, false, false };
+	struct scn_vma v = { X + 2 * PG, X + 3 * PG, SCN_PROT_R, .dontcopy = false };
 
 	/* A: [X, X+2) rw, [X+2, X+3) r, and X+3 unmapped */
 	p->vmas[0].end = X + 2 * PG;
@@ -348,6 +348,60 @@ static void test_mapcount_zero_page_ignored(void **state)
 	proc(&f->b, 0, 0)->pages[1].mapcount = 5;
 	proc(&f->b, 0, 0)->pages[1].exclusive = true;
 	assert_int_equal(cmp(f, ALL), 0);
+}
+
+static void test_thp_order(void **state)
+{
+	struct fixture *f = *state;
+
+	proc(&f->a, 0, 0)->pages[2].order = 9;
+	proc(&f->a, 0, 0)->pages[2].pmd_mapped = true;
+	expect_only(f, SCN_CMP_THP, "process A page 0x140000002000 (thp)",
+		    "in a folio of order 9 mapped by a PMD", NULL);
+}
+
+static void test_thp_pte_mapped(void **state)
+{
+	struct fixture *f = *state;
+
+	proc(&f->a, 1, 2)->pages[2].order = 9;
+	proc(&f->b, 1, 2)->pages[2].order = 9;
+	assert_int_equal(cmp(f, ALL), 0);
+	proc(&f->b, 1, 2)->pages[2].pmd_mapped = true;
+	expect_only(f, SCN_CMP_THP, "end of scenario (stmt 8)",
+		    "process B page 0x140000002000 (thp)", "mapped by a PTE",
+		    "mapped by a PMD", NULL);
+}
+
+/* The huge and the base zero page are one frame class, not one state. */
+static void test_thp_huge_zero(void **state)
+{
+	struct fixture *f = *state;
+
+	proc(&f->b, 0, 0)->pages[1].huge_zero = true;
+	proc(&f->b, 0, 0)->pages[1].order = 9;
+	expect_only(f, SCN_CMP_THP, "process A page 0x140000001000 (thp)",
+		    "kernel has the zero page", "anonvm has the huge zero page",
+		    NULL);
+}
+
+static void test_thp_anon_huge(void **state)
+{
+	struct fixture *f = *state;
+
+	proc(&f->a, 1, 1)->vmas[0].anon_huge = 2 << 20;
+	expect_only(f, SCN_CMP_THP, "end of scenario (stmt 8)",
+		    "process C VMA 0x140000000000-0x140000004000 (thp)",
+		    "kernel has AnonHugePages 2048 kB, anonvm has 0 kB", NULL);
+}
+
+static void test_vmas_hugepage(void **state)
+{
+	struct fixture *f = *state;
+
+	proc(&f->a, 0, 0)->vmas[0].nohugepage = true;
+	expect_only(f, SCN_CMP_VMAS, "process A VMA #0",
+		    "kernel has VMA 0x140000000000-0x140000004000 rw nh", NULL);
 }
 
 static void test_exclusive(void **state)
@@ -477,6 +531,11 @@ int main(void)
 		T(test_sharing_none),
 		T(test_mapcount),
 		T(test_mapcount_zero_page_ignored),
+		T(test_thp_order),
+		T(test_thp_pte_mapped),
+		T(test_thp_huge_zero),
+		T(test_thp_anon_huge),
+		T(test_vmas_hugepage),
 		T(test_exclusive),
 		T(test_swap),
 		T(test_swap_after_unsupported_pageout),

@@ -94,10 +94,12 @@ static void assert_roundtrip(const struct scenario *s)
 	t = parse_ok(text);
 	assert_stmts(t, s->stmts, s->nstmts, false);
 	assert_int_equal(t->nslots, s->nslots);
+	assert_int_equal(t->thp, s->thp);
 	for (int i = 0; i < s->nslots; i++)
 		assert_string_equal(t->slot_name[i], s->slot_name[i]);
-	for (int i = 0; i < t->nstmts; i++)
-		assert_int_equal(t->stmts[i].line, i + 1);
+	for (int i = 0; i < t->nstmts; i++)	/* after a "thp" line */
+		assert_int_equal(t->stmts[i].line,
+				 i + 1 + (s->thp != SCN_THP_HOST));
 	scn_free(t);
 	free(text);
 }
@@ -252,8 +254,8 @@ struct bad {
 
 #define A0 "spawn A\n"
 #define OPS "operation (fork, exit, mmap, munmap, mprotect, mremap, madvise, " \
-	    "write, fill, read, expect, migrate)"
-#define ADV "ADVICE (dontneed, dontfork, dofork, wipeonfork, keeponfork, pageout)"
+	    "write, fill, read, expect, migrate, expect-thp)"
+#define ADV "ADVICE (dontneed, dontfork, dofork, wipeonfork, keeponfork, pageout, hugepage, nohugepage)"
 #define WIN "[0x100000000000, 0x200000000000)"
 
 static const struct bad bads[] = {
@@ -1170,9 +1172,72 @@ static void test_result_ok(void **state)
 	scn_free(s);
 }
 
+/* THP: the mode line, the advice, expect-thp, and their printed forms. */
+static void test_thp(void **state)
+{
+	static const char *const bad_thp[][2] = {
+		{ "thp sometimes", "t.scn:1:5: expected THP mode (host, never, "
+		  "madvise, always), found 'sometimes'" },
+		{ "thp always x", "t.scn:1:12: expected end of line, found 'x'" },
+		{ "thp never\nthp always", "t.scn:2:1: expected live process, "
+		  "found 'thp' (never spawned)" },
+		{ A0 "A expect-thp 0x100000000000 huge",
+		  "t.scn:2:29: expected THP state (none, base, pte, pmd, "
+		  "huge-zero), found 'huge'" },
+		{ A0 "A expect-thp 0x100000000000",
+		  "t.scn:2:28: expected THP state (none, base, pte, pmd, "
+		  "huge-zero), found end of line" },
+	};
+	struct scenario *s = parse_ok(
+		"thp always\n"
+		"spawn A\n"
+		"A mmap 0x100000000000 1024 rw\n"
+		"A madvise 0x100000000000 512 hugepage\n"
+		"A madvise 0x100000200000 512 nohugepage\n"
+		"A expect-thp 0x100000000fff pmd\n"
+		"A expect-thp 0x100000200000 huge-zero !ESRCH\n");
+	struct scn_result r = { .err = 0, .value = SCN_THP_PTE };
+	char buf[128], err[256];
+	struct scenario *t;
+
+	assert_int_equal(s->thp, SCN_THP_ALWAYS);
+	assert_int_equal(s->stmts[2].advice, SCN_ADV_HUGEPAGE);
+	assert_int_equal(s->stmts[3].advice, SCN_ADV_NOHUGEPAGE);
+	assert_int_equal(s->stmts[4].op, SCN_EXPECT_THP);
+	assert_int_equal(s->stmts[4].byte, SCN_THP_PMD);
+	assert_int_equal(s->stmts[4].addr, W0 + 0xfff);
+	assert_int_equal(s->stmts[5].byte, SCN_THP_HUGE_ZERO);
+	assert_string_equal(scn_stmt_str(s, &s->stmts[4], buf, sizeof(buf)),
+			    "A expect-thp 0x100000000fff pmd");
+	assert_false(scn_result_ok(s, &s->stmts[4], &r, buf, sizeof(buf)));
+	assert_string_equal(buf, "line 6: A expect-thp 0x100000000fff pmd: got pte");
+	r.value = SCN_THP_PMD;
+	assert_true(scn_result_ok(s, &s->stmts[4], &r, buf, sizeof(buf)));
+	assert_roundtrip(s);
+	scn_free(s);
+
+	/* no line: the host's mode; "thp host" says so explicitly */
+	s = parse_ok("spawn A\n");
+	assert_int_equal(s->thp, SCN_THP_HOST);
+	scn_free(s);
+	s = parse_ok("thp host\nspawn thp\nthp exit\n");
+	assert_int_equal(s->thp, SCN_THP_HOST);
+	assert_int_equal(s->nstmts, 2);
+	scn_free(s);
+	assert_int_equal(scn_thp_mode_from_name("madvise"), SCN_THP_MADVISE);
+	assert_int_equal(scn_thp_mode_from_name("sometimes"), -1);
+	assert_string_equal(scn_thp_state_name(SCN_NR_THP_STATES), "?");
+	for (size_t i = 0; i < sizeof(bad_thp) / sizeof(bad_thp[0]); i++) {
+		assert_int_equal(scn_parse_string("t.scn", bad_thp[i][0], &t, err,
+						  sizeof(err)), -EINVAL);
+		assert_string_equal(err, bad_thp[i][1]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_thp),
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_bad_small_buffer),

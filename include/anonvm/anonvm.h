@@ -266,6 +266,17 @@ struct avm_stats {
 	unsigned long lru_scanned, referenced, pte_unmapped;
 	unsigned long swap_outs, swap_ins, swap_slots_used, swap_cache_pages;
 	unsigned long migrations, migration_entries_removed;
+	/* faults by the lock they ran under (per-VMA locks, Linux 6.4+):
+	   faults = vma_lock_faults + vma_lock_miss + vma_lock_no_anon */
+	unsigned long vma_lock_faults;	/* the VMA's lock, not mmap_lock */
+	unsigned long vma_lock_miss;	/* mmap_lock: the lockless lookup or
+					   the VMA's trylock failed (a
+					   writer at work, no VMA there) */
+	unsigned long vma_lock_no_anon;	/* mmap_lock: the VMA had no
+					   anon_vma yet (its first fault) */
+	unsigned long vma_lock_retries;	/* faults under the VMA lock that
+					   asked to be redone under
+					   mmap_lock (vmf_anon_prepare) */
 };
 
 void avm_stats(struct avm_sys *sys, struct avm_stats *st);

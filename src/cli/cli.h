@@ -43,6 +43,8 @@ int cli_check_design(const char *cmd, const char *name);
 int cli_parse_u64(const char *cmd, const char *opt, const char *s,
 		  uint64_t min, uint64_t max, uint64_t *v);
 int cli_parse_rate(const char *cmd, const char *opt, const char *s, double *p);
+/* --thp MODE: never, madvise or always (an enum scn_thp_mode). */
+int cli_parse_thp(const char *cmd, const char *s, int *mode);
 /*
  * The value of option `name` at argv[*i], as "--name VALUE" or
  * "--name=VALUE"; NULL if argv[*i] is another option.  *missing when the

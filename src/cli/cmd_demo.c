@@ -513,6 +513,10 @@ static void print_text(const struct demo_run *r)
 	       s->rmap_bytes, ratio((double)s->rmap_bytes, (double)s->frames_used));
 	printf("  %-18s %12lu   (%lu copied, %lu reused)\n", "COW faults",
 	       s->cow_copies + s->cow_reuses, s->cow_copies, s->cow_reuses);
+	printf("  %-18s %12lu   (%lu per-VMA lock; mmap_lock: %lu lookup/lock "
+	       "failed, %lu no anon_vma; %lu retried)\n", "faults", s->faults,
+	       s->vma_lock_faults, s->vma_lock_miss, s->vma_lock_no_anon,
+	       s->vma_lock_retries);
 	printf("\nstruct sizes (bytes): page %zu, vma %zu, anon_vma %zu, "
 	       "anon_vma_chain %zu, mm %zu\n", z->page, z->vma, z->anon_vma,
 	       z->avc, z->mm);
@@ -609,6 +613,11 @@ static int print_json(const struct demo_run *r)
 		"zero_faults", (json_int_t)s->zero_faults,
 		"cow_copies", (json_int_t)s->cow_copies,
 		"cow_reuses", (json_int_t)s->cow_reuses));
+	json_object_set_new(top, "fault_locks", json_pack("{sI sI sI sI}",
+		"vma_lock", (json_int_t)s->vma_lock_faults,
+		"mmap_lock_lookup_failed", (json_int_t)s->vma_lock_miss,
+		"mmap_lock_no_anon_vma", (json_int_t)s->vma_lock_no_anon,
+		"retries", (json_int_t)s->vma_lock_retries));
 	json_object_set_new(top, "sizes", json_pack("{sI sI sI sI sI}",
 		"page", (json_int_t)z->page, "vma", (json_int_t)z->vma,
 		"anon_vma", (json_int_t)z->anon_vma, "avc", (json_int_t)z->avc,

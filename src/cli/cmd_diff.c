@@ -14,6 +14,7 @@
 struct diff_opts {
 	const char *design;
 	unsigned long max_map_count;
+	enum scn_thp_mode thp;
 	bool quiet;
 	char **files;
 	int nfiles;
@@ -22,17 +23,23 @@ struct diff_opts {
 static void diff_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: anonvm diff [--design NAME] [--max-map-count N] [--quiet] FILE...\n\n"
+		"usage: anonvm diff [--design NAME] [--max-map-count N] [--thp MODE]\n"
+		"                   [--quiet] FILE...\n\n"
 		"Run each scenario on the host kernel (as `anonvm native`) and on\n"
 		"the library (as `anonvm run`), then compare: every statement's\n"
 		"result, and at every `check` and at the end the VMA layouts, which\n"
-		"(process, page) pairs share one frame, mapcounts, exclusivity and\n"
-		"swapped-ness.  The first divergence is printed with the process,\n"
+		"(process, page) pairs share one frame, mapcounts, exclusivity,\n"
+		"swapped-ness and THP state (folio order, PMD-mapped, huge zero page,\n"
+		"AnonHugePages).  The first divergence is printed with the process,\n"
 		"the address, what the kernel has and what anonvm has.\n\n"
 		"  --design NAME  reverse-map design of the library run\n"
 		"  --max-map-count N  the library's vm.max_map_count (default: the\n"
 		"                 host's, less the mappings a worker process has\n"
 		"                 outside the window, so both have the same room)\n"
+		"  --thp MODE     THP mode of both runs: never, madvise or always\n"
+		"                 (default: the scenario's `thp` line, else the\n"
+		"                 host's; the kernel runs only modes up to the host's:\n"
+		"                 a wider one is a skip)\n"
 		"  --quiet        print only divergences and the summary\n\n"
 		"Exit status: 0 all agree, 1 a divergence or failed expectation,\n"
 		"2 usage or parse error, 77 the kernel cannot be observed here.\n");
@@ -56,6 +63,12 @@ static int diff_args(int argc, char **argv, struct diff_opts *o)
 					  UINT32_MAX, &v))
 				return -EINVAL;
 			o->max_map_count = (unsigned long)v;
+		} else if (!strcmp(argv[i], "--thp") && i + 1 < argc) {
+			int m;
+
+			if (cli_parse_thp("diff", argv[++i], &m))
+				return -EINVAL;
+			o->thp = (enum scn_thp_mode)m;
 		} else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
 			o->quiet = true;
 		} else {
@@ -97,7 +110,8 @@ static int diff_one(void *ctx, const struct scenario *s)
 
 static int diff_in_window(const struct diff_opts *o, const struct scenario *s)
 {
-	struct scn_lib_opts lo = { .design = o->design };
+	struct scn_lib_opts lo = { .design = o->design, .thp = o->thp };
+	struct scn_native_opts no;
 	struct scn_trace kt, lt;
 	char err[256], msg[1024];
 	int rc, ret = 0;
@@ -106,8 +120,10 @@ static int diff_in_window(const struct diff_opts *o, const struct scenario *s)
 	   (whose memory would count later). */
 	lo.max_map_count = o->max_map_count ? o->max_map_count :
 			   scn_host_map_room();
-	rc = scn_run_native(s, &kt, err, sizeof(err));
-	if (rc == -EPERM || rc == -EBUSY) {
+	scn_native_opts_init(&no);
+	no.thp = o->thp;
+	rc = scn_run_native_opts(s, &no, &kt, err, sizeof(err));
+	if (rc == -EPERM || rc == -EBUSY || rc == -ENOTSUP) {
 		printf("SKIP %s: %s\n", s->file, err);
 		scn_trace_free(&kt);
 		return EXIT_SKIP;
@@ -123,6 +139,8 @@ static int diff_in_window(const struct diff_opts *o, const struct scenario *s)
 		ret = EXIT_USAGE;
 	} else if (scn_compare(s, &kt, &lt, SCN_CMP_KERNEL, msg, sizeof(msg))) {
 		printf("DIFF %s: %s\n", s->file, msg);
+		if (kt.note[0])
+			printf("     note: %s\n", kt.note);
 		ret = EXIT_PROBLEM;
 	} else if (kt.failure[0] || lt.failure[0]) {
 		printf("FAIL %s: %s%s%s\n", s->file,

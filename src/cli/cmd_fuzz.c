@@ -24,6 +24,7 @@ struct fuzz_opts {
 	const char *out;
 	double fail_rate;
 	unsigned long max_map_count;
+	enum scn_thp_mode thp;	/* --thp: SCN_THP_HOST if not given */
 };
 
 static void fuzz_usage(FILE *f)
@@ -31,7 +32,7 @@ static void fuzz_usage(FILE *f)
 	fprintf(f,
 		"usage: anonvm fuzz [--seed S] [--ops N] [--batch K] [--native]\n"
 		"                   [--design NAME] [--fail-rate P] [--max-map-count N]\n"
-		"                   [--out FILE]\n\n"
+		"                   [--thp MODE] [--out FILE]\n\n"
 		"Generate random valid scenarios (fork trees, exits, every operation,\n"
 		"partial ranges, accesses to unmapped and protected pages) of K\n"
 		"statements each until N statements have run.  Each runs on the\n"
@@ -52,6 +53,11 @@ static void fuzz_usage(FILE *f)
 		"              hit\n"
 		"  --max-map-count N  VMAs a process may have (library and model;\n"
 		"              the kernel has its own)\n"
+		"  --thp MODE  never, madvise or always: every scenario says `thp MODE`\n"
+		"              and the generator also emits madvise hugepage and\n"
+		"              nohugepage, 2 MiB-aligned addresses and whole huge\n"
+		"              pages (in a region of 2048 pages); without it the\n"
+		"              scenarios have none of these\n"
 		"  --out FILE  where to write a divergent scenario\n");
 }
 
@@ -76,6 +82,12 @@ static int fuzz_args(int argc, char **argv, struct fuzz_opts *o)
 		} else if (val && !strcmp(a, "--fail-rate")) {
 			if (cli_parse_rate("fuzz", a, argv[++i], &o->fail_rate))
 				return -EINVAL;
+		} else if (val && !strcmp(a, "--thp")) {
+			int m;
+
+			if (cli_parse_thp("fuzz", argv[++i], &m))
+				return -EINVAL;
+			o->thp = (enum scn_thp_mode)m;
 		} else if (val && !strcmp(a, "--out")) {
 			o->out = argv[++i];
 		} else if (val && !strcmp(a, "--seed")) {
@@ -176,7 +188,7 @@ static int diverges(const struct scenario *s, void *arg)
 	if (!rc && or->o->native && !or->skip_native) {
 		int n = scn_run_native(s, &kt, err, sizeof(err));
 
-		if (n == -EPERM || n == -EBUSY) {
+		if (n == -EPERM || n == -EBUSY || n == -ENOTSUP) {
 			fprintf(stderr, "fuzz: not comparing with the kernel: %s\n",
 				err);
 			or->skip_native = true;
@@ -264,12 +276,14 @@ int cmd_fuzz(int argc, char **argv)
 	while (done < o.ops && !rc) {
 		uint64_t seed = scenario_seed(o.seed, scenarios);
 		struct scn_gen_opts g = { .seed = seed, .native_safe = o.native,
+					  .thp = o.thp != SCN_THP_HOST,
 					  .ops = (int)(o.ops - done < o.batch ? o.ops - done : o.batch) };
 		struct scenario *s;
 		int d;
 
 		if (scn_generate(&g, &s))
 			return EXIT_USAGE;
+		s->thp = o.thp;	/* the written scenario says it too */
 		or.seed = seed;
 		d = diverges(s, &or);
 		if (d > 0)

@@ -16,7 +16,7 @@
 static void native_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: anonvm native [--json] FILE...\n"
+		"usage: anonvm native [--json] [--thp MODE] [--worker-mem-limit SIZE] FILE...\n"
 		"\n"
 		"Run each scenario on the host kernel: one real process per\n"
 		"scenario process, real fork, mmap and memory accesses.  Prints\n"
@@ -29,6 +29,11 @@ static void native_usage(FILE *f)
 		"each snapshot: pages with the same number share one frame.\n"
 		"\n"
 		"  --json   print one JSON array with an object per file\n"
+		"  --thp MODE  never, madvise or always: the workers' THP mode\n"
+		"           (default: the scenario's `thp` line, else the host's);\n"
+		"           only the host's or a narrower one (a wider one: exit 77).\n"
+		"           The thp column: pmd9 / pte9 a page of an order-9 folio\n"
+		"           mapped by a PMD / a PTE, hzero the huge zero page\n"
 		"  --worker-mem-limit SIZE\n"
 		"           address space each scenario process may map beyond\n"
 		"           what it starts with (RLIMIT_AS; a forked process\n"
@@ -101,6 +106,12 @@ static int native_args(int argc, char **argv, struct native_opts *o)
 					"none), not '%s'\n", v ? v : "");
 				return EXIT_USAGE;
 			}
+		} else if (!strcmp(argv[i], "--thp") && i + 1 < argc) {
+			int m;
+
+			if (cli_parse_thp("native", argv[++i], &m))
+				return EXIT_USAGE;
+			o->run.thp = (enum scn_thp_mode)m;
 		} else if (!strcmp(argv[i], "--json")) {
 			o->json = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -173,7 +184,7 @@ static int native_in_window(const struct native_opts *o,
 	bool ok = true;
 	int rc = scn_run_native_opts(s, &o->run, &t, err, sizeof(err));
 
-	if (rc == -EPERM || rc == -EBUSY) {
+	if (rc == -EPERM || rc == -EBUSY || rc == -ENOTSUP) {
 		fprintf(stderr, "anonvm native: cannot run here: %s\n", err);
 		scn_trace_free(&t);
 		return EXIT_SKIP;

@@ -32,7 +32,7 @@ static void run_usage(FILE *f)
 	fprintf(f,
 		"usage: anonvm run [--design NAME] [--nodes N] [--payload none]\n"
 		"                  [--fail-rate P [--seed S]] [--max-map-count N]\n"
-		"                  [--verbose | --quiet] FILE...\n\n"
+		"                  [--thp MODE] [--verbose | --quiet] FILE...\n\n"
 		"Run each scenario (docs/scenarios.md) on the library.  Every\n"
 		"statement must meet its expectation (`!ERRNO` or success; `expect`\n"
 		"bytes), and the invariant checker must pass at every `check` and at\n"
@@ -43,6 +43,10 @@ static void run_usage(FILE *f)
 		"  --max-map-count N  VMAs a process may have (vm.max_map_count;\n"
 		"                  default: the host's, less what an anonvm process\n"
 		"                  maps outside the window, as `diff` uses)\n"
+		"  --thp MODE      transparent huge pages: never, madvise or always\n"
+		"                  (default: the scenario's `thp` line, else the\n"
+		"                  host's /sys/kernel/mm/transparent_hugepage/enabled,\n"
+		"                  as `native` and `diff` use)\n"
 		"  --fail-rate P   fail each allocation of the library with\n"
 		"                  probability P (0..1): the checker then runs after\n"
 		"                  every statement, and expectations are judged only\n"
@@ -102,6 +106,12 @@ static int run_args(int argc, char **argv, struct run_opts *o)
 			if (cli_parse_u64("run", a, argv[++i], 1, UINT32_MAX, &v))
 				return -EINVAL;
 			o->lib.max_map_count = (unsigned long)v;
+		} else if (val && !strcmp(a, "--thp")) {
+			int m;
+
+			if (cli_parse_thp("run", argv[++i], &m))
+				return -EINVAL;
+			o->lib.thp = (enum scn_thp_mode)m;
 		} else if (val && !strcmp(a, "--fail-rate")) {
 			if (cli_parse_rate("run", a, argv[++i], &o->lib.fail_rate))
 				return -EINVAL;

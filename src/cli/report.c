@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <jansson.h>
 #include "anonvm/anonvm.h"
 #include "cli/report.h"
@@ -26,23 +27,56 @@ static const char *result_str(const struct scn_stmt *st,
 		snprintf(buf, len, "errno %d", r->err);
 	else if ((st->op == SCN_READ || st->op == SCN_EXPECT) && r->value >= 0)
 		snprintf(buf, len, "0x%02x", (unsigned)r->value);
+	else if (st->op == SCN_EXPECT_THP)
+		snprintf(buf, len, "%s", scn_thp_state_name(r->value));
 	else
 		snprintf(buf, len, "OK");
 	return buf;
 }
 
-static const char *vma_flags_str(const struct scn_vma *v)
+/* " [dc wf hg nh]": the VMA's flags, "" if none. */
+static const char *vma_flags_str(const struct scn_vma *v, char *buf,
+				 size_t len)
 {
-	if (v->dontcopy && v->wipeonfork)
-		return " [dc wf]";
-	if (v->dontcopy)
-		return " [dc]";
-	return v->wipeonfork ? " [wf]" : "";
+	char f[24];
+
+	snprintf(f, sizeof(f), "%s%s%s%s", v->dontcopy ? " dc" : "",
+		 v->wipeonfork ? " wf" : "", v->hugepage ? " hg" : "",
+		 v->nohugepage ? " nh" : "");
+	if (f[0])
+		snprintf(buf, len, " [%s]", f + 1);
+	else
+		snprintf(buf, len, "%s", "");
+	return buf;
+}
+
+/* "pmd9", "pte9", "hzero" (the huge zero page) or "-" (a base page). */
+static const char *thp_str(const struct scn_page *pg, char *buf, size_t len)
+{
+	if (pg->huge_zero)
+		snprintf(buf, len, "hzero");
+	else if (pg->order)
+		snprintf(buf, len, "%s%u", pg->pmd_mapped ? "pmd" : "pte",
+			 (unsigned)pg->order);
+	else
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+/* Does pg (frame id) continue the run of prev (id pid) line-for-line? */
+static bool page_continues(const struct scn_page *prev, long pid,
+			   const struct scn_page *pg, long id)
+{
+	return prev->state == SCN_PTE_PRESENT && pg->state == SCN_PTE_PRESENT &&
+	       pg->addr == prev->addr + SCN_PAGE_SIZE && pg->zero == prev->zero &&
+	       pg->order == prev->order && pg->pmd_mapped == prev->pmd_mapped &&
+	       pg->huge_zero == prev->huge_zero && pg->mapcount == prev->mapcount &&
+	       pg->exclusive == prev->exclusive && (pg->zero || id == pid + 1);
 }
 
 static void print_page(const struct scn_page *pg, long id)
 {
-	char frame[32];
+	char frame[32], thp[16];
 
 	if (pg->state == SCN_PTE_SWAP) {
 		printf("      0x%012" PRIx64 "  S  swap entry 0x%" PRIx64 "\n",
@@ -53,8 +87,9 @@ static void print_page(const struct scn_page *pg, long id)
 		snprintf(frame, sizeof(frame), "zero");
 	else
 		snprintf(frame, sizeof(frame), "#%ld", id);
-	printf("      0x%012" PRIx64 "  %c  %-6s %8" PRIu32 "  %d\n", pg->addr,
-	       pg->zero ? 'Z' : 'P', frame, pg->mapcount, pg->exclusive);
+	printf("      0x%012" PRIx64 "  %c  %-6s %8" PRIu32 "  %d     %s\n",
+	       pg->addr, pg->zero ? 'Z' : 'P', frame, pg->mapcount,
+	       pg->exclusive, thp_str(pg, thp, sizeof(thp)));
 }
 
 /* Pages of one VMA; runs of pages that are not there take one line. */
@@ -76,12 +111,34 @@ static void print_vma_pages(const struct scn_proc_snap *p, size_t *k,
 		}
 		print_page(pg, ids ? ids[base + (long)*k] : -1);
 		(*k)++;
+		/* a THP's 512 pages alike: one line for the rest */
+		for (run = 0; ids && *k + run < p->npages &&
+			      p->pages[*k + run].addr < v->end &&
+			      page_continues(&p->pages[*k + run - 1],
+					     ids[base + (long)(*k + run) - 1],
+					     &p->pages[*k + run],
+					     ids[base + (long)(*k + run)]); run++)
+			;
+		if (run > 1) {
+			const struct scn_page *end = &p->pages[*k + run - 1];
+
+			if (end->zero)
+				printf("      ... %zu more pages like it, to 0x%012"
+				       PRIx64 "\n", run, end->addr);
+			else
+				printf("      ... %zu more pages like it, to 0x%012"
+				       PRIx64 " (frames #%ld-#%ld)\n", run,
+				       end->addr, ids[base + (long)*k],
+				       ids[base + (long)(*k + run) - 1]);
+			*k += run;
+		}
 	}
 }
 
 static void print_proc(const struct scenario *s, const struct scn_proc_snap *p,
 		       const long *ids, long base)
 {
+	char flags[32];
 	size_t k = 0;
 
 	printf("  process %s: %d VMA%s in the window\n",
@@ -90,11 +147,13 @@ static void print_proc(const struct scenario *s, const struct scn_proc_snap *p,
 		const struct scn_vma *v = &p->vmas[i];
 
 		printf("    0x%012" PRIx64 "-0x%012" PRIx64 " %-4s %" PRIu64
-		       " page%s%s\n", v->start, v->end, scn_prot_name(v->prot),
+		       " page%s%s", v->start, v->end, scn_prot_name(v->prot),
 		       (uint64_t)((v->end - v->start) / SCN_PAGE_SIZE),
 		       v->end - v->start == SCN_PAGE_SIZE ? "" : "s",
-		       vma_flags_str(v));
-		printf("      page            st frame  mapcount  excl\n");
+		       vma_flags_str(v, flags, sizeof(flags)));
+		if (v->anon_huge)
+			printf(" AnonHugePages %" PRIu64 " kB", v->anon_huge / 1024);
+		printf("\n      page            st frame  mapcount  excl  thp\n");
 		while (k < p->npages && p->pages[k].addr < v->start)
 			k++;
 		print_vma_pages(p, &k, v, ids, base);
@@ -155,6 +214,8 @@ bool report_trace_text(const struct scenario *s, const struct scn_trace *t)
 	sn = snapshot_at(t, s->nstmts);
 	if (sn)
 		print_snapshot(s, sn);
+	if (t->note[0])
+		printf("note: %s\n", t->note);
 	return ok && t->nresults == s->nstmts;
 }
 
@@ -177,6 +238,9 @@ static json_t *json_vma(const struct scn_vma *v)
 	json_object_set_new(o, "prot", json_string(scn_prot_name(v->prot)));
 	json_object_set_new(o, "dontcopy", json_boolean(v->dontcopy));
 	json_object_set_new(o, "wipeonfork", json_boolean(v->wipeonfork));
+	json_object_set_new(o, "hugepage", json_boolean(v->hugepage));
+	json_object_set_new(o, "nohugepage", json_boolean(v->nohugepage));
+	json_object_set_new(o, "anon_huge", json_integer((json_int_t)v->anon_huge));
 	return o;
 }
 
@@ -194,6 +258,9 @@ static json_t *json_page(const struct scn_page *pg, long id)
 		json_object_set_new(o, "pfn", json_hex(pg->frame));
 		json_object_set_new(o, "mapcount", json_integer(pg->mapcount));
 		json_object_set_new(o, "exclusive", json_boolean(pg->exclusive));
+		json_object_set_new(o, "order", json_integer(pg->order));
+		json_object_set_new(o, "pmd_mapped", json_boolean(pg->pmd_mapped));
+		json_object_set_new(o, "huge_zero", json_boolean(pg->huge_zero));
 	} else if (pg->state == SCN_PTE_SWAP) {
 		json_object_set_new(o, "swap_entry", json_hex(pg->frame));
 	}
@@ -303,7 +370,8 @@ static const struct { const char *name; size_t off; } stat_fields[] = {
 	STAT(rmap_copies), STAT(lru_scanned), STAT(referenced),
 	STAT(pte_unmapped), STAT(swap_outs), STAT(swap_ins),
 	STAT(swap_slots_used), STAT(swap_cache_pages), STAT(migrations),
-	STAT(migration_entries_removed),
+	STAT(migration_entries_removed), STAT(vma_lock_faults),
+	STAT(vma_lock_miss), STAT(vma_lock_no_anon), STAT(vma_lock_retries),
 };
 
 static unsigned long stat_value(const struct avm_stats *st, size_t i)

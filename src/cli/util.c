@@ -124,3 +124,16 @@ void cli_for_each_file(char **files, int nfiles,
 			t->worst = rc;
 	}
 }
+
+int cli_parse_thp(const char *cmd, const char *s, int *mode)
+{
+	int m = scn_thp_mode_from_name(s);
+
+	if (m <= SCN_THP_HOST) {
+		fprintf(stderr, "anonvm %s: --thp is never, madvise or always, "
+			"not '%s'\n", cmd, s ? s : "");
+		return -EINVAL;
+	}
+	*mode = m;
+	return 0;
+}

@@ -52,11 +52,11 @@ static inline void change_child(struct rb_node *old, struct rb_node *new,
 				struct rb_node *parent, struct rb_root *root)
 {
 	if (!parent)
-		root->rb_node = new;
+		rb_set_link(&root->rb_node, new);
 	else if (parent->rb_left == old)
-		parent->rb_left = new;
+		rb_set_link(&parent->rb_left, new);
 	else
-		parent->rb_right = new;
+		rb_set_link(&parent->rb_right, new);
 }
 
 /*
@@ -75,10 +75,10 @@ rotate_left(struct rb_node *x, struct rb_root *root,
 	struct rb_node *p = rb_parent(x);
 	struct rb_node *b = y->rb_left;
 
-	x->rb_right = b;
+	rb_set_link(&x->rb_right, b);
 	if (b)
 		set_parent(b, x);
-	y->rb_left = x;
+	rb_set_link(&y->rb_left, x);
 	set_parent(y, p);
 	change_child(x, y, p, root);
 	set_parent(x, y);
@@ -95,10 +95,10 @@ rotate_right(struct rb_node *x, struct rb_root *root,
 	struct rb_node *p = rb_parent(x);
 	struct rb_node *b = y->rb_right;
 
-	x->rb_left = b;
+	rb_set_link(&x->rb_left, b);
 	if (b)
 		set_parent(b, x);
-	y->rb_right = x;
+	rb_set_link(&y->rb_right, x);
 	set_parent(y, p);
 	change_child(x, y, p, root);
 	set_parent(x, y);
@@ -285,13 +285,13 @@ erase_node(struct rb_node *z, struct rb_root *root,
 			 * takes its place, then @y adopts @z's right
 			 * subtree. */
 			xparent = rb_parent(y);
-			xparent->rb_left = x;
+			rb_set_link(&xparent->rb_left, x);
 			if (x)
 				set_parent(x, xparent);
-			y->rb_right = z->rb_right;
+			rb_set_link(&y->rb_right, z->rb_right);
 			set_parent(z->rb_right, y);
 		}
-		y->rb_left = z->rb_left;
+		rb_set_link(&y->rb_left, z->rb_left);
 		set_parent(z->rb_left, y);
 		set_parent_color(y, zparent, rb_color(z));
 		change_child(z, y, zparent, root);

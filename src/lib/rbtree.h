@@ -87,6 +87,23 @@ static inline int rb_is_black(const struct rb_node *node)
 }
 
 /*
+ * Every child link (and the root) is stored with release semantics, so
+ * that a reader walking the tree without the writer's lock (the per-VMA
+ * lock fault path, src/mm/vma_lock.c) loads with rb_child_rcu() and sees
+ * a node initialised.  Such a reader may miss nodes during a rotation or
+ * see a path twice; it must bound its steps and check what it found.
+ */
+static inline void rb_set_link(struct rb_node **link, struct rb_node *n)
+{
+	__atomic_store_n(link, n, __ATOMIC_RELEASE);
+}
+
+static inline struct rb_node *rb_child_rcu(struct rb_node *const *link)
+{
+	return __atomic_load_n(link, __ATOMIC_ACQUIRE);
+}
+
+/*
  * Put @node into the empty slot @rb_link (which is &parent->rb_left,
  * &parent->rb_right, or &root->rb_node with parent NULL).  The node starts
  * red and without children; rb_insert_color() must follow.
@@ -97,7 +114,7 @@ static inline void rb_link_node(struct rb_node *node, struct rb_node *parent,
 	node->__rb_parent_color = (uintptr_t)parent;	/* red */
 	node->rb_left = NULL;
 	node->rb_right = NULL;
-	*rb_link = node;
+	rb_set_link(rb_link, node);
 }
 
 /* Rebalance after rb_link_node(). */

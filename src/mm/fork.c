@@ -157,6 +157,10 @@ static int dup_mmap(struct avm_mm *child, struct avm_mm *parent)
 		struct vm_area_struct *vma =
 			rb_entry(n, struct vm_area_struct, vm_rb);
 
+		/* As Linux: no fault in the parent while its PTEs are
+		   copied and write-protected (a write then would go to a
+		   page the child already shares). */
+		vma_start_write(vma);
 		if (vma->vm_flags & VM_DONTCOPY)
 			continue;
 		avm_preempt_point("fork: between VMA copies");

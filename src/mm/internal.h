@@ -190,6 +190,21 @@ struct vm_area_struct *vm_area_alloc(struct avm_mm *mm);
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *vma);
 void vm_area_free(struct vm_area_struct *vma);
 void vma_link(struct avm_mm *mm, struct vm_area_struct *vma);
+/* Per-VMA locks (vma_lock.c).  vma_start_write: mmap_lock held for
+   writing, no lock below it in the order held; lasts until
+   mmap_write_unlock. */
+void vma_lock_init(struct vm_area_struct *vma);
+void vma_start_write(struct vm_area_struct *vma);
+void vma_mark_new(struct vm_area_struct *vma);
+/* The VMA covering addr, read-locked, found without mmap_lock; NULL if
+   that failed for any reason (the caller falls back to mmap_lock). */
+struct vm_area_struct *lock_vma_under_rcu(struct avm_mm *mm,
+					  unsigned long addr);
+void vma_end_read(struct vm_area_struct *vma);
+/* A removed VMA's memory goes after a grace period. */
+void vm_area_free_rcu(struct vm_area_struct *vma);
+/* Give back the VMAs whose grace period is over. */
+void vma_reap(struct avm_sys *sys);
 void vma_unlink(struct avm_mm *mm, struct vm_area_struct *vma);
 /* Unlink from the tree, drop reverse-map links and free. */
 void remove_vma(struct vm_area_struct *vma);

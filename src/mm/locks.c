@@ -4,6 +4,7 @@
 #include "mm/locks.h"
 
 DEFINE_LOCK_CLASS(mmap_lock_class, "mm->mmap_lock");
+DEFINE_LOCK_CLASS(vma_lock_class, "vma->vm_lock");
 DEFINE_LOCK_CLASS(page_lock_class, "page lock");
 DEFINE_LOCK_CLASS(anon_vma_lock_class, "anon_vma->root->rwsem");
 DEFINE_LOCK_CLASS(ptl_class, "mm->page_table_lock");
@@ -16,7 +17,7 @@ static pthread_once_t order_once = PTHREAD_ONCE_INIT;
 static void declare(void)
 {
 	struct lock_class *const order[] = {
-		&mmap_lock_class, &page_lock_class, &anon_vma_lock_class,
+		&mmap_lock_class, &vma_lock_class, &page_lock_class, &anon_vma_lock_class,
 		&ptl_class, &swap_lock_class, &sys_lock_class,
 	};
 

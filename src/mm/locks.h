@@ -5,7 +5,9 @@
  * acquisition is validated against the order below (src/lib/lockdep.h):
  *
  *   mm->mmap_lock
- *     page lock (PG_locked)
+ *     vma->vm_lock                  (per-VMA lock: a fault holds it
+ *                                     instead of mmap_lock)
+ *       page lock (PG_locked)
  *       anon_vma->root->rwsem
  *         mm->page_table_lock
  *           swap_info->lock             (Linux: swap_lock, swap cache)
@@ -21,7 +23,7 @@
 #include "lib/lockdep.h"
 #include "lib/sched.h"
 
-extern struct lock_class mmap_lock_class, page_lock_class,
+extern struct lock_class mmap_lock_class, vma_lock_class, page_lock_class,
 	anon_vma_lock_class, ptl_class, swap_lock_class, sys_lock_class;
 
 /* Declare the order above (once; avm_sys_create calls it). */
@@ -34,7 +36,13 @@ void lock_order_init(void);
 #define mmap_write_lock(mm) avm_write_lock(&(mm)->mmap_lock, &mmap_lock_class)
 #define mmap_write_lock_nested(mm, sub) \
 	avm_write_lock_nested(&(mm)->mmap_lock, &mmap_lock_class, sub)
-#define mmap_write_unlock(mm)	avm_rwlock_unlock(&(mm)->mmap_lock)
+/* Ends every VMA write lock taken under it (vma_start_write), as Linux:
+   the release pairs with vma_start_read's acquire of mm_lock_seq. */
+#define mmap_write_unlock(mm) do {					\
+	atomic_fetch_add_explicit(&(mm)->mm_lock_seq, 1,		\
+				  memory_order_release);		\
+	avm_rwlock_unlock(&(mm)->mmap_lock);				\
+} while (0)
 
 #define ptl_lock(mm) avm_mutex_lock(&(mm)->page_table_lock, &ptl_class)
 #define ptl_lock_nested(mm, sub) \

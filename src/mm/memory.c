@@ -17,6 +17,22 @@ static unsigned long zero_pfn(struct avm_sys *sys)
 	return page_to_pfn(sys, sys->zero_page);
 }
 
+/*
+ * Give the VMA its anon_vma, unless the fault runs under the VMA's lock
+ * (fault_vma_locked): then preparing it, which looks at the neighbours,
+ * needs mmap_lock, and the fault is retried under it (Linux's
+ * vmf_anon_prepare and VM_FAULT_RETRY).
+ */
+static __thread bool fault_vma_locked;
+
+static int vmf_anon_prepare(struct vm_area_struct *vma)
+{
+	if (fault_vma_locked &&
+	    !__atomic_load_n(&vma->anon_vma, __ATOMIC_ACQUIRE))
+		return -EAGAIN;
+	return vma->vm_mm->sys->rmap->prepare(vma);
+}
+
 static int do_anonymous_page(struct avm_mm *mm, struct vm_area_struct *vma,
 			     unsigned long addr, struct pgtable *pt)
 {
@@ -24,13 +40,20 @@ static int do_anonymous_page(struct avm_mm *mm, struct vm_area_struct *vma,
 	struct page *page;
 	int err;
 
-	err = sys->rmap->prepare(vma);
+	err = vmf_anon_prepare(vma);
 	if (err)
 		return err;
 	page = alloc_page(sys, 0);
 	if (!page)
 		return -ENOMEM;
 	ptl_lock(mm);
+	/* another thread's fault may have filled it meanwhile (as Linux,
+	   which checks pte_none again under the lock) */
+	if (ptep_get(pt, pte_index(addr))) {
+		ptl_unlock(mm);
+		put_page(sys, page);
+		return 0;
+	}
 	rmap_add_new(page, vma, addr, true);
 	pt_set(pt, pte_index(addr),
 	       mk_pte(page_to_pfn(sys, page), PTE_WRITE | PTE_YOUNG | PTE_DIRTY));
@@ -67,7 +90,7 @@ static int wp_page_copy(struct avm_mm *mm, struct vm_area_struct *vma,
 	struct page *page = NULL;
 	int err;
 
-	err = sys->rmap->prepare(vma);
+	err = vmf_anon_prepare(vma);
 	if (!err) {
 		/* a copy overwrites the whole frame: zeroing it first is waste */
 		page = old ? alloc_page_nozero(sys, 0) : alloc_page(sys, 0);
@@ -159,10 +182,16 @@ int handle_mm_fault(struct avm_mm *mm, struct vm_area_struct *vma,
 		return -ENOMEM;
 	pte = ptep_get(pt, pte_index(addr));
 	if (!pte && !write) {
+		bool none;
+
 		ptl_lock(mm);
-		pt_set(pt, pte_index(addr), mk_pte(zero_pfn(sys), PTE_YOUNG));
+		none = !ptep_get(pt, pte_index(addr));
+		if (none)
+			pt_set(pt, pte_index(addr),
+			       mk_pte(zero_pfn(sys), PTE_YOUNG));
 		ptl_unlock(mm);
-		atomic_fetch_add(&sys->ctr.zero_faults, 1);
+		if (none)
+			atomic_fetch_add(&sys->ctr.zero_faults, 1);
 		return 0;
 	}
 	if (!pte)
@@ -275,11 +304,10 @@ static int access_ok_vma(struct vm_area_struct *vma, enum access acc)
 }
 
 /* Move up to the end of one page; returns bytes moved or -errno. */
-static long access_page(struct avm_mm *mm, unsigned long addr,
-			unsigned char *buf, size_t len, enum access acc,
-			int fill)
+static long access_page(struct avm_mm *mm, struct vm_area_struct *vma,
+			unsigned long addr, unsigned char *buf, size_t len,
+			enum access acc, int fill, atomic_ulong *path)
 {
-	struct vm_area_struct *vma = vma_lookup(mm, addr);
 	size_t off = addr & (PAGE_SIZE - 1), n = MIN(len, PAGE_SIZE - off);
 	unsigned char *page, swapbuf[acc == ACC_PEEK ? PAGE_SIZE : 1];
 	bool ok;
@@ -308,23 +336,119 @@ static long access_page(struct avm_mm *mm, unsigned long addr,
 		   retries for ever); the bound only stops a livelock. */
 		if (tries > 1000)
 			return -EFAULT;
+		/* a fault under mmap_lock counts why (path); one under a VMA
+		   lock costs no atomic more: faults minus the others */
+		if (path)
+			atomic_fetch_add_explicit(path, 1,
+						  memory_order_relaxed);
 		err = handle_mm_fault(mm, vma, addr & PAGE_MASK, acc == ACC_WRITE);
 		if (err)
 			return err;
 	}
 }
 
+/*
+ * Pages of one VMA under its per-VMA lock (lock_vma_under_rcu), as far as
+ * the access goes inside it: bytes moved, or -errno; -EAGAIN asks for the
+ * rest under mmap_lock.
+ */
+static long access_vma_locked(struct avm_mm *mm, struct vm_area_struct *vma,
+			      unsigned long addr, unsigned char *buf,
+			      size_t len, enum access acc, int fill)
+{
+	struct avm_counters *c = &mm->sys->ctr;
+	long done = 0;
+
+	fault_vma_locked = true;
+	while (len && addr < vma->vm_end) {
+		long n = access_page(mm, vma, addr, buf, len, acc, fill,
+				     NULL);
+
+		if (n < 0) {
+			if (n == -EAGAIN)
+				atomic_fetch_add(&c->vma_lock_retries, 1);
+			done = done ? done : n;
+			break;
+		}
+		addr += (unsigned long)n;
+		len -= (size_t)n;
+		if (fill < 0)
+			buf += n;
+		done += n;
+	}
+	fault_vma_locked = false;
+	return done;
+}
+
+/*
+ * The per-VMA lock path, VMA after VMA; what it cannot do (no VMA found
+ * or locked, no anon_vma yet, a retry) goes on under mmap_lock.  Returns
+ * bytes done, or -errno for an error the access itself hit.  *path: the
+ * counter the faults under mmap_lock count in.
+ */
+static long access_lockless(struct avm_mm *mm, unsigned long addr,
+			    unsigned char *buf, size_t len, enum access acc,
+			    int fill, atomic_ulong **path)
+{
+	struct avm_counters *c = &mm->sys->ctr;
+	long done = 0;
+
+	while (len) {
+		struct vm_area_struct *vma = lock_vma_under_rcu(mm, addr);
+		long n;
+
+		*path = &c->vma_lock_miss;
+		if (!vma)
+			break;
+		/* Linux 6.4's rule: a VMA without anon_vma is prepared
+		   under mmap_lock (also designs that never set one) */
+		if (!__atomic_load_n(&vma->anon_vma, __ATOMIC_ACQUIRE)) {
+			vma_end_read(vma);
+			*path = &c->vma_lock_no_anon;
+			break;
+		}
+		n = access_vma_locked(mm, vma, addr, buf, len, acc, fill);
+		vma_end_read(vma);
+		if (n == -EAGAIN) {	/* counted in vma_lock_retries */
+			*path = &c->vma_lock_no_anon;
+			break;
+		}
+		if (n < 0)
+			return n;
+		addr += (unsigned long)n;
+		len -= (size_t)n;
+		if (fill < 0)
+			buf += n;
+		done += n;
+	}
+	return done;
+}
+
 static int access_range(struct avm_mm *mm, unsigned long addr,
 			unsigned char *buf, size_t len, enum access acc,
 			int fill)
 {
+	atomic_ulong *path = &mm->sys->ctr.vma_lock_miss;
 	int err = 0;
 
 	if (addr + len < addr || addr + len > TASK_SIZE)
 		return -EFAULT;
+	if (acc != ACC_PEEK) {
+		long n = access_lockless(mm, addr, buf, len, acc, fill, &path);
+
+		if (n < 0)
+			return (int)n;
+		addr += (unsigned long)n;
+		len -= (size_t)n;
+		if (fill < 0)
+			buf += n;
+		if (!len)
+			return 0;
+	}
 	mmap_read_lock(mm);
 	while (len) {
-		long n = access_page(mm, addr, buf, len, acc, fill);
+		struct vm_area_struct *vma = vma_lookup(mm, addr);
+		long n = access_page(mm, vma, addr, buf, len, acc, fill, path);
 
 		if (n < 0) {
 			err = (int)n;

@@ -4,8 +4,11 @@
  * Reverse-map objects (anon_vma, anon_vma_chain) are in rmap/anon_vma.h.
  *
  * Lock order (outermost first), as in Linux:
- *   mm->mmap_lock                      (rw: read for faults, write for
+ *   mm->mmap_lock                      (rw: read for faults that found
+ *                                        no VMA lock, write for
  *                                        mmap/munmap/mprotect/mremap/fork)
+ *     vma->vm_lock                     (per VMA: read for faults, write
+ *                                        briefly under mmap_lock; vma_lock.c)
  *     page lock (PG_locked)            (rmap walkers: swap-out, migration)
  *       anon_vma->root->rwsem          (write: linking/unlinking chains;
  *                                        read: rmap walks)
@@ -34,6 +37,7 @@
 #include "lib/list.h"
 #include "lib/lockdep.h"
 #include "lib/rbtree.h"
+#include "lib/rcu.h"
 #include "mm/locks.h"
 
 #define PAGE_SHIFT	AVM_PAGE_SHIFT
@@ -145,8 +149,26 @@ struct vm_area_struct {
 	_Atomic(struct pgtable *) pt_cache;
 	struct rb_node vm_rb;		/* mm->mm_rb, keyed by vm_start */
 	struct anon_vma *anon_vma;	/* where new anonymous pages go */
-	struct list_head anon_vma_chain;/* this VMA's avcs, newest first */
-	struct list_head anon_vma_node;	/* list designs: anon_vma's VMA list */
+	union {
+		struct {
+			struct list_head anon_vma_chain;/* this VMA's avcs,
+							   newest first */
+			struct list_head anon_vma_node;	/* list designs:
+							   anon_vma's VMAs */
+		};
+		struct {		/* removed: waiting for a grace period
+					   (src/mm/vma_lock.c) */
+			struct rcu_head rcu;
+			struct avm_sys *rcu_sys;
+			struct vm_area_struct *rcu_next; /* sys->vma_rcu_freed */
+		};
+	};
+	/* The per-VMA lock (Linux 6.4+; src/mm/vma_lock.c): faults hold it
+	   for reading instead of mmap_lock.  The VMA is write-locked while
+	   vm_lock_seq equals vm_mm->mm_lock_seq. */
+	struct avm_rwlock vm_lock;
+	atomic_ulong vm_lock_seq;
+	atomic_bool detached;		/* out of the tree: lookups fail */
 };
 
 static inline unsigned long vma_pages(const struct vm_area_struct *v)
@@ -160,6 +182,9 @@ struct avm_mm {
 	struct avm_sys *sys;
 	unsigned long id;
 	struct avm_rwlock mmap_lock;
+	/* Bumped by every mmap_write_unlock: it ends all VMA write locks
+	   taken under it at once (vma_start_write). */
+	atomic_ulong mm_lock_seq;
 	struct avm_mutex page_table_lock;
 	struct rb_root mm_rb;		/* VMAs by address */
 	unsigned long map_count;
@@ -190,6 +215,9 @@ struct avm_counters {
 	atomic_ulong rmap_copies;	/* pages a design copied (anonmm) */
 	atomic_ulong lru_scanned, referenced, pte_unmapped;
 	atomic_ulong swap_outs, swap_ins, migrations, migration_entries_removed;
+	/* faults under mmap_lock, by why (src/mm/vma_lock.c); the others
+	   ran under a VMA lock */
+	atomic_ulong vma_lock_miss, vma_lock_no_anon, vma_lock_retries;
 };
 
 struct swap_info;
@@ -211,6 +239,7 @@ struct avm_sys {
 	/* anon_vmas past their grace period, for a library thread to give
 	   back to the allocator (the RCU callback thread takes no locks) */
 	_Atomic(struct anon_vma *) rcu_freed;
+	_Atomic(struct vm_area_struct *) vma_rcu_freed;	/* the same, VMAs */
 	void *race_arg;
 };
 

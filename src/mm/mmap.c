@@ -158,6 +158,7 @@ int do_munmap(struct avm_mm *mm, unsigned long start, unsigned long len)
 	prev = vma_prev(vma);
 	while (vma && vma->vm_start < end) {
 		next = vma_next(vma);
+		vma_start_write(vma);	/* no fault inside while it goes */
 		zap_page_range(vma, vma->vm_start, vma->vm_end);
 		remove_vma(vma);
 		vma = next;
@@ -194,6 +195,7 @@ void exit_mmap(struct avm_mm *mm)
 		struct vm_area_struct *vma =
 			rb_entry(n, struct vm_area_struct, vm_rb);
 
+		vma_start_write(vma);
 		zap_page_range(vma, vma->vm_start, vma->vm_end);
 		remove_vma(vma);
 	}

@@ -190,6 +190,8 @@ static long move_vma(struct vm_area_struct *vma, unsigned long old_addr,
 	bool need_rmap_locks = false;
 	int err;
 
+	/* no fault in the source while its PTEs move */
+	vma_start_write(vma);
 	/* Room for the new VMA and the splits unmapping the old range. */
 	if (map_count_exceeds(mm, 3))
 		return -ENOMEM;

@@ -78,6 +78,7 @@ void avm_sys_destroy(struct avm_sys *sys)
 	   allocator before it goes */
 	avm_rcu_barrier();
 	anon_vma_reap(sys);
+	vma_reap(sys);
 	swap_destroy(sys);
 	node_pools_destroy(sys);
 	avm_mutex_destroy(&sys->lock);
@@ -195,6 +196,12 @@ void avm_stats(struct avm_sys *sys, struct avm_stats *st)
 	st->mremap_moves = atomic_load(&c->mremap_moves);
 	st->mremap_rmap_locked = atomic_load(&c->mremap_rmap_locked);
 	st->rmap_copies = atomic_load(&c->rmap_copies);
+	st->vma_lock_miss = atomic_load(&c->vma_lock_miss);
+	st->vma_lock_no_anon = atomic_load(&c->vma_lock_no_anon);
+	/* the rest (not counted on the fast path; exact when quiescent) */
+	st->vma_lock_faults = st->faults - st->vma_lock_miss -
+			      st->vma_lock_no_anon;
+	st->vma_lock_retries = atomic_load(&c->vma_lock_retries);
 	swap_stats(sys, st);
 }
 

@@ -71,10 +71,13 @@ struct vm_area_struct *vm_area_alloc(struct avm_mm *mm)
 {
 	struct vm_area_struct *v;
 
+	if (atomic_load_explicit(&mm->sys->vma_rcu_freed, memory_order_relaxed))
+		vma_reap(mm->sys);
 	v = avm_kzalloc(mm_alloc_ctx(mm), AK_VMA, sizeof(*v));
 	if (!v)
 		return NULL;
 	v->vm_mm = mm;
+	vma_lock_init(v);
 	RB_CLEAR_NODE(&v->vm_rb);
 	INIT_LIST_HEAD(&v->anon_vma_chain);
 	INIT_LIST_HEAD(&v->anon_vma_node);
@@ -96,8 +99,10 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *vma)
 	return v;
 }
 
+/* A VMA that was never in the tree: no reader can have seen it. */
 void vm_area_free(struct vm_area_struct *vma)
 {
+	avm_rwlock_destroy(&vma->vm_lock);
 	avm_kfree(mm_alloc_ctx(vma->vm_mm), AK_VMA, vma, sizeof(*vma));
 }
 
@@ -112,6 +117,7 @@ void vma_link(struct avm_mm *mm, struct vm_area_struct *vma)
 		else
 			link = &parent->rb_right;
 	}
+	vma_mark_new(vma);	/* published write-locked */
 	rb_link_node(&vma->vm_rb, parent, link);
 	rb_insert_color(&vma->vm_rb, &mm->mm_rb);
 	mm->map_count++;
@@ -128,10 +134,15 @@ void remove_vma(struct vm_area_struct *vma)
 {
 	const struct rmap_ops *ops = vma->vm_mm->sys->rmap;
 
+	/* Lockless lookups may still find it: they fail on "detached"
+	   (checked under the VMA's lock) and read it until a grace period
+	   has passed. */
+	vma_start_write(vma);
+	atomic_store_explicit(&vma->detached, true, memory_order_release);
 	if (!RB_EMPTY_NODE(&vma->vm_rb))
 		vma_unlink(vma->vm_mm, vma);
 	ops->unlink(vma);
-	vm_area_free(vma);
+	vm_area_free_rcu(vma);
 }
 
 /*
@@ -146,13 +157,15 @@ void vma_set_range(struct vm_area_struct *vma, unsigned long start,
 	if (vma->vm_start == start && vma->vm_end == end &&
 	    vma->vm_pgoff == pgoff)
 		return;
+	vma_start_write(vma);
 	ops->adjust_begin(vma);
 	atomic_store_explicit(&vma->pt_cache, NULL, memory_order_relaxed);
-	vma->vm_start = start;
+	/* lockless lookups read the range (vma_lock.c) */
+	__atomic_store_n(&vma->vm_start, start, __ATOMIC_RELAXED);
 	/* a walk that looked now, without the design's lock, would pair the
 	   new start with the old pgoff (avc-2010-no-adjust-lock) */
 	avm_preempt_point("vma: between vm_start and vm_pgoff");
-	vma->vm_end = end;
+	__atomic_store_n(&vma->vm_end, end, __ATOMIC_RELAXED);
 	vma->vm_pgoff = pgoff;
 	ops->adjust_end(vma);
 }
@@ -226,6 +239,7 @@ static int dup_anon_vma(struct vm_area_struct *tgt, struct vm_area_struct *src)
 
 	if (!src || !src->anon_vma || tgt->anon_vma)
 		return 0;
+	vma_start_write(tgt);
 	tgt->anon_vma = src->anon_vma;
 	err = ops->clone(tgt, src);
 	if (err)
@@ -383,6 +397,7 @@ int vma_modify_flags(struct vm_area_struct *vma, unsigned long start,
 		if (err)
 			return err;
 	}
+	vma_start_write(vma);
 	vma->vm_flags = newflags;
 	return 0;
 }

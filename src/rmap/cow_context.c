@@ -464,7 +464,9 @@ static int cowc_prepare(struct vm_area_struct *vma)
 	avm_mutex_lock(&mm_cowc(mm)->lock, &cowc_remap_class);
 	ptl_lock(mm);
 	if (!vma->anon_vma) {
-		vma->anon_vma = &cowc_marker;
+		/* faults read it without a lock (per-VMA lock entry) */
+		__atomic_store_n(&vma->anon_vma, &cowc_marker,
+				 __ATOMIC_RELEASE);
 		if (!vma_remap(vma)) {
 			list_add(&r->link, &vma->anon_vma_chain);
 			remap_tree_insert(r, &mm_cowc(mm)->remaps);
@@ -567,8 +569,10 @@ static void cowc_page_add_new(struct page *page, struct vm_area_struct *vma,
 	unsigned long index = linear_page_index(vma, addr);
 	struct cowc_family *f;
 
-	if (!vma->anon_vma)		/* its first page (see prepare) */
-		vma->anon_vma = &cowc_marker;
+	/* its first page (see prepare); faults read it without a lock */
+	if (!__atomic_load_n(&vma->anon_vma, __ATOMIC_RELAXED))
+		__atomic_store_n(&vma->anon_vma, &cowc_marker,
+				 __ATOMIC_RELEASE);
 	if (exclusive) {
 		set_page_ctx(sys, page, c, index);
 	} else {

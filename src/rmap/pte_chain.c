@@ -392,8 +392,9 @@ static bool ptc_mergeable(struct vm_area_struct *tgt, struct anon_vma *src_anon,
 static void ptc_page_add_new(struct page *page, struct vm_area_struct *vma,
 			     unsigned long addr, bool exclusive)
 {
-	if (!vma->anon_vma)
-		vma->anon_vma = &ptc_marker;
+	/* faults read it without a lock (the per-VMA lock's entry check) */
+	if (!__atomic_load_n(&vma->anon_vma, __ATOMIC_RELAXED))
+		__atomic_store_n(&vma->anon_vma, &ptc_marker, __ATOMIC_RELEASE);
 	chain_lock(page);
 	page->mapping = (uintptr_t)&ptc_marker | PAGE_MAPPING_ANON;
 	set_direct(page, vma->vm_mm, addr);

@@ -218,6 +218,8 @@ static void result_str(const struct scn_stmt *st, const struct scn_result *r,
 		snprintf(buf, len, "read 0x%02x", (unsigned)r->value);
 	else if (st->op == SCN_READ || st->op == SCN_EXPECT)
 		snprintf(buf, len, "no value (%d)", r->value);
+	else if (st->op == SCN_EXPECT_THP)
+		snprintf(buf, len, "THP state %s", scn_thp_state_name(r->value));
 	else
 		snprintf(buf, len, "OK");
 }
@@ -227,8 +229,8 @@ static bool results_differ(const struct scn_stmt *st, const struct scn_result *a
 {
 	if (a->err != b->err)
 		return true;
-	return (st->op == SCN_READ || st->op == SCN_EXPECT) && !a->err &&
-	       a->value != b->value;
+	return (st->op == SCN_READ || st->op == SCN_EXPECT ||
+		st->op == SCN_EXPECT_THP) && !a->err && a->value != b->value;
 }
 
 /* "line 7 (stmt 4) "B write 0x100000003000 0x41"" */
@@ -301,26 +303,62 @@ static void track_pageout(struct cmp *c, int i)
 
 static void vma_str(const struct scn_vma *v, char *buf, size_t len)
 {
+	int n;
+
 	if (!v) {
 		snprintf(buf, len, "no VMA");
 		return;
 	}
-	snprintf(buf, len, "VMA 0x%" PRIx64 "-0x%" PRIx64 " %s%s%s", v->start,
-		 v->end, scn_prot_name(v->prot), v->dontcopy ? " dc" : "",
-		 v->wipeonfork ? " wf" : "");
+	n = snprintf(buf, len, "VMA 0x%" PRIx64 "-0x%" PRIx64 " %s%s%s%s%s",
+		     v->start, v->end, scn_prot_name(v->prot),
+		     v->dontcopy ? " dc" : "", v->wipeonfork ? " wf" : "",
+		     v->hugepage ? " hg" : "", v->nohugepage ? " nh" : "");
+
+	if (v->anon_huge && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " AnonHugePages %" PRIu64
+			 " kB", v->anon_huge / 1024);
 }
 
 static bool vma_eq(const struct scn_vma *a, const struct scn_vma *b)
 {
 	return a->start == b->start && a->end == b->end && a->prot == b->prot &&
-	       a->dontcopy == b->dontcopy && a->wipeonfork == b->wipeonfork;
+	       a->dontcopy == b->dontcopy && a->wipeonfork == b->wipeonfork &&
+	       a->hugepage == b->hugepage && a->nohugepage == b->nohugepage;
+}
+
+/*
+ * AnonHugePages of the VMAs both sides have with the same bounds (where
+ * the layouts differ, VMAS tells); THP.
+ */
+static int cmp_anon_huge(struct cmp *c, const struct scn_proc_snap *pa,
+			 const struct scn_proc_snap *pb)
+{
+	for (int i = 0, j = 0; i < pa->nvmas && j < pb->nvmas;) {
+		const struct scn_vma *va = &pa->vmas[i], *vb = &pb->vmas[j];
+
+		if (va->start != vb->start || va->end != vb->end) {
+			i += va->start <= vb->start;
+			j += vb->start <= va->start;
+			continue;
+		}
+		if (va->anon_huge != vb->anon_huge)
+			return cmp_say(c, "process %s VMA 0x%" PRIx64 "-0x%" PRIx64
+				       " (thp): %s has AnonHugePages %" PRIu64
+				       " kB, %s has %" PRIu64 " kB",
+				       slot_name(c, pa->slot), va->start, va->end,
+				       c->name[0], va->anon_huge / 1024,
+				       c->name[1], vb->anon_huge / 1024);
+		i++;
+		j++;
+	}
+	return 0;
 }
 
 static int cmp_vmas(struct cmp *c, const struct scn_proc_snap *pa,
 		    const struct scn_proc_snap *pb)
 {
 	int n = pa->nvmas > pb->nvmas ? pa->nvmas : pb->nvmas;
-	char sa[96], sb[96];
+	char sa[128], sb[128];
 
 	for (int k = 0; k < n; k++) {
 		const struct scn_vma *va = k < pa->nvmas ? &pa->vmas[k] : NULL;
@@ -482,11 +520,16 @@ static void page_str(const struct cmp *c, const struct scn_snapshot *sn,
 	} else if (pg->state != SCN_PTE_PRESENT) {
 		n = snprintf(buf, len, "no page");
 	} else if (pg->zero) {
-		n = snprintf(buf, len, "the zero page");
+		n = snprintf(buf, len, "the %szero page",
+			     pg->huge_zero ? "huge " : "");
 	} else {
 		shared_with(c, sn, pg, sh, sizeof(sh));
 		n = snprintf(buf, len, "present frame #%ld (%s) mapcount %" PRIu32
 			     " excl %d", cls, sh, pg->mapcount, pg->exclusive);
+		if (pg->order && n > 0 && (size_t)n < len)
+			n += snprintf(buf + n, len - (size_t)n, " in a folio of "
+				      "order %u mapped by a %s", pg->order,
+				      pg->pmd_mapped ? "PMD" : "PTE");
 	}
 	if (pg->has_hash && (c->what & SCN_CMP_CONTENT) && n > 0 &&
 	    (size_t)n < len)
@@ -501,6 +544,12 @@ static const char *page_diff(const struct cmp *c, const struct scn_page *x, cons
 
 	if ((c->what & SCN_CMP_SHARING) && cx != cy)
 		return "sharing";
+	/* a THP's pages: same folio order, mapped by a PMD or not, the huge
+	   zero page or the base one (both are class SCN_FRAME_ZERO) */
+	if ((c->what & SCN_CMP_THP) &&
+	    (x->order != y->order || x->pmd_mapped != y->pmd_mapped ||
+	     x->huge_zero != y->huge_zero))
+		return "thp";
 	if ((c->what & SCN_CMP_MAPCOUNT) && real && x->mapcount != y->mapcount)
 		return "mapcount";
 	if ((c->what & SCN_CMP_EXCLUSIVE) && real && x->exclusive != y->exclusive)
@@ -673,6 +722,8 @@ static int cmp_layouts(struct cmp *c, const struct scn_snapshot *sa,
 			rc = cmp_vmas(c, &sa->procs[k], &sb->procs[k]);
 		if (!rc && (c->what & SCN_CMP_PAGEPROT))
 			rc = cmp_pageprot(c, &sa->procs[k], &sb->procs[k]);
+		if (!rc && (c->what & SCN_CMP_THP))
+			rc = cmp_anon_huge(c, &sa->procs[k], &sb->procs[k]);
 	}
 	return rc;
 }

@@ -19,6 +19,8 @@
 #define NRECENT		8
 #define MAX_PROCS	64
 #define MAX_REGION	(1 << 20)
+#define PMD_PAGES	512		/* pages of a 2 MiB huge page */
+#define GEN_THP_REGION	(4 * PMD_PAGES)	/* default region with thp */
 
 struct gen {
 	uint64_t rng;
@@ -68,10 +70,23 @@ static void remember(struct gen *g, uint64_t addr)
 	g->recent[g->nrecent++ % NRECENT] = addr;
 }
 
+/* With thp: a 2 MiB-aligned address of the region (or 0: none). */
+static uint64_t pick_pmd_addr(struct gen *g)
+{
+	uint64_t n = (uint64_t)g->region / PMD_PAGES;
+
+	return n ? SCN_GEN_BASE + below(g, n) * PMD_PAGES * PG : 0;
+}
+
 /* A page address in the region: often the start of a recent range. */
 static uint64_t pick_addr(struct gen *g)
 {
 	int have = g->nrecent < NRECENT ? g->nrecent : NRECENT;
+	uint64_t pmd;
+
+	/* only with thp, so that other seeds give the scenarios they gave */
+	if (g->o->thp && chance(g, 25) && (pmd = pick_pmd_addr(g)))
+		return pmd;
 
 	if (have && chance(g, 50)) {
 		uint64_t a = g->recent[below(g, (uint64_t)have)];
@@ -88,8 +103,14 @@ static uint64_t pick_addr(struct gen *g)
 static uint64_t pick_pages(struct gen *g, uint64_t addr)
 {
 	uint64_t room = (region_end(g) - addr) / PG, n;
-	int r = (int)below(g, 100);
+	int r;
 
+	/* with thp: whole huge pages, or one and a bit */
+	if (g->o->thp && chance(g, 25)) {
+		n = PMD_PAGES * (1 + below(g, 2)) + (chance(g, 30) ? 1 : 0);
+		return n < room ? n : room;
+	}
+	r = (int)below(g, 100);
 	if (r < 55)
 		n = 1 + below(g, 2);
 	else if (r < 90)
@@ -253,11 +274,14 @@ static int gen_mprotect(struct gen *g)
 static int gen_madvise(struct gen *g)
 {
 	struct scn_stmt *st = range_stmt(g, SCN_MADVISE);
-	int n = g->o->native_safe ? SCN_ADV_PAGEOUT : SCN_NR_ADVICE;
+	int n = g->o->native_safe ? SCN_ADV_PAGEOUT : SCN_ADV_PAGEOUT + 1;
 
 	if (!st)
 		return -ENOMEM;
-	st->advice = (enum scn_advice)below(g, (uint64_t)n);
+	if (g->o->thp && chance(g, 30))
+		st->advice = chance(g, 75) ? SCN_ADV_HUGEPAGE : SCN_ADV_NOHUGEPAGE;
+	else
+		st->advice = (enum scn_advice)below(g, (uint64_t)n);
 	return 0;
 }
 
@@ -390,7 +414,7 @@ static int gen_init(struct gen *g, const struct scn_gen_opts *o)
 	g->o = o;
 	g->rng = o->seed ? o->seed : 0x9E3779B97F4A7C15ULL;
 	g->max_procs = o->max_procs ? o->max_procs : 4;
-	g->region = o->max_pages ? o->max_pages : 64;
+	g->region = o->max_pages ? o->max_pages : o->thp ? GEN_THP_REGION : 64;
 	g->live = calloc((size_t)g->max_procs, sizeof(*g->live));
 	g->s = calloc(1, sizeof(*g->s));
 	if (g->s)

@@ -48,6 +48,9 @@ struct mpage {
 	enum scn_prot prot;
 	bool dontcopy;
 	bool wipeonfork;
+	bool hugepage, nohugepage;	/* madvise hugepage, nohugepage: VMA
+					   flags only (THP changes no
+					   contents) */
 	bool seam;		/* may start a VMA other than the page before */
 };
 
@@ -146,7 +149,8 @@ static bool too_many(const struct mproc *p, uint64_t more)
 static bool same_attrs(const struct mpage *a, const struct mpage *b)
 {
 	return a->prot == b->prot && a->dontcopy == b->dontcopy &&
-	       a->wipeonfork == b->wipeonfork;
+	       a->wipeonfork == b->wipeonfork && a->hugepage == b->hugepage &&
+	       a->nohugepage == b->nohugepage;
 }
 
 /* The page at addr, if mapped, may now start a VMA of its own. */
@@ -307,6 +311,8 @@ static struct mpage *new_pages(uint64_t addr, size_t n,
 		b[i].prot = proto->prot;
 		b[i].dontcopy = proto->dontcopy;
 		b[i].wipeonfork = proto->wipeonfork;
+		b[i].hugepage = proto->hugepage;
+		b[i].nohugepage = proto->nohugepage;
 		b[i].seam = i == 0 && seam;
 	}
 	return b;
@@ -333,6 +339,8 @@ enum attr_op {
 	A_PROT,			/* set prot */
 	A_DONTCOPY, A_DOCOPY,	/* madvise dontfork, dofork */
 	A_WIPE, A_KEEP,		/* madvise wipeonfork, keeponfork */
+	A_HUGE, A_NOHUGE,	/* madvise hugepage, nohugepage (each clears
+				   the other) */
 };
 
 /* Apply op to one page; true if the page's VMA would change. */
@@ -351,6 +359,11 @@ static bool change_attr(struct mpage *pg, enum attr_op op, enum scn_prot prot)
 	case A_WIPE:
 	case A_KEEP:
 		pg->wipeonfork = op == A_WIPE;
+		break;
+	case A_HUGE:
+	case A_NOHUGE:
+		pg->hugepage = op == A_HUGE;
+		pg->nohugepage = op == A_NOHUGE;
 		break;
 	}
 	return !same_attrs(&old, pg);
@@ -492,6 +505,7 @@ static int do_madvise(struct mproc *p, const struct scn_stmt *st,
 	static const enum attr_op ops[SCN_NR_ADVICE] = {
 		[SCN_ADV_DONTFORK] = A_DONTCOPY, [SCN_ADV_DOFORK] = A_DOCOPY,
 		[SCN_ADV_WIPEONFORK] = A_WIPE,	 [SCN_ADV_KEEPONFORK] = A_KEEP,
+		[SCN_ADV_HUGEPAGE] = A_HUGE,	 [SCN_ADV_NOHUGEPAGE] = A_NOHUGE,
 	};
 	uint64_t end;
 
@@ -778,6 +792,8 @@ static int snap_vmas(const struct mproc *p, struct scn_proc_snap *ps)
 			.start = first->addr, .prot = first->prot,
 			.dontcopy = first->dontcopy,
 			.wipeonfork = first->wipeonfork,
+			.hugepage = first->hugepage,
+			.nohugepage = first->nohugepage,
 		};
 
 		for (i++; i < p->n && p->pg[i].addr == p->pg[i - 1].addr + PG &&
@@ -898,6 +914,8 @@ static int do_memop(struct mproc *p, const struct scn_stmt *st,
 	case SCN_READ:
 	case SCN_EXPECT:	return do_read(p, st, r);
 	case SCN_MIGRATE:	return do_migrate(p, st, r);
+	/* page tables are not modelled: how memory is mapped is unknown */
+	case SCN_EXPECT_THP:	return unsupported(r, "the model has no THP state");
 	default:		return -EINVAL;
 	}
 }

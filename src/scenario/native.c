@@ -371,6 +371,43 @@ static int nat_pick_cpu(void)
 	return -1;
 }
 
+/* Does the scenario advise hugepage (and so register with khugepaged)? */
+static bool nat_advises_huge(const struct scenario *s)
+{
+	for (int i = 0; i < s->nstmts; i++)
+		if (s->stmts[i].op == SCN_MADVISE &&
+		    s->stmts[i].advice == SCN_ADV_HUGEPAGE)
+			return true;
+	return false;
+}
+
+/*
+ * The workers' THP setting for the scenario's mode.  The mode is
+ * system-wide on the host: a worker can only narrow it (PR_SET_THP_DISABLE:
+ * never; with PR_THP_DISABLE_EXCEPT_ADVISED, madvise on an "always" host).
+ * A wider mode than the host's cannot be had: -ENOTSUP (a reason to skip).
+ */
+static int nat_thp_setup(struct nat_run *r)
+{
+	enum scn_thp_mode want = scn_thp_mode(r->s, r->thp);
+	struct scn_host_thp h;
+
+	scn_host_thp(&h);
+	if (want == SCN_THP_NEVER)
+		r->wc.thp_disable = h.mode == SCN_THP_NEVER ? 0 : 1;
+	else if (want == SCN_THP_MADVISE && h.mode == SCN_THP_ALWAYS)
+		r->wc.thp_disable = 2;
+	else if (want != h.mode)
+		return nat_fail(r, -ENOTSUP, "THP mode %s: the host's is %s "
+				"(/sys/kernel/mm/transparent_hugepage/enabled), "
+				"which a process cannot widen",
+				scn_thp_mode_name(want), scn_thp_mode_name(h.mode));
+	if (want == SCN_THP_ALWAYS ||
+	    (want == SCN_THP_MADVISE && nat_advises_huge(r->s)))
+		nat_khugepaged_decoy();
+	return 0;
+}
+
 static int nat_setup(struct nat_run *r)
 {
 	int rc;
@@ -383,7 +420,13 @@ static int nat_setup(struct nat_run *r)
 	if (r->kpc < 0)
 		return nat_fail(r, -EPERM, "cannot open /proc/kpagecount: %s",
 				strerror(errno));
-	rc = nat_find_zero_pfn(r);
+	r->kpf = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (r->kpf < 0)
+		return nat_fail(r, -EPERM, "cannot open /proc/kpageflags: %s",
+				strerror(errno));
+	rc = nat_thp_setup(r);
+	if (!rc)
+		rc = nat_find_zero_pfn(r);
 	if (!rc)
 		rc = nat_find_reserved(r);
 	if (!rc)
@@ -512,6 +555,9 @@ static int nat_stmt(struct nat_run *r, int i, struct scn_result *res)
 		return nat_exit(r, st);
 	case SCN_CHECK:
 		return nat_snapshot(r, i);
+	case SCN_EXPECT_THP:
+		res->value = nat_thp_state(r, st->proc, st->addr);
+		return 0;
 	case SCN_MADVISE:
 		if (st->advice == SCN_ADV_PAGEOUT && !r->swap) {
 			nat_unsupported(res, "no active swap area (/proc/swaps)");
@@ -672,8 +718,11 @@ int scn_run_native_opts(const struct scenario *s,
 	r.t = out;
 	r.wc.ctl = getpid();
 	r.kpc = -1;
+	r.kpf = -1;
+	r.folio_head = NAT_NO_PFN;
 	r.wc.cpu = -1;
 	r.wc.mem_limit = o->worker_mem_limit;
+	r.thp = o->thp;
 	r.zero_pfn = NAT_NO_PFN;
 	r.err = err;
 	r.errlen = errlen;
@@ -681,13 +730,18 @@ int scn_run_native_opts(const struct scenario *s,
 		err[0] = '\0';
 	scn_trace_init(out, "kernel");
 	rc = nat_setup(&r);
+	r.thp_fallback0 = nat_vmstat("thp_fault_fallback");
+	r.thp_collapse0 = nat_vmstat("thp_collapse_alloc");
 	if (!rc)
 		rc = nat_run_all(&r);
+	nat_thp_note(&r, out->note, sizeof(out->note));
 	if (r.w)
 		nat_kill_all(&r);
 	free(r.w);
 	if (r.kpc >= 0)
 		close(r.kpc);
+	if (r.kpf >= 0)
+		close(r.kpf);
 	if (rc && !out->failure[0] && err)
 		snprintf(out->failure, sizeof(out->failure), "%s", err);
 	return rc;

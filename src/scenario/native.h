@@ -20,6 +20,12 @@
 #define PM_SWAP			(1ULL << 62)
 #define PM_PRESENT		(1ULL << 63)
 
+/* /proc/kpageflags bits */
+#define KPF_COMPOUND_HEAD	15
+#define KPF_COMPOUND_TAIL	16
+#define KPF_THP			22
+#define KPF_ZERO_PAGE		24
+
 #define NAT_NO_PFN		UINT64_MAX
 #define NAT_CHUNK		512	/* pagemap entries per read */
 #define NAT_MAX_RESERVED	16
@@ -71,6 +77,9 @@ struct nat_wcfg {
 	int cpu;		/* where the workers run (-1: anywhere) */
 	uint64_t mem_limit;	/* bytes of address space a spawned worker may
 				   add to what it inherits (0: no limit) */
+	int thp_disable;	/* PR_SET_THP_DISABLE: 0 no; 1 yes (mode
+				   never); 2 except where madvised (mode
+				   madvise on an "always" host) */
 };
 
 struct nat_range {
@@ -83,6 +92,11 @@ struct nat_run {
 	struct nat_worker *w;	/* one per slot */
 	struct nat_wcfg wc;
 	int kpc;		/* /proc/kpagecount */
+	int kpf;		/* /proc/kpageflags */
+	enum scn_thp_mode thp;	/* scn_native_opts.thp */
+	uint64_t thp_fallback0, thp_collapse0;	/* /proc/vmstat at the start */
+	uint64_t folio_head;	/* the last large folio seen: its head PFN */
+	unsigned folio_order;	/* and order (folio_head NAT_NO_PFN: none) */
 	uint64_t zero_pfn;
 	bool limited;		/* the worker memory limit refused a statement */
 	uint64_t zero_hash;
@@ -122,6 +136,23 @@ bool nat_reserved(const struct nat_run *r, uint64_t start, uint64_t end);
 int nat_read_vmas(struct nat_run *r, int slot, struct scn_proc_snap *p);
 int nat_read_vma_pages(struct nat_run *r, int pmfd, const struct scn_vma *v,
 		       struct scn_proc_snap *p);
+/* native_thp.c: large folios.  The largest anonymous folio: a PMD's. */
+#define NAT_MAX_ORDER		9
+/* Fill pg's order and huge_zero (pg: present, frame set) from kpageflags. */
+void nat_page_folio(struct nat_run *r, struct scn_page *pg);
+/* Set pmd_mapped on the pages of pages[0..n) in [start, end) that a huge
+   PMD maps (PAGEMAP_SCAN); 0 or -errno. */
+int nat_mark_pmd(int pmfd, uint64_t start, uint64_t end,
+		 struct scn_page *pages, size_t n);
+/* /proc/vmstat counter name (0 if unknown); the THP note of a run. */
+uint64_t nat_vmstat(const char *name);
+void nat_thp_note(const struct nat_run *r, char *note, size_t len);
+/* Keep khugepaged off the workers (once per process; native_thp.c). */
+void nat_khugepaged_decoy(void);
+/* Is [start, end) the decoy (workers do not inherit it: not their room)? */
+bool nat_is_decoy(uint64_t start, uint64_t end);
+/* What expect-thp sees at addr in slot's process (enum scn_thp_state). */
+int nat_thp_state(struct nat_run *r, int slot, uint64_t addr);
 size_t nat_range_pfns(struct nat_run *r, int slot, const struct scn_stmt *st,
 		      uint64_t *pfns, size_t max);
 int nat_find_zero_pfn(struct nat_run *r);

@@ -89,6 +89,12 @@ static void nat_vmflags(struct scn_proc_snap *p, const char *line)
 		if (f[0] == ' ' && f[1] == 'w' && f[2] == 'f' &&
 		    (f[3] == ' ' || !f[3]))
 			v->wipeonfork = true;
+		if (f[0] == ' ' && f[1] == 'h' && f[2] == 'g' &&
+		    (f[3] == ' ' || !f[3]))
+			v->hugepage = true;
+		if (f[0] == ' ' && f[1] == 'n' && f[2] == 'h' &&
+		    (f[3] == ' ' || !f[3]))
+			v->nohugepage = true;
 	}
 }
 
@@ -158,6 +164,9 @@ static int nat_smaps_line(const struct nat_run *r, struct scn_proc_snap *p,
 	}
 	if (*cur && !strncmp(line, "VmFlags:", 8))
 		nat_vmflags(p, line);
+	if (*cur && !strncmp(line, "AnonHugePages:", 14))
+		p->vmas[p->nvmas - 1].anon_huge =
+			strtoull(line + 14, NULL, 10) * 1024;
 	return 0;
 }
 
@@ -182,8 +191,11 @@ int nat_read_vmas(struct nat_run *r, int slot, struct scn_proc_snap *p)
 	return rc ? nat_fail(r, rc, "out of memory") : 0;
 }
 
+static int nat_read_vma_ptes(struct nat_run *r, int pmfd,
+			     const struct scn_vma *v, struct scn_proc_snap *p);
+
 /* Turn one pagemap entry into a page (contents: see nat_hash_vma). */
-static void nat_page(const struct nat_run *r, uint64_t addr, uint64_t e,
+static void nat_page(struct nat_run *r, uint64_t addr, uint64_t e,
 		     struct scn_page *pg)
 {
 	uint64_t cnt;
@@ -207,6 +219,8 @@ static void nat_page(const struct nat_run *r, uint64_t addr, uint64_t e,
 	pg->exclusive = !!(e & PM_EXCLUSIVE);
 	if (!nat_pread_u64(r->kpc, pg->frame, &cnt))
 		pg->mapcount = (uint32_t)cnt;
+	if (!pg->zero)
+		nat_page_folio(r, pg);
 	if (pg->zero) {
 		pg->has_hash = true;
 		pg->hash = r->zero_hash;
@@ -215,6 +229,28 @@ static void nat_page(const struct nat_run *r, uint64_t addr, uint64_t e,
 
 int nat_read_vma_pages(struct nat_run *r, int pmfd,
 			      const struct scn_vma *v, struct scn_proc_snap *p)
+{
+	size_t first = p->npages;
+	bool large = false;
+	int rc;
+
+	r->folio_head = NAT_NO_PFN;	/* folios of an earlier look may be gone */
+	rc = nat_read_vma_ptes(r, pmfd, v, p);
+	if (rc)
+		return rc;
+	for (size_t k = first; k < p->npages; k++)
+		large |= p->pages[k].order > 0 || p->pages[k].huge_zero;
+	/* Only where a large folio is: most snapshots have none. */
+	rc = large ? nat_mark_pmd(pmfd, v->start, v->end, p->pages + first,
+				  p->npages - first) : 0;
+	if (rc == -ENOTTY || rc == -EINVAL)
+		return nat_fail(r, -EPERM, "this kernel has no PAGEMAP_SCAN "
+				"(Linux 6.7): cannot tell PMD-mapped THPs");
+	return rc ? nat_fail(r, rc, "PAGEMAP_SCAN: %s", strerror(-rc)) : 0;
+}
+
+static int nat_read_vma_ptes(struct nat_run *r, int pmfd,
+			     const struct scn_vma *v, struct scn_proc_snap *p)
 {
 	uint64_t e[NAT_CHUNK];
 	struct scn_page pg;

@@ -39,6 +39,9 @@
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT		21
 #endif
+#ifndef PR_THP_DISABLE_EXCEPT_ADVISED
+#define PR_THP_DISABLE_EXCEPT_ADVISED	(1 << 1)	/* Linux 6.18 */
+#endif
 
 static sigjmp_buf nat_jmp;
 static volatile sig_atomic_t nat_armed;
@@ -241,6 +244,8 @@ static int nat_madvise(const struct scn_stmt *st)
 		[SCN_ADV_WIPEONFORK] = MADV_WIPEONFORK,
 		[SCN_ADV_KEEPONFORK] = MADV_KEEPONFORK,
 		[SCN_ADV_PAGEOUT] = MADV_PAGEOUT,
+		[SCN_ADV_HUGEPAGE] = MADV_HUGEPAGE,
+		[SCN_ADV_NOHUGEPAGE] = MADV_NOHUGEPAGE,
 	};
 
 	if ((unsigned)st->advice >= SCN_NR_ADVICE)
@@ -390,7 +395,11 @@ static int nat_worker_setup(const struct nat_wcfg *wc, bool spawned,
 			return err;
 		}
 	}
-	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)) {
+	/* THP as the scenario's mode says (nat_thp_setup); inherited by
+	   forked workers */
+	if (spawned && wc->thp_disable &&
+	    prctl(PR_SET_THP_DISABLE, 1, wc->thp_disable == 2 ?
+		  PR_THP_DISABLE_EXCEPT_ADVISED : 0, 0, 0)) {
 		snprintf(note, len, "prctl(PR_SET_THP_DISABLE)");
 		return errno;
 	}

@@ -27,6 +27,7 @@ static const char *const op_names[SCN_NR_OPS] = {
 	[SCN_WRITE] = "write",		[SCN_FILL] = "fill",
 	[SCN_READ] = "read",		[SCN_EXPECT] = "expect",
 	[SCN_MIGRATE] = "migrate",	[SCN_CHECK] = "check",
+	[SCN_EXPECT_THP] = "expect-thp",
 };
 
 static const char *const prot_names[] = {
@@ -37,6 +38,18 @@ static const char *const advice_names[SCN_NR_ADVICE] = {
 	[SCN_ADV_DONTNEED] = "dontneed",	[SCN_ADV_DONTFORK] = "dontfork",
 	[SCN_ADV_DOFORK] = "dofork",		[SCN_ADV_WIPEONFORK] = "wipeonfork",
 	[SCN_ADV_KEEPONFORK] = "keeponfork",	[SCN_ADV_PAGEOUT] = "pageout",
+	[SCN_ADV_HUGEPAGE] = "hugepage",	[SCN_ADV_NOHUGEPAGE] = "nohugepage",
+};
+
+static const char *const thp_state_names[SCN_NR_THP_STATES] = {
+	[SCN_THP_NONE] = "none",	[SCN_THP_BASE] = "base",
+	[SCN_THP_PTE] = "pte",		[SCN_THP_PMD] = "pmd",
+	[SCN_THP_HUGE_ZERO] = "huge-zero",
+};
+
+static const char *const thp_mode_names[SCN_NR_THP_MODES] = {
+	[SCN_THP_HOST] = "host",	[SCN_THP_NEVER] = "never",
+	[SCN_THP_MADVISE] = "madvise",	[SCN_THP_ALWAYS] = "always",
 };
 
 struct errname {
@@ -73,6 +86,25 @@ const char *scn_prot_name(enum scn_prot prot)
 const char *scn_advice_name(enum scn_advice adv)
 {
 	return (unsigned)adv < SCN_NR_ADVICE ? advice_names[adv] : "?";
+}
+
+const char *scn_thp_state_name(int state)
+{
+	return state >= 0 && state < SCN_NR_THP_STATES ?
+	       thp_state_names[state] : "?";
+}
+
+const char *scn_thp_mode_name(enum scn_thp_mode m)
+{
+	return (unsigned)m < SCN_NR_THP_MODES ? thp_mode_names[m] : "?";
+}
+
+int scn_thp_mode_from_name(const char *name)
+{
+	for (int i = 0; name && i < SCN_NR_THP_MODES; i++)
+		if (!strcmp(name, thp_mode_names[i]))
+			return i;
+	return -1;
 }
 
 const char *scn_errno_name(int err)
@@ -186,6 +218,7 @@ struct parser {
 	int nthreads;			/* blocks of the group, not joined */
 	int group;			/* the current group: 1, 2, ... */
 	int block_line;			/* where the block / group began */
+	bool thp_seen;			/* the "thp MODE" line */
 };
 
 /* The tokens of one statement that later, relaxable checks point at. */
@@ -604,7 +637,8 @@ static int parse_prot(struct parser *ps, struct scn_stmt *st)
 static int parse_advice(struct parser *ps, struct scn_stmt *st)
 {
 	int v, rc = parse_word(ps, "ADVICE (dontneed, dontfork, dofork, "
-			       "wipeonfork, keeponfork, pageout)",
+			       "wipeonfork, keeponfork, pageout, hugepage, "
+			       "nohugepage)",
 			       advice_names, SCN_NR_ADVICE, &v);
 
 	st->advice = (enum scn_advice)v;
@@ -614,6 +648,13 @@ static int parse_advice(struct parser *ps, struct scn_stmt *st)
 static int parse_byte(struct parser *ps, struct scn_stmt *st)
 {
 	return parse_small(ps, "BYTE (0..255)", 255, &st->byte);
+}
+
+/* expect-thp: the state goes where expect keeps its byte. */
+static int parse_thp_state(struct parser *ps, struct scn_stmt *st)
+{
+	return parse_word(ps, "THP state (none, base, pte, pmd, huge-zero)",
+			  thp_state_names, SCN_NR_THP_STATES, &st->byte);
 }
 
 /* ---- statements ------------------------------------------------------------- */
@@ -699,6 +740,9 @@ static int parse_args(struct parser *ps, struct scn_stmt *st, struct toks *tk)
 		return rc ? rc : parse_byte(ps, st);
 	case SCN_READ:
 		return parse_addr(ps, &tk->addr, "ADDR", &st->addr);
+	case SCN_EXPECT_THP:
+		return parse_addr(ps, &tk->addr, "ADDR", &st->addr) ?:
+		       parse_thp_state(ps, st);
 	default:
 		return 0;
 	}
@@ -767,7 +811,7 @@ static int parse_action(struct parser *ps, const struct tok *first,
 	if (op < 0 || op == SCN_SPAWN || op == SCN_CHECK)
 		return expected(ps, &t, "operation (fork, exit, mmap, munmap, "
 				"mprotect, mremap, madvise, write, fill, read, "
-				"expect, migrate)", NULL);
+				"expect, migrate, expect-thp)", NULL);
 	st->op = (enum scn_op)op;
 	if (st->op == SCN_MREMAP)
 		rc = parse_mremap(ps, st, &tk);
@@ -830,6 +874,21 @@ static int parse_window(struct parser *ps)
 	return 0;
 }
 
+/* "thp MODE" before the first statement: the THP mode it runs under. */
+static int parse_thp(struct parser *ps)
+{
+	struct tok t;
+	int mode, rc = parse_word(ps, "THP mode (host, never, madvise, always)",
+				  thp_mode_names, SCN_NR_THP_MODES, &mode);
+
+	if (rc)
+		return rc;
+	ps->s->thp = (enum scn_thp_mode)mode;
+	if (next_tok(ps, &t))
+		return expected(ps, &t, "end of line", NULL);
+	return 0;
+}
+
 static int parse_stmt(struct parser *ps, const struct tok *first)
 {
 	struct scn_stmt st;
@@ -841,6 +900,10 @@ static int parse_stmt(struct parser *ps, const struct tok *first)
 	st.child = -1;
 	if (tok_is(first, "window") && !ps->s->nstmts && !ps->s->window_end)
 		return parse_window(ps);
+	if (tok_is(first, "thp") && !ps->s->nstmts && !ps->thp_seen) {
+		ps->thp_seen = true;
+		return parse_thp(ps);
+	}
 	st.thread = ps->thread;
 	st.group = ps->thread ? ps->group : 0;
 	if (ps->nthreads && !ps->thread)
@@ -1148,6 +1211,9 @@ static void sb_args(struct sbuf *b, const struct scn_stmt *st)
 	case SCN_MIGRATE:
 		sb_printf(b, " %d", st->node);
 		break;
+	case SCN_EXPECT_THP:
+		sb_printf(b, " %s", scn_thp_state_name(st->byte));
+		break;
 	default:
 		break;
 	}
@@ -1230,6 +1296,8 @@ int scn_format(const struct scenario *s, FILE *f)
 			      s->window_end != SCN_WINDOW_END))
 		fprintf(f, "window %#" PRIx64 " %#" PRIx64 "\n",
 			s->window_start, s->window_end);
+	if (s->thp != SCN_THP_HOST)
+		fprintf(f, "thp %s\n", scn_thp_mode_name(s->thp));
 	for (int i = 0; i < s->nstmts; i++) {
 		int rc;
 

@@ -281,6 +281,8 @@ static int advice_of(unsigned long long adv)
 	case MADV_WIPEONFORK:	return AVM_MADV_WIPEONFORK;
 	case MADV_KEEPONFORK:	return AVM_MADV_KEEPONFORK;
 	case 21:		return AVM_MADV_PAGEOUT;	/* MADV_PAGEOUT */
+	case MADV_HUGEPAGE:	return AVM_MADV_HUGEPAGE;
+	case MADV_NOHUGEPAGE:	return AVM_MADV_NOHUGEPAGE;
 	default:		return -1;
 	}
 }

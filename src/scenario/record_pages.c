@@ -41,6 +41,7 @@ static const char *const advice_names[] = {
 	[AVM_MADV_DONTNEED] = "dontneed", [AVM_MADV_DONTFORK] = "dontfork",
 	[AVM_MADV_DOFORK] = "dofork", [AVM_MADV_WIPEONFORK] = "wipeonfork",
 	[AVM_MADV_KEEPONFORK] = "keeponfork", [AVM_MADV_PAGEOUT] = "pageout",
+	[AVM_MADV_HUGEPAGE] = "hugepage", [AVM_MADV_NOHUGEPAGE] = "nohugepage",
 };
 
 void rec_emit(struct rec *r, const struct rec_proc *p, const char *fmt, ...)

@@ -43,7 +43,24 @@ static const enum avm_advice advice_map[SCN_NR_ADVICE] = {
 	[SCN_ADV_WIPEONFORK] = AVM_MADV_WIPEONFORK,
 	[SCN_ADV_KEEPONFORK] = AVM_MADV_KEEPONFORK,
 	[SCN_ADV_PAGEOUT] = AVM_MADV_PAGEOUT,
+	[SCN_ADV_HUGEPAGE] = AVM_MADV_HUGEPAGE,
+	[SCN_ADV_NOHUGEPAGE] = AVM_MADV_NOHUGEPAGE,
 };
+
+/* What expect-thp sees at addr (the page holding it). */
+static int thp_state_at(struct avm_mm *mm, uint64_t addr)
+{
+	struct avm_page_info pi;
+
+	if (avm_page_info(mm, addr & ~(PG - 1), &pi) ||
+	    pi.state != AVM_PTE_PRESENT)
+		return SCN_THP_NONE;
+	if (pi.huge_zero)
+		return SCN_THP_HUGE_ZERO;
+	if (pi.pmd_mapped)
+		return SCN_THP_PMD;
+	return pi.order ? SCN_THP_PTE : SCN_THP_BASE;
+}
 
 static int do_mremap(struct avm_mm *mm, const struct scn_stmt *st)
 {
@@ -88,6 +105,10 @@ int scn_lib_exec(struct avm_mm *mm, const struct scn_stmt *st, int *value)
 	case SCN_MIGRATE:
 		return avm_migrate(mm, st->addr, st->pages * PG,
 				   (unsigned int)st->node, NULL);
+	case SCN_EXPECT_THP:
+		if (value)
+			*value = thp_state_at(mm, st->addr);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -122,6 +143,23 @@ static int exec_stmt(struct run *r, const struct scn_stmt *st,
 
 /* ---- snapshots ----------------------------------------------------------- */
 
+/*
+ * The mapcount pagemap's exclusive bit (56) judges: the page's own, but
+ * for a page mapped by a huge PMD the folio's first page's, which the
+ * kernel evaluates for the whole PMD (entire mappings plus the head's
+ * PTE mappings: 1 means exclusive).
+ */
+static unsigned int pmd_head_mapcount(struct avm_mm *mm, unsigned long addr,
+				      const struct avm_page_info *pi)
+{
+	struct avm_page_info head;
+
+	if (!pi->pmd_mapped ||
+	    avm_page_info(mm, addr & ~(AVM_PMD_SIZE - 1), &head))
+		return pi->mapcount;
+	return head.mapcount;
+}
+
 static int snap_page(struct run *r, struct avm_mm *mm, unsigned long addr,
 		     struct scn_proc_snap *ps)
 {
@@ -132,10 +170,13 @@ static int snap_page(struct run *r, struct avm_mm *mm, unsigned long addr,
 		return -EFAULT;
 	if (pi.state == AVM_PTE_PRESENT) {
 		pg.state = SCN_PTE_PRESENT;
-		pg.zero = pi.zero;
+		pg.zero = pi.zero || pi.huge_zero;
 		pg.frame = pi.pfn;
 		pg.mapcount = pi.mapcount;
-		pg.exclusive = !pi.zero && pi.mapcount == 1;
+		pg.exclusive = !pg.zero && pmd_head_mapcount(mm, addr, &pi) == 1;
+		pg.order = (uint8_t)pi.order;
+		pg.pmd_mapped = pi.pmd_mapped;
+		pg.huge_zero = pi.huge_zero;
 	} else if (pi.state == AVM_PTE_SWAP) {
 		pg.state = SCN_PTE_SWAP;
 	} else if (pi.state == AVM_PTE_NONE) {
@@ -146,6 +187,21 @@ static int snap_page(struct run *r, struct avm_mm *mm, unsigned long addr,
 		pg.hash = scn_hash_page(r->buf);
 	}
 	return scn_proc_add_page(ps, &pg);
+}
+
+/* AnonHugePages of the VMA just added, whose pages start at pages[first]:
+   its PMD-mapped anonymous THPs, as smaps counts them. */
+static void anon_huge(struct scn_proc_snap *ps, size_t first)
+{
+	struct scn_vma *v;
+
+	if (!ps->nvmas)
+		return;
+	v = &ps->vmas[ps->nvmas - 1];
+	for (size_t k = first; k < ps->npages; k++)
+		if (ps->pages[k].state == SCN_PTE_PRESENT &&
+		    ps->pages[k].pmd_mapped && !ps->pages[k].huge_zero)
+			v->anon_huge += PG;
 }
 
 static int snap_proc(struct run *r, int slot, struct scn_snapshot *sn)
@@ -168,7 +224,10 @@ static int snap_proc(struct run *r, int slot, struct scn_snapshot *sn)
 			.prot = scn_prot_of(v[i].prot),
 			.dontcopy = v[i].flags & AVM_VMA_DONTCOPY,
 			.wipeonfork = v[i].flags & AVM_VMA_WIPEONFORK,
+			.hugepage = v[i].flags & AVM_VMA_HUGEPAGE,
+			.nohugepage = v[i].flags & AVM_VMA_NOHUGEPAGE,
 		};
+		size_t first = ps->npages;
 
 		if (sv.end <= scn_window_start(r->s) ||
 		    sv.start >= scn_window_end(r->s))
@@ -181,6 +240,7 @@ static int snap_proc(struct run *r, int slot, struct scn_snapshot *sn)
 				break;
 			err = snap_page(r, mm, a, ps);
 		}
+		anon_huge(ps, first);
 	}
 	free(v);
 	return err;
@@ -218,6 +278,23 @@ static bool checkpoint(struct run *r, int stmt, int line)
 	return false;
 }
 
+/* The scenario's THP mode; orders and the huge zero page as the host's. */
+static void thp_config(const struct scenario *s, enum scn_thp_mode over,
+		       struct avm_config *cfg)
+{
+	static const enum avm_thp_mode modes[SCN_NR_THP_MODES] = {
+		[SCN_THP_NEVER] = AVM_THP_NEVER,
+		[SCN_THP_MADVISE] = AVM_THP_MADVISE,
+		[SCN_THP_ALWAYS] = AVM_THP_ALWAYS,
+	};
+	struct scn_host_thp h;
+
+	scn_host_thp(&h);
+	cfg->thp = modes[scn_thp_mode(s, over)];
+	cfg->thp_orders = h.orders;
+	cfg->thp_no_zero_page = h.no_zero_page;
+}
+
 static int setup(struct run *r, char *err, size_t errlen)
 {
 	struct avm_config cfg;
@@ -234,6 +311,7 @@ static int setup(struct run *r, char *err, size_t errlen)
 	cfg.overcommit_pages = r->o->overcommit_pages ?
 			       r->o->overcommit_pages :
 			       scn_host_overcommit_pages();
+	thp_config(r->s, r->o->thp, &cfg);
 	rc = avm_sys_create(&cfg, &r->sys);
 	if (rc) {
 		snprintf(err, errlen, "cannot create the system (design %s): %s",

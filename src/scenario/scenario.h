@@ -36,6 +36,7 @@ enum scn_op {
 	SCN_EXPECT,	/* P expect ADDR BYTE */
 	SCN_MIGRATE,	/* P migrate ADDR PAGES NODE */
 	SCN_CHECK,	/* check */
+	SCN_EXPECT_THP,	/* P expect-thp ADDR STATE (enum scn_thp_state in byte) */
 	SCN_NR_OPS
 };
 
@@ -48,8 +49,52 @@ enum scn_advice {
 	SCN_ADV_WIPEONFORK,
 	SCN_ADV_KEEPONFORK,
 	SCN_ADV_PAGEOUT,
+	SCN_ADV_HUGEPAGE,	/* MADV_HUGEPAGE (smaps VmFlags "hg") */
+	SCN_ADV_NOHUGEPAGE,	/* MADV_NOHUGEPAGE ("nh") */
 	SCN_NR_ADVICE
 };
+
+/*
+ * What `expect-thp` sees at an address (and the value of its result): no
+ * page (not populated, swapped or migrating); a base page (order 0, the
+ * base zero page included); a page of a large folio mapped by a PTE; one
+ * mapped by a huge PMD; the huge zero page (mapped by a PMD).
+ */
+struct scenario;
+
+enum scn_thp_state {
+	SCN_THP_NONE, SCN_THP_BASE, SCN_THP_PTE, SCN_THP_PMD, SCN_THP_HUGE_ZERO,
+	SCN_NR_THP_STATES
+};
+const char *scn_thp_state_name(int state);
+
+/*
+ * The THP mode a scenario runs under ("thp MODE" line, or --thp): as the
+ * host's /sys/kernel/mm/transparent_hugepage/enabled (SCN_THP_HOST: read
+ * it, scn_host_thp), or never / madvise / always.
+ */
+enum scn_thp_mode {
+	SCN_THP_HOST, SCN_THP_NEVER, SCN_THP_MADVISE, SCN_THP_ALWAYS,
+	SCN_NR_THP_MODES
+};
+const char *scn_thp_mode_name(enum scn_thp_mode m);
+/* "never", "madvise", "always" (and "host"): the mode, or -1. */
+int scn_thp_mode_from_name(const char *name);
+
+/* The host's THP settings (/sys/kernel/mm/transparent_hugepage). */
+struct scn_host_thp {
+	enum scn_thp_mode mode;	/* enabled: never (if unreadable), madvise,
+				   always */
+	unsigned long orders;	/* bit n: hugepages-*kB of order n is not
+				   never ("inherit" counts when mode is not
+				   never) */
+	bool no_zero_page;	/* use_zero_page is 0 */
+};
+void scn_host_thp(struct scn_host_thp *h);
+/* The mode a run uses: over (a --thp option) unless SCN_THP_HOST, else
+   the scenario's, else the host's. */
+enum scn_thp_mode scn_thp_mode(const struct scenario *s,
+			       enum scn_thp_mode over);
 
 struct scn_stmt {
 	enum scn_op op;
@@ -86,6 +131,8 @@ struct scenario {
 	int nslots;
 	struct scn_stmt *stmts;
 	int nstmts;
+	enum scn_thp_mode thp;	/* "thp MODE" line (or --thp): SCN_THP_HOST
+				   if neither */
 	/* "window START END": the address range of this scenario; 0, 0 (or
 	   absent): [SCN_WINDOW_START, SCN_WINDOW_END).  Use the accessors. */
 	uint64_t window_start, window_end;
@@ -160,13 +207,25 @@ struct scn_page {
 				   for "same frame or not" comparisons */
 	bool has_hash;		/* hash is valid (library and model only) */
 	uint64_t hash;		/* FNV-1a of the 4096 bytes the process sees */
+	/* present: large folios (THP) */
+	uint8_t order;		/* the folio's order (0: a base page) */
+	bool pmd_mapped;	/* mapped by a huge PMD here */
+	bool huge_zero;		/* the huge zero page (zero is set too) */
 };
+
+/* The page's expect-thp state. */
+enum scn_thp_state scn_page_thp_state(const struct scn_page *pg);
 
 struct scn_vma {
 	uint64_t start, end;
 	enum scn_prot prot;
 	bool dontcopy;		/* smaps VmFlags "dc" */
 	bool wipeonfork;	/* smaps VmFlags "wf" */
+	bool hugepage;		/* smaps VmFlags "hg" (madvise hugepage) */
+	bool nohugepage;	/* smaps VmFlags "nh" (madvise nohugepage) */
+	uint64_t anon_huge;	/* smaps AnonHugePages, bytes: the VMA's
+				   PMD-mapped anonymous THPs (not the huge
+				   zero page) */
 };
 
 struct scn_proc_snap {
@@ -198,6 +257,10 @@ struct scn_trace {
 	struct scn_snapshot *snaps;
 	int nsnaps;
 	char failure[256];	/* first unmet expectation / failed check */
+	char note[160];		/* kernel: what else happened on the host
+				   during the run that the library does not
+				   model (THP fault fallbacks, khugepaged
+				   collapses, from /proc/vmstat), or "" */
 	/* anonvm with scn_lib_opts.fail_rate: statements during which an
 	   allocation failed, and the first of them (-1: none) */
 	int injected;
@@ -268,6 +331,7 @@ int scn_run_native(const struct scenario *s, struct scn_trace *out, char *err,
 #define SCN_NOTE_MEM_LIMIT	"over the worker memory limit, RLIMIT_AS"
 struct scn_native_opts {
 	uint64_t worker_mem_limit;
+	enum scn_thp_mode thp;	/* SCN_THP_HOST: the scenario's (scn_thp_mode) */
 };
 void scn_native_opts_init(struct scn_native_opts *o);
 int scn_run_native_opts(const struct scenario *s,
@@ -284,7 +348,9 @@ enum {
 	SCN_CMP_SWAP = 32,	/* swapped or not */
 	SCN_CMP_CONTENT = 64,	/* page hashes, where both sides have them */
 	SCN_CMP_PAGEPROT = 128,	/* mapped pages and their prot, not VMA bounds */
-	SCN_CMP_KERNEL = 1 | 2 | 4 | 8 | 16 | 32,
+	SCN_CMP_THP = 256,	/* per page: folio order, PMD-mapped, huge
+				   zero page; per VMA: AnonHugePages */
+	SCN_CMP_KERNEL = 1 | 2 | 4 | 8 | 16 | 32 | 256,
 };
 
 /*
@@ -343,6 +409,9 @@ struct scn_gen_opts {
 	int max_procs;		/* live processes at most; 0: 4 */
 	int max_pages;		/* pages of the region used; 0: 64 */
 	bool native_safe;	/* no pageout, no migrate */
+	bool thp;		/* also madvise hugepage/nohugepage, 2 MiB-
+				   aligned addresses and whole-huge-page
+				   lengths; max_pages 0 then means 2048 */
 };
 
 /*
@@ -392,6 +461,7 @@ struct scn_lib_opts {
 	unsigned long max_map_count;	/* VMAs a process may have in the
 					   window; 0: scn_host_map_room() */
 	unsigned long overcommit_pages;	/* 0: scn_host_overcommit_pages() */
+	enum scn_thp_mode thp;	/* SCN_THP_HOST: the scenario's (scn_thp_mode) */
 	/* Thread groups under the explorer's scheduler (scenario/explore.h)
 	   instead of free-running threads: the schedule, and its record. */
 	const struct sched_config *sched;

@@ -173,7 +173,20 @@ static void mismatch(const struct scn_stmt *st, const struct scn_result *r,
 	else if (st->op == SCN_EXPECT && !r->err && r->value != st->byte) {
 		value_str(r->value, a, sizeof(a));
 		snprintf(why, len, "got %s", a);
+	} else if (st->op == SCN_EXPECT_THP && !r->err && r->value != st->byte) {
+		snprintf(why, len, "got %s", scn_thp_state_name(r->value));
 	}
+}
+
+enum scn_thp_state scn_page_thp_state(const struct scn_page *pg)
+{
+	if (pg->state != SCN_PTE_PRESENT)
+		return SCN_THP_NONE;
+	if (pg->huge_zero)
+		return SCN_THP_HUGE_ZERO;
+	if (pg->pmd_mapped)
+		return SCN_THP_PMD;
+	return pg->order ? SCN_THP_PTE : SCN_THP_BASE;
 }
 
 /*
