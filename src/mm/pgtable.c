@@ -164,9 +164,13 @@ static int walk_level(struct avm_mm *mm, struct pgtable *pt,
 int pt_for_each_table(struct avm_mm *mm, unsigned long start,
 		      unsigned long end, pt_table_fn fn, void *arg)
 {
-	if (!mm->pgd || start >= end)
+	/* acquire: pairs with pgd_alloc's release, as pt_lookup does (a
+	   fault under a read or VMA lock may publish the pgd meanwhile) */
+	struct pgtable *pgd = __atomic_load_n(&mm->pgd, __ATOMIC_ACQUIRE);
+
+	if (!pgd || start >= end)
 		return 0;
-	return walk_level(mm, mm->pgd, 0, start, end, fn, arg);
+	return walk_level(mm, pgd, 0, start, end, fn, arg);
 }
 
 /* Returns true if pt became empty and was freed by the caller's request. */
